@@ -1,0 +1,5 @@
+import sys
+
+from polyarb.cli import main
+
+sys.exit(main())

@@ -1,0 +1,95 @@
+"""``polyarb sessions``: list sessions and (``check``) certify their data quality."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from typing import Any
+
+from polyarb.cli.common import add_recordings_arg, print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "sessions",
+        help="list recorded sessions",
+        description="List the sessions under --recordings: id, time span, frames, assets, markets.",
+    )
+    add_recordings_arg(p)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=run_list)
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    ls = actions.add_parser("list", help="list sessions (the default)")
+    add_recordings_arg(ls)
+    ls.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ls.set_defaults(func=run_list)
+    _register_check(actions)
+
+
+def _register_check(actions: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    try:
+        from polyarb.recording.quality import register_check
+    except ImportError:
+        return
+    register_check(actions)
+
+
+def _fmt_ns(ns: int | None) -> str:
+    if ns is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ns / 1e9, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _duration(start: int | None, end: int | None) -> str:
+    if start is None or end is None:
+        return "-"
+    seconds = (end - start) // 10**9
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m{seconds % 60:02d}s"
+
+
+def session_summary(reader: Any) -> dict[str, Any]:
+    """The one-line facts of a session, as ``sessions`` prints them."""
+    m = reader.manifest
+    return {
+        "id": reader.id,
+        "start": _fmt_ns(m.get("start_ns")),
+        "end": _fmt_ns(m.get("end_ns")),
+        "span": _duration(m.get("start_ns"), m.get("end_ns")),
+        "frames": m.get("frames", 0),
+        "counts": m.get("counts", {}),
+        "assets": len(m.get("assets", [])),
+        "markets": m.get("markets", 0),
+        "sealed": m.get("sealed", False),
+        "runs": sorted(p.name for p in (reader.dir / "runs").glob("*") if p.is_dir()),
+    }
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from polyarb.recording import list_sessions
+
+    rows = [session_summary(r) for r in list_sessions(args.recordings)]
+    if args.json:
+        print_json(rows)
+        return 0
+    if not rows:
+        print(f"no sessions under {args.recordings} (try 'polyarb import resolvedkit')")
+        return 0
+    table = Table(title=f"sessions in {args.recordings}")
+    for col in ("id", "start (UTC)", "span", "frames", "assets", "markets", "sealed", "runs"):
+        table.add_column(col, justify="right" if col in ("frames", "assets", "markets") else "left")
+    for r in rows:
+        table.add_row(
+            r["id"],
+            r["start"],
+            r["span"],
+            f"{r['frames']:,}",
+            str(r["assets"]),
+            str(r["markets"]),
+            "yes" if r["sealed"] else "NO",
+            ", ".join(r["runs"]) or "-",
+        )
+    Console().print(table)
+    return 0

@@ -1,0 +1,144 @@
+"""Phase profiles: one validated schema for every knob the engine reads.
+
+Money and prices are decimal strings in YAML (``"2.00"``, ``"0.005"``) and
+ints in micro units inside (``.micro`` helpers); defaults live here, not in
+the code that reads them. Errors name the file, key, value and allowed range.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from polyarb.units import SCALE
+
+Money = Decimal
+
+
+def micro(value: Decimal) -> int:
+    """Decimal → micro units, exactly (profiles allow at most 6 decimals)."""
+    scaled = value * SCALE
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{value} has more than 6 decimals")
+    return int(scaled)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LatencyModel(_Model):
+    """Decision → arrival delay of an order at the (simulated) venue."""
+
+    kind: Literal["constant", "uniform", "normal"] = "constant"
+    mean_ms: int = Field(50, ge=0, le=60_000)
+    jitter_ms: int = Field(0, ge=0, le=60_000, description="uniform half-width or normal std-dev")
+    seed: int = Field(0, ge=0, description="seed of the run's own generator (never global randomness)")
+
+
+class RiskLimits(_Model):
+    """Pre-trade limits and the circuit breaker (design §6)."""
+
+    trade_size_usd: Money = Field(Decimal("2"), gt=0, le=1000, description="cash per trade (all legs)")
+    max_position_per_market_usd: Money = Field(Decimal("20"), gt=0, le=100_000)
+    max_total_position_usd: Money = Field(Decimal("100"), gt=0, le=1_000_000)
+    max_daily_loss_usd: Money = Field(Decimal("10"), gt=0, le=100_000)
+    max_slippage: Money = Field(Decimal("0.01"), ge=0, le=Decimal("0.5"), description="price units")
+    min_edge: Money = Field(Decimal("0.005"), ge=0, le=Decimal("0.5"), description="per share, after fees")
+    consecutive_failures: int = Field(3, ge=1, le=100, description="failures that open the breaker")
+    breaker_cooldown_s: int = Field(300, ge=1, le=86_400)
+    stale_book_ms: int = Field(5_000, ge=100, le=3_600_000, description="connection silence limit")
+    max_leg_skew_ms: int = Field(1_000, ge=0, le=60_000, description="exchange-time skew between legs")
+
+
+class Execution(_Model):
+    """How orders are sent and what happens when a leg fails (design §7)."""
+
+    order_type: Literal["FOK", "FAK"] = "FOK"
+    leg_failure: Literal["unwind", "hold"] = "unwind"
+    merge_complete_sets: bool = True
+    gas_cost_usd: Money = Field(Decimal("0.01"), ge=0, le=10)
+
+
+class Profile(_Model):
+    """A strategy/phase profile (``profiles/*.yaml``)."""
+
+    name: str = Field(..., min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    phase: int = Field(0, ge=0, le=3, description="0 shadow, 1 $2, 2 $5, 3 $10-20 per trade")
+    mode: Literal["dry_run", "live"] = "dry_run"
+    detectors: tuple[Literal["binary_complete_set", "negrisk_basket"], ...] = ("binary_complete_set",)
+    risk: RiskLimits = RiskLimits()
+    execution: Execution = Execution()
+    latency: LatencyModel = LatencyModel()
+    tick_interval_ms: int = Field(1_000, ge=50, le=60_000, description="cadence of tick rows")
+    alerts: str | None = Field(None, description="alert rules file, relative to the profile")
+
+    @model_validator(mode="after")
+    def _phase_rules(self) -> Profile:
+        if self.phase == 0 and self.mode != "dry_run":
+            raise ValueError("phase 0 (shadow) must have mode: dry_run")
+        if not self.detectors:
+            raise ValueError("detectors: at least one detector is required")
+        for field in ("trade_size_usd", "max_position_per_market_usd", "max_total_position_usd",
+                      "max_daily_loss_usd", "max_slippage", "min_edge"):
+            micro(getattr(self.risk, field))
+        return self
+
+    def canonical_json(self) -> str:
+        """Stable JSON of every setting (defaults included): what the profile hash covers."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+    def sha256(self) -> str:
+        """Hash of :meth:`canonical_json`: two runs with one hash used the same settings."""
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+
+class ProfileError(ValueError):
+    """A profile that does not load: the message names file, key, value and the rule."""
+
+
+def _format_errors(path: Path | str, exc: ValidationError) -> str:
+    lines = [f"{path}: invalid profile ({exc.error_count()} problem(s))"]
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        value = err.get("input")
+        shown = "" if isinstance(value, dict) else f" = {value!r}"
+        rule = err["msg"]
+        ctx = err.get("ctx") or {}
+        bounds = ", ".join(f"{k} {v}" for k, v in ctx.items() if k in ("ge", "gt", "le", "lt"))
+        allowed = f" (allowed: {bounds})" if bounds else ""
+        if err["type"] == "extra_forbidden":
+            rule = "unknown key"
+        lines.append(f"  {key}{shown}: {rule}{allowed}")
+    return "\n".join(lines)
+
+
+def parse_profile(data: Any, source: Path | str = "<profile>") -> Profile:
+    """Validate already-loaded YAML/JSON data."""
+    if not isinstance(data, dict):
+        raise ProfileError(f"{source}: a profile must be a mapping of keys, got {type(data).__name__}")
+    try:
+        return Profile.model_validate(data)
+    except ValidationError as exc:
+        raise ProfileError(_format_errors(source, exc)) from None
+
+
+def load_profile(path: Path | str) -> Profile:
+    """Load and validate ``path``; raises :class:`ProfileError` with every problem listed."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise ProfileError(f"{p}: cannot read profile: {exc.strerror or exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"{p}: not valid YAML: {exc}") from None
+    return parse_profile(data, p)

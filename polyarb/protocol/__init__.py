@@ -1,0 +1,4 @@
+"""Pure wire-format code: market-channel parser, book hash, market metadata.
+
+No network, no clock: the same functions run live and in replay.
+"""

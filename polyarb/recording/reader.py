@@ -1,0 +1,115 @@
+"""Read a session back: frames in seq order with bounded memory, markets, manifest."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from polyarb.protocol.markets import MarketMeta
+from polyarb.recording.schema import FRAMES_SCHEMA
+
+
+class SessionError(ValueError):
+    """Not a session, or a session that fails its own checks."""
+
+
+class Frame(msgspec.Struct, frozen=True, gc=False):
+    """One frames row (docs/sessions.md)."""
+
+    seq: int
+    recv_ns: int
+    mono_ns: int
+    conn_id: int
+    kind: str
+    payload: str
+
+
+def read_markets_table(path: Path) -> list[tuple[int, MarketMeta]]:
+    """``(valid_from_seq, MarketMeta)`` rows of a ``markets.parquet``."""
+    fields = set(MarketMeta.__struct_fields__)
+    out = []
+    for row in pq.read_table(str(path)).to_pylist():
+        seq = row.pop("valid_from_seq")
+        kwargs = {k: v for k, v in row.items() if k in fields}
+        kwargs["token_ids"] = tuple(kwargs["token_ids"] or ())
+        kwargs["outcomes"] = tuple(kwargs["outcomes"] or ())
+        out.append((seq, MarketMeta(**kwargs)))
+    return out
+
+
+class SessionReader:
+    """A recorded session at ``path`` (a folder with ``manifest.json``)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.dir = Path(path)
+        manifest = self.dir / "manifest.json"
+        if not manifest.is_file():
+            raise SessionError(f"{self.dir} is not a session (no manifest.json)")
+        try:
+            self.manifest: dict[str, Any] = json.loads(manifest.read_text())
+        except json.JSONDecodeError as exc:
+            raise SessionError(f"{manifest} is not valid JSON: {exc}") from exc
+        self.id: str = self.manifest.get("id", self.dir.name)
+
+    @property
+    def sealed(self) -> bool:
+        return bool(self.manifest.get("sealed"))
+
+    def part_paths(self, *, include_open: bool = False) -> list[Path]:
+        """Sealed Parquet parts in order; with ``include_open``, live journals too."""
+        paths = sorted((self.dir / "frames").glob("part-*.parquet"))
+        if include_open:
+            paths = sorted([*paths, *(self.dir / "frames").glob("part-*.arrows")])
+        return paths
+
+    def markets(self) -> list[MarketMeta]:
+        """The latest metadata of every market in the session, in first-seen order."""
+        latest: dict[str, MarketMeta] = {}
+        for _, meta in self.market_history():
+            latest[meta.condition_id] = meta
+        return list(latest.values())
+
+    def market_history(self) -> list[tuple[int, MarketMeta]]:
+        """Every metadata row with the seq it takes effect from."""
+        path = self.dir / "markets.parquet"
+        return read_markets_table(path) if path.exists() else []
+
+    def iter_batches(
+        self, *, batch_size: int = 65_536, columns: list[str] | None = None, include_open: bool = False
+    ) -> Iterator[pa.RecordBatch]:
+        """Frames as Arrow record batches in seq order; memory bounded by ``batch_size``."""
+        from polyarb.recording.writer import read_journal
+
+        for path in self.part_paths(include_open=include_open):
+            if path.suffix == ".arrows":
+                table = read_journal(path)
+                if columns:
+                    table = table.select(columns)
+                yield from table.to_batches(max_chunksize=batch_size)
+                continue
+            yield from pq.ParquetFile(str(path)).iter_batches(batch_size=batch_size, columns=columns)
+
+    def frames(self, *, batch_size: int = 65_536, include_open: bool = False) -> Iterator[Frame]:
+        """Every frames row as a :class:`Frame`, in seq order."""
+        for batch in self.iter_batches(batch_size=batch_size, include_open=include_open):
+            cols = [batch.column(i).to_pylist() for i in range(len(FRAMES_SCHEMA))]
+            for row in zip(*cols, strict=True):
+                yield Frame(*row)
+
+    def count(self) -> int:
+        """Number of sealed frames rows (from Parquet footers, without reading data)."""
+        return sum(pq.ParquetFile(str(p)).metadata.num_rows for p in self.part_paths())
+
+
+def list_sessions(root: Path | str) -> list[SessionReader]:
+    """Every session folder under ``root``, sorted by id."""
+    base = Path(root)
+    if not base.is_dir():
+        return []
+    return [SessionReader(p.parent) for p in sorted(base.glob("*/manifest.json"))]

@@ -1,0 +1,62 @@
+"""Arrow schemas of a session's tables and the frame kinds (docs/sessions.md)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import pyarrow as pa
+
+
+class FrameKind(StrEnum):
+    """What a frames row is. Only ``frame`` and ``user`` rows carry wire payloads."""
+
+    FRAME = "frame"  # market-channel text exactly as received
+    USER = "user"  # user-channel text (live order acks and fills)
+    OPEN = "open"  # a connection opened; payload: JSON with url and assets
+    CLOSE = "close"  # a connection closed; payload: JSON with code and reason
+    SUBSCRIBE = "subscribe"  # what we sent to subscribe, exactly as sent
+    TICK = "tick"  # timer cadence inserted by the live feed; payload empty
+    GAP = "gap"  # data may be missing between the neighbouring rows; payload: JSON why
+    ERROR = "error"  # an adapter error worth keeping; payload: JSON
+
+
+FRAME_KINDS = tuple(k.value for k in FrameKind)
+
+FRAMES_SCHEMA = pa.schema(
+    [
+        pa.field("seq", pa.int64(), nullable=False),
+        pa.field("recv_ns", pa.int64(), nullable=False),
+        pa.field("mono_ns", pa.int64(), nullable=False),
+        pa.field("conn_id", pa.int32(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("payload", pa.string(), nullable=False),
+    ]
+)
+
+MARKETS_SCHEMA = pa.schema(
+    [
+        pa.field("valid_from_seq", pa.int64(), nullable=False),
+        pa.field("condition_id", pa.string(), nullable=False),
+        pa.field("question", pa.string()),
+        pa.field("slug", pa.string()),
+        pa.field("token_ids", pa.list_(pa.string())),
+        pa.field("outcomes", pa.list_(pa.string())),
+        pa.field("tick_size", pa.int64()),
+        pa.field("min_order_size", pa.int64()),
+        pa.field("neg_risk", pa.bool_()),
+        pa.field("neg_risk_augmented", pa.bool_()),
+        pa.field("neg_risk_market_id", pa.string()),
+        pa.field("neg_risk_other", pa.bool_()),
+        pa.field("event_id", pa.string()),
+        pa.field("event_slug", pa.string()),
+        pa.field("group_item_title", pa.string()),
+        pa.field("fee_rate", pa.int64()),
+        pa.field("fee_exponent", pa.int64()),
+        pa.field("fee_taker_only", pa.bool_()),
+        pa.field("end_date_ms", pa.int64()),
+        pa.field("closed", pa.bool_()),
+        pa.field("winning_token_id", pa.string()),
+    ]
+)
+
+PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 6, "use_dictionary": ["kind"]}

@@ -1,0 +1,348 @@
+"""Append frames to a session, crash-safely.
+
+Frames go first to an Arrow IPC *journal* (``part-N.arrows``), one record
+batch per flush (≤ 1 s apart): a SIGKILL leaves a stream whose complete
+batches still read back. Rotation and :meth:`SessionWriter.close` turn the
+journal into ``part-N.parquet`` (write temp, fsync, rename), so a Parquet part
+on disk is always whole. :func:`recover_journals` seals what a crash left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pyarrow as pa
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
+
+from polyarb import __version__
+from polyarb.protocol.markets import MarketMeta
+from polyarb.recording.schema import FRAMES_SCHEMA, MARKETS_SCHEMA, PARQUET_OPTIONS
+
+
+class StoreError(RuntimeError):
+    """A session cannot be written (disk full, read-only folder, bad state): a clear message."""
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON through a temp file and rename, so readers never see half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with tmp.open("w") as fh:
+            json.dump(data, fh, indent=2, sort_keys=True)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def read_journal(path: Path) -> pa.Table:
+    """All complete record batches of a journal; a torn tail (crash) is dropped."""
+    batches: list[pa.RecordBatch] = []
+    try:
+        with pa.OSFile(str(path), "rb") as source:
+            reader = ipc.open_stream(source)
+            while True:
+                try:
+                    batches.append(reader.read_next_batch())
+                except StopIteration:
+                    break
+                except (pa.ArrowInvalid, OSError):
+                    break
+    except (pa.ArrowInvalid, OSError):
+        pass  # not even a schema made it to disk: an empty part
+    return pa.Table.from_batches(batches, schema=FRAMES_SCHEMA)
+
+
+def _seal_table(table: pa.Table, target: Path) -> dict[str, Any]:
+    tmp = target.with_name(target.name + ".tmp")
+    try:
+        pq.write_table(table, str(tmp), row_group_size=131_072, **PARQUET_OPTIONS)
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise StoreError(f"cannot seal {target}: {exc.strerror or exc}") from exc
+    _fsync_dir(target.parent)
+    seqs = table.column("seq")
+    return {
+        "file": f"frames/{target.name}",
+        "rows": table.num_rows,
+        "first_seq": seqs[0].as_py() if table.num_rows else None,
+        "last_seq": seqs[-1].as_py() if table.num_rows else None,
+        "bytes": target.stat().st_size,
+        "sha256": _sha256(target),
+    }
+
+
+def recover_journals(session_dir: Path) -> list[dict[str, Any]]:
+    """Seal every journal a crash left behind; returns their part records."""
+    parts = []
+    for journal in sorted((session_dir / "frames").glob("part-*.arrows")):
+        table = read_journal(journal)
+        target = journal.with_suffix(".parquet")
+        if table.num_rows:
+            parts.append(_seal_table(table, target))
+        journal.unlink()
+    for stale in (session_dir / "frames").glob("*.tmp"):
+        stale.unlink()
+    return parts
+
+
+class SessionWriter:
+    """Writes ``recordings/<session_id>/``: frames parts, markets, manifest.
+
+    ``append`` is cheap (list appends); call :meth:`maybe_flush` often: it
+    writes a batch to the journal when ``flush_interval_s`` has passed, which
+    bounds what a crash can lose. Opening an existing unsealed session
+    recovers its journals and continues its seq numbering.
+    """
+
+    def __init__(
+        self,
+        root: Path | str,
+        session_id: str,
+        *,
+        feed_url: str = "",
+        source: dict[str, Any] | None = None,
+        flush_interval_s: float = 0.5,
+        part_max_rows: int = 2_000_000,
+        part_max_bytes: int = 256 << 20,
+        part_max_seconds: float = 3600.0,
+    ) -> None:
+        self.dir = Path(root) / session_id
+        self.session_id = session_id
+        self.flush_interval_s = flush_interval_s
+        self.part_max_rows = part_max_rows
+        self.part_max_bytes = part_max_bytes
+        self.part_max_seconds = part_max_seconds
+        frames_dir = self.dir / "frames"
+        try:
+            frames_dir.mkdir(parents=True, exist_ok=True)
+            probe = frames_dir / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise StoreError(
+                f"cannot write session folder {self.dir}: {exc.strerror or exc}"
+            ) from exc
+        manifest_path = self.dir / "manifest.json"
+        old = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+        recovered = recover_journals(self.dir)
+        self.parts: list[dict[str, Any]] = [
+            p for p in old.get("parts", []) if (self.dir / p["file"]).exists()
+        ]
+        known = {p["file"] for p in self.parts}
+        self.parts += [p for p in recovered if p["file"] not in known]
+        self.parts += self._unlisted_parts(known | {p["file"] for p in recovered})
+        self.parts.sort(key=lambda p: p["file"])
+        self.recovered_rows = sum(p["rows"] for p in recovered)
+        self.next_seq = max((p["last_seq"] + 1 for p in self.parts if p["rows"]), default=0)
+        self.manifest: dict[str, Any] = {
+            "id": session_id,
+            "format": 1,
+            "polyarb_version": __version__,
+            "feed_url": feed_url or old.get("feed_url", ""),
+            "created_ns": old.get("created_ns", time.time_ns()),
+            "source": source if source is not None else old.get("source", {}),
+            "assets": old.get("assets", []),
+            "sealed": False,
+            "recoveries": old.get("recoveries", 0) + (1 if recovered else 0),
+        }
+        self._counts: dict[str, int] = dict(old.get("counts", {}))
+        self._first_recv: int | None = old.get("start_ns")
+        self._last_recv: int | None = old.get("end_ns")
+        self._part_index = len(self.parts) and int(self.parts[-1]["file"][12:18]) + 1
+        self._cols: tuple[list[int], list[int], list[int], list[int], list[str], list[str]] = (
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+        )
+        self._journal: ipc.RecordBatchStreamWriter | None = None
+        self._sink: Any = None
+        self._part_rows = 0
+        self._part_bytes = 0
+        self._part_started = time.monotonic()
+        self._last_flush = time.monotonic()
+        self._markets: list[tuple[int, MarketMeta]] = []
+        if (self.dir / "markets.parquet").exists():
+            from polyarb.recording.reader import read_markets_table
+
+            self._markets = read_markets_table(self.dir / "markets.parquet")
+        self._write_manifest()
+
+    def _unlisted_parts(self, known: set[str]) -> list[dict[str, Any]]:
+        found = []
+        for path in sorted((self.dir / "frames").glob("part-*.parquet")):
+            rel = f"frames/{path.name}"
+            if rel not in known:
+                meta = pq.ParquetFile(str(path)).read(columns=["seq"]).column("seq")
+                found.append(
+                    {
+                        "file": rel,
+                        "rows": len(meta),
+                        "first_seq": meta[0].as_py() if len(meta) else None,
+                        "last_seq": meta[-1].as_py() if len(meta) else None,
+                        "bytes": path.stat().st_size,
+                        "sha256": _sha256(path),
+                    }
+                )
+        return found
+
+    # -- frames --------------------------------------------------------------------------
+
+    def append(self, kind: str, payload: str, recv_ns: int, mono_ns: int, conn_id: int = 0) -> int:
+        """Add one row; returns its seq (gapless, from 0)."""
+        seq = self.next_seq
+        self.next_seq = seq + 1
+        cols = self._cols
+        cols[0].append(seq)
+        cols[1].append(recv_ns)
+        cols[2].append(mono_ns)
+        cols[3].append(conn_id)
+        cols[4].append(kind)
+        cols[5].append(payload)
+        self._part_bytes += len(payload)
+        self._counts[kind] = self._counts.get(kind, 0) + 1
+        if self._first_recv is None:
+            self._first_recv = recv_ns
+        self._last_recv = recv_ns
+        return seq
+
+    def maybe_flush(self) -> bool:
+        """Flush if the flush interval has passed; rotate if the part is full."""
+        now = time.monotonic()
+        if now - self._last_flush < self.flush_interval_s:
+            return False
+        self.flush()
+        if (
+            self._part_rows >= self.part_max_rows
+            or self._part_bytes >= self.part_max_bytes
+            or now - self._part_started >= self.part_max_seconds
+        ):
+            self.rotate()
+        return True
+
+    def flush(self) -> None:
+        """Write buffered rows to the journal and push them to the OS."""
+        self._last_flush = time.monotonic()
+        if not self._cols[0]:
+            return
+        batch = pa.RecordBatch.from_arrays(
+            [
+                pa.array(self._cols[0], pa.int64()),
+                pa.array(self._cols[1], pa.int64()),
+                pa.array(self._cols[2], pa.int64()),
+                pa.array(self._cols[3], pa.int32()),
+                pa.array(self._cols[4], pa.string()),
+                pa.array(self._cols[5], pa.string()),
+            ],
+            schema=FRAMES_SCHEMA,
+        )
+        try:
+            if self._journal is None:
+                path = self.dir / "frames" / f"part-{self._part_index:06d}.arrows"
+                self._sink = pa.OSFile(str(path), "wb")
+                self._journal = ipc.new_stream(self._sink, FRAMES_SCHEMA)
+                self._part_started = time.monotonic()
+            self._journal.write_batch(batch)
+            self._sink.flush()
+        except OSError as exc:
+            raise StoreError(f"cannot write frames to {self.dir}: {exc.strerror or exc}") from exc
+        self._part_rows += batch.num_rows
+        for col in self._cols:
+            col.clear()
+
+    def rotate(self) -> None:
+        """Seal the current part as Parquet and start a new one."""
+        self.flush()
+        if self._journal is None:
+            return
+        self._journal.close()
+        self._sink.close()
+        self._journal = None
+        journal = self.dir / "frames" / f"part-{self._part_index:06d}.arrows"
+        table = read_journal(journal)
+        if table.num_rows:
+            self.parts.append(_seal_table(table, journal.with_suffix(".parquet")))
+        journal.unlink()
+        self._part_index += 1
+        self._part_rows = 0
+        self._part_bytes = 0
+        self._write_manifest()
+
+    # -- metadata ----------------------------------------------------------------------
+
+    def set_assets(self, assets: Iterable[str]) -> None:
+        """Record the asset ids this session subscribes to (kept sorted, unique)."""
+        self.manifest["assets"] = sorted(set(self.manifest["assets"]) | set(assets))
+
+    def write_markets(self, markets: Iterable[MarketMeta], valid_from_seq: int | None = None) -> None:
+        """Add market metadata rows effective from ``valid_from_seq`` (default: next seq)."""
+        seq = self.next_seq if valid_from_seq is None else valid_from_seq
+        self._markets.extend((seq, m) for m in markets)
+        rows = [{"valid_from_seq": s, **msgspec.structs.asdict(m)} for s, m in self._markets]
+        table = pa.Table.from_pylist(rows, schema=MARKETS_SCHEMA)
+        target = self.dir / "markets.parquet"
+        tmp = target.with_name("markets.parquet.tmp")
+        try:
+            pq.write_table(table, str(tmp), compression="zstd")
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise StoreError(f"cannot write {target}: {exc.strerror or exc}") from exc
+
+    def _write_manifest(self, *, sealed: bool = False) -> None:
+        m = self.manifest
+        m["sealed"] = sealed
+        m["parts"] = self.parts
+        m["counts"] = dict(sorted(self._counts.items()))
+        m["frames"] = sum(p["rows"] for p in self.parts)
+        m["start_ns"] = self._first_recv
+        m["end_ns"] = self._last_recv
+        m["markets"] = len({meta.condition_id for _, meta in self._markets})
+        write_json_atomic(self.dir / "manifest.json", m)
+
+    def close(self) -> None:
+        """Seal the session: last part to Parquet, manifest marked sealed."""
+        self.rotate()
+        self._write_manifest(sealed=True)
+
+    def __enter__(self) -> SessionWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

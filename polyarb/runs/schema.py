@@ -1,0 +1,142 @@
+"""The tables every engine run writes under ``recordings/<session>/runs/<run_id>/``.
+
+The engine writes them, ``parity`` compares them, analytics queries them in
+DuckDB; this module is the single definition (docs/runs.md explains each).
+All money, price and size columns are int64 micro units; times are int64 ns.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+DECISIONS = pa.schema(
+    [
+        pa.field("seq", pa.int64(), nullable=False),  # frame seq that caused the decision
+        pa.field("recv_ns", pa.int64(), nullable=False),
+        pa.field("decision_id", pa.string(), nullable=False),  # deterministic
+        pa.field("type", pa.string(), nullable=False),  # opportunity | verdict | order | unwind | merge | settle | halt
+        pa.field("detector", pa.string()),  # binary_complete_set | negrisk_basket | ""
+        pa.field("market", pa.string()),  # condition id, or neg-risk market id for baskets
+        pa.field("assets", pa.list_(pa.string())),
+        pa.field("side", pa.string()),  # BUY | SELL | ""
+        pa.field("size", pa.int64()),  # shares per leg (micro)
+        pa.field("price", pa.int64()),  # cost or proceeds per set, or limit price (micro)
+        pa.field("edge", pa.int64()),  # per share after fees (micro)
+        pa.field("verdict", pa.string()),  # accept | reject | ""
+        pa.field("reason", pa.string()),
+        pa.field("detail", pa.string()),  # canonical JSON, sorted keys
+    ]
+)
+
+ORDERS = pa.schema(
+    [
+        pa.field("order_id", pa.string(), nullable=False),
+        pa.field("decision_id", pa.string(), nullable=False),
+        pa.field("seq", pa.int64(), nullable=False),
+        pa.field("submit_ns", pa.int64(), nullable=False),
+        pa.field("arrive_ns", pa.int64()),
+        pa.field("market", pa.string()),
+        pa.field("asset_id", pa.string()),
+        pa.field("side", pa.string()),
+        pa.field("order_type", pa.string()),  # FOK | FAK
+        pa.field("limit_price", pa.int64()),
+        pa.field("size", pa.int64()),
+        pa.field("filled_size", pa.int64()),
+        pa.field("status", pa.string()),  # filled | partial | killed | rejected
+        pa.field("reason", pa.string()),
+        pa.field("simulated", pa.bool_()),
+    ]
+)
+
+FILLS = pa.schema(
+    [
+        pa.field("fill_id", pa.string(), nullable=False),
+        pa.field("order_id", pa.string(), nullable=False),
+        pa.field("seq", pa.int64(), nullable=False),
+        pa.field("ts_ns", pa.int64(), nullable=False),
+        pa.field("market", pa.string()),
+        pa.field("asset_id", pa.string()),
+        pa.field("side", pa.string()),
+        pa.field("price", pa.int64()),
+        pa.field("size", pa.int64()),
+        pa.field("fee", pa.int64()),
+        pa.field("simulated", pa.bool_()),
+    ]
+)
+
+PNL = pa.schema(
+    [
+        pa.field("seq", pa.int64(), nullable=False),
+        pa.field("ts_ns", pa.int64(), nullable=False),
+        pa.field("cash", pa.int64()),
+        pa.field("position_value", pa.int64()),  # positions marked at best bid (or settlement)
+        pa.field("realised_pnl", pa.int64()),
+        pa.field("marked_pnl", pa.int64()),
+        pa.field("fees_paid", pa.int64()),
+        pa.field("gas_paid", pa.int64()),
+        pa.field("exposure", pa.int64()),  # cost basis of open positions
+    ]
+)
+
+POSITIONS = pa.schema(
+    [
+        pa.field("market", pa.string(), nullable=False),
+        pa.field("asset_id", pa.string(), nullable=False),
+        pa.field("size", pa.int64()),
+        pa.field("cost", pa.int64()),
+        pa.field("settled", pa.bool_()),
+        pa.field("payout", pa.int64()),
+    ]
+)
+
+METRICS = pa.schema(
+    [
+        pa.field("ts_ns", pa.int64(), nullable=False),
+        pa.field("seq", pa.int64()),
+        pa.field("name", pa.string(), nullable=False),
+        pa.field("value", pa.int64()),
+        pa.field("label", pa.string()),
+    ]
+)
+"""Known names: frame_latency_ns (shadow: receive → decision), connected (0/1 per tick),
+reconnect, gap, stale_books, unverified_books, hash_mismatch, crossed_books, rejected_frames."""
+
+ALERTS = pa.schema(
+    [
+        pa.field("ts_ns", pa.int64(), nullable=False),
+        pa.field("seq", pa.int64()),
+        pa.field("rule", pa.string(), nullable=False),
+        pa.field("level", pa.string(), nullable=False),  # CRITICAL | WARNING | INFO
+        pa.field("state", pa.string(), nullable=False),  # fired | cleared
+        pa.field("message", pa.string()),
+        pa.field("value", pa.int64()),
+        pa.field("threshold", pa.int64()),
+    ]
+)
+
+TABLES: dict[str, pa.Schema] = {
+    "decisions": DECISIONS,
+    "orders": ORDERS,
+    "fills": FILLS,
+    "pnl": PNL,
+    "positions": POSITIONS,
+    "metrics": METRICS,
+    "alerts": ALERTS,
+}
+
+RUN_JSON_KEYS = (
+    "run_id",
+    "session_id",
+    "mode",  # replay | shadow | live
+    "profile_name",
+    "profile_sha256",
+    "phase",
+    "polyarb_version",
+    "first_recv_ns",
+    "last_recv_ns",
+    "frames",
+    "counts",
+    "summary",
+    "decisions_sha256",
+)
+"""Keys every run.json has; shadow runs add wall_start_ns, wall_end_ns, clean_exit, parity."""
