@@ -37,24 +37,40 @@ class LatencyModel(_Model):
     """Decision → arrival delay of an order at the (simulated) venue."""
 
     kind: Literal["constant", "uniform", "normal"] = "constant"
-    mean_ms: int = Field(50, ge=0, le=60_000)
-    jitter_ms: int = Field(0, ge=0, le=60_000, description="uniform half-width or normal std-dev")
-    seed: int = Field(0, ge=0, description="seed of the run's own generator (never global randomness)")
+    mean_ms: int = Field(default=50, ge=0, le=60_000)
+    jitter_ms: int = Field(
+        default=0, ge=0, le=60_000, description="uniform half-width or normal std-dev"
+    )
+    seed: int = Field(
+        default=0, ge=0, description="seed of the run's own generator (never global randomness)"
+    )
 
 
 class RiskLimits(_Model):
     """Pre-trade limits and the circuit breaker (design §6)."""
 
-    trade_size_usd: Money = Field(Decimal("2"), gt=0, le=1000, description="cash per trade (all legs)")
-    max_position_per_market_usd: Money = Field(Decimal("20"), gt=0, le=100_000)
-    max_total_position_usd: Money = Field(Decimal("100"), gt=0, le=1_000_000)
-    max_daily_loss_usd: Money = Field(Decimal("10"), gt=0, le=100_000)
-    max_slippage: Money = Field(Decimal("0.01"), ge=0, le=Decimal("0.5"), description="price units")
-    min_edge: Money = Field(Decimal("0.005"), ge=0, le=Decimal("0.5"), description="per share, after fees")
-    consecutive_failures: int = Field(3, ge=1, le=100, description="failures that open the breaker")
-    breaker_cooldown_s: int = Field(300, ge=1, le=86_400)
-    stale_book_ms: int = Field(5_000, ge=100, le=3_600_000, description="connection silence limit")
-    max_leg_skew_ms: int = Field(1_000, ge=0, le=60_000, description="exchange-time skew between legs")
+    trade_size_usd: Money = Field(
+        default=Decimal("2"), gt=0, le=1000, description="cash per trade (all legs)"
+    )
+    max_position_per_market_usd: Money = Field(default=Decimal("20"), gt=0, le=100_000)
+    max_total_position_usd: Money = Field(default=Decimal("100"), gt=0, le=1_000_000)
+    max_daily_loss_usd: Money = Field(default=Decimal("10"), gt=0, le=100_000)
+    max_slippage: Money = Field(
+        default=Decimal("0.01"), ge=0, le=Decimal("0.5"), description="price units"
+    )
+    min_edge: Money = Field(
+        default=Decimal("0.005"), ge=0, le=Decimal("0.5"), description="per share, after fees"
+    )
+    consecutive_failures: int = Field(
+        default=3, ge=1, le=100, description="failures that open the breaker"
+    )
+    breaker_cooldown_s: int = Field(default=300, ge=1, le=86_400)
+    stale_book_ms: int = Field(
+        default=5_000, ge=100, le=3_600_000, description="connection silence limit"
+    )
+    max_leg_skew_ms: int = Field(
+        default=1_000, ge=0, le=60_000, description="exchange-time skew between legs"
+    )
 
 
 class Execution(_Model):
@@ -63,7 +79,7 @@ class Execution(_Model):
     order_type: Literal["FOK", "FAK"] = "FOK"
     leg_failure: Literal["unwind", "hold"] = "unwind"
     merge_complete_sets: bool = True
-    gas_cost_usd: Money = Field(Decimal("0.01"), ge=0, le=10)
+    gas_cost_usd: Money = Field(default=Decimal("0.01"), ge=0, le=10)
 
 
 class Profile(_Model):
@@ -71,14 +87,22 @@ class Profile(_Model):
 
     name: str = Field(..., min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
-    phase: int = Field(0, ge=0, le=3, description="0 shadow, 1 $2, 2 $5, 3 $10-20 per trade")
+    phase: int = Field(
+        default=0, ge=0, le=3, description="0 shadow, 1 $2, 2 $5, 3 $10-20 per trade"
+    )
     mode: Literal["dry_run", "live"] = "dry_run"
-    detectors: tuple[Literal["binary_complete_set", "negrisk_basket"], ...] = ("binary_complete_set",)
+    detectors: tuple[Literal["binary_complete_set", "negrisk_basket"], ...] = (
+        "binary_complete_set",
+    )
     risk: RiskLimits = RiskLimits()
     execution: Execution = Execution()
     latency: LatencyModel = LatencyModel()
-    tick_interval_ms: int = Field(1_000, ge=50, le=60_000, description="cadence of tick rows")
-    alerts: str | None = Field(None, description="alert rules file, relative to the profile")
+    tick_interval_ms: int = Field(
+        default=1_000, ge=50, le=60_000, description="cadence of tick rows"
+    )
+    alerts: str | None = Field(
+        default=None, description="alert rules file, relative to the profile"
+    )
 
     @model_validator(mode="after")
     def _phase_rules(self) -> Profile:
@@ -86,8 +110,14 @@ class Profile(_Model):
             raise ValueError("phase 0 (shadow) must have mode: dry_run")
         if not self.detectors:
             raise ValueError("detectors: at least one detector is required")
-        for field in ("trade_size_usd", "max_position_per_market_usd", "max_total_position_usd",
-                      "max_daily_loss_usd", "max_slippage", "min_edge"):
+        for field in (
+            "trade_size_usd",
+            "max_position_per_market_usd",
+            "max_total_position_usd",
+            "max_daily_loss_usd",
+            "max_slippage",
+            "min_edge",
+        ):
             micro(getattr(self.risk, field))
         return self
 
@@ -104,8 +134,9 @@ class ProfileError(ValueError):
     """A profile that does not load: the message names file, key, value and the rule."""
 
 
-def _format_errors(path: Path | str, exc: ValidationError) -> str:
-    lines = [f"{path}: invalid profile ({exc.error_count()} problem(s))"]
+def format_validation_errors(path: Path | str, exc: ValidationError, what: str = "profile") -> str:
+    """One line per problem: ``key = value: rule (allowed: ge 0, le 10)``, under the file name."""
+    lines = [f"{path}: invalid {what} ({exc.error_count()} problem(s))"]
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"]) or "(top level)"
         value = err.get("input")
@@ -123,11 +154,13 @@ def _format_errors(path: Path | str, exc: ValidationError) -> str:
 def parse_profile(data: Any, source: Path | str = "<profile>") -> Profile:
     """Validate already-loaded YAML/JSON data."""
     if not isinstance(data, dict):
-        raise ProfileError(f"{source}: a profile must be a mapping of keys, got {type(data).__name__}")
+        raise ProfileError(
+            f"{source}: a profile must be a mapping of keys, got {type(data).__name__}"
+        )
     try:
         return Profile.model_validate(data)
     except ValidationError as exc:
-        raise ProfileError(_format_errors(source, exc)) from None
+        raise ProfileError(format_validation_errors(source, exc)) from None
 
 
 def load_profile(path: Path | str) -> Profile:
