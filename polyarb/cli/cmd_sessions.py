@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 from typing import Any
 
-from polyarb.cli.common import add_recordings_arg, print_json
+from polyarb.cli.common import add_recordings_arg, console, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -65,7 +65,6 @@ def session_summary(reader: Any) -> dict[str, Any]:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from polyarb.recording import list_sessions
@@ -91,5 +90,5 @@ def run_list(args: argparse.Namespace) -> int:
             "yes" if r["sealed"] else "NO",
             ", ".join(r["runs"]) or "-",
         )
-    Console().print(table)
+    console().print(table)
     return 0

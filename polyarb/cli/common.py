@@ -62,3 +62,12 @@ def shared_data_dir() -> Path:
         if candidate.is_dir():
             return candidate
     return Path.cwd().parent / "shared" / "data" / "polymarket"
+
+
+def console(*, stderr: bool = False):  # type: ignore[no-untyped-def]
+    """A rich Console that stays wide when piped (rich would squeeze tables to 80 columns)."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 200
+    return Console(file=stream, width=width, soft_wrap=False)
