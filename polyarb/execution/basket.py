@@ -1,0 +1,209 @@
+"""Multi-leg execution and leg risk: turn an accepted opportunity into orders, then unwind or hold.
+
+A basket (a binary complete set, or every YES/NO of a neg-risk event) only
+locks its edge when every leg fills the same number of shares. Whatever one
+leg got beyond the smallest leg is naked exposure; the profile's
+``execution.leg_failure`` says whether to sell it back into the book at
+arrival (``unwind``, the loss is booked by the ledger from the unwind fills)
+or keep it until resolution (``hold``). Order ids derive from the decision id,
+so a replay produces the same ids.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypeAlias
+
+import msgspec
+
+from polyarb.execution.orders import FILLED, Order, OrderResult, OrderType, Side
+from polyarb.units import SCALE
+
+LegFailure: TypeAlias = Literal["unwind", "hold"]
+BasketStatus: TypeAlias = Literal["complete", "unwound", "held", "failed"]
+
+
+class Leg(msgspec.Struct, frozen=True):
+    """One leg of an opportunity: shares of one asset at a worst price."""
+
+    market: str
+    asset_id: str
+    side: Side
+    size: int
+    limit_price: int
+    ref_price: int = 0
+    """Best price seen by the detector (for the risk slippage check); 0 = unknown."""
+
+
+class Residual(msgspec.Struct, frozen=True):
+    """Shares of one asset left outside complete sets after a leg failure."""
+
+    market: str
+    asset_id: str
+    side: Side
+    """Side of the original leg (BUY: we hold them; SELL: we sold them short of a set)."""
+    size: int
+
+
+class BasketOutcome(msgspec.Struct, frozen=True):
+    """How a basket ended.
+
+    ``status``: ``complete`` (every leg filled), ``failed`` (a leg failed and
+    nothing was left to unwind or hold), ``unwound`` (residuals sent back
+    to the book, all of them filled), ``held`` (some residual is kept).
+    ``leg_failed`` is what the circuit breaker counts.
+    """
+
+    decision_id: str
+    status: BasketStatus
+    leg_failed: bool
+    matched_size: int
+    """Shares per leg that form complete baskets."""
+    held: tuple[Residual, ...]
+    """What remains naked after the policy ran (empty when complete or fully unwound)."""
+    unwind_pnl: int
+    """Round trip of the unwound shares: unwind proceeds minus their leg cost minus the fees of
+    both (micro; usually < 0). The ledger books the same loss from the fills."""
+
+
+class BasketExecution:
+    """Coordinates one opportunity's legs: :meth:`orders`, then feed back :meth:`on_result`."""
+
+    def __init__(
+        self,
+        decision_id: str,
+        legs: list[Leg] | tuple[Leg, ...],
+        order_type: OrderType,
+        leg_failure: LegFailure,
+        seq: int,
+    ) -> None:
+        if not legs:
+            raise ValueError("a basket needs at least one leg")
+        if leg_failure not in ("unwind", "hold"):
+            raise ValueError(f"leg_failure must be unwind or hold, got {leg_failure!r}")
+        self.decision_id = decision_id
+        self.legs = tuple(legs)
+        self.order_type: OrderType = order_type
+        self.leg_failure: LegFailure = leg_failure
+        self.seq = seq
+        self._leg_results: dict[int, OrderResult] = {}
+        self._unwinds: dict[str, tuple[Order, int]] = {}  # order id → (order, leg index)
+        self._unwind_results: dict[str, OrderResult] = {}
+        self._outcome: BasketOutcome | None = None
+
+    def orders(self) -> list[Order]:
+        """The leg orders, ids ``<decision_id>/L<i>``, to submit at decision time."""
+        return [
+            Order(
+                order_id=f"{self.decision_id}/L{i}",
+                decision_id=self.decision_id,
+                market=leg.market,
+                asset_id=leg.asset_id,
+                side=leg.side,
+                size=leg.size,
+                limit_price=leg.limit_price,
+                order_type=self.order_type,
+                seq=self.seq,
+            )
+            for i, leg in enumerate(self.legs)
+        ]
+
+    @property
+    def outcome(self) -> BasketOutcome | None:
+        """The final outcome once every leg (and unwind) has reported, else None."""
+        return self._outcome
+
+    @property
+    def done(self) -> bool:
+        """True once :attr:`outcome` is known."""
+        return self._outcome is not None
+
+    def on_result(self, result: OrderResult, seq: int) -> list[Order]:
+        """Record one venue result; returns unwind orders to submit (possibly none).
+
+        ``seq`` is the frame seq at which the engine learned the result (the
+        unwind orders carry it). Results of other baskets raise ``KeyError``.
+        """
+        oid = result.order.order_id
+        if oid in self._unwinds:
+            self._unwind_results[oid] = result
+            if len(self._unwind_results) == len(self._unwinds):
+                self._finish_unwind()
+            return []
+        prefix = f"{self.decision_id}/L"
+        if not oid.startswith(prefix):
+            raise KeyError(f"order {oid} does not belong to basket {self.decision_id}")
+        self._leg_results[int(oid[len(prefix) :])] = result
+        if len(self._leg_results) < len(self.legs):
+            return []
+        return self._legs_done(seq)
+
+    # --- internals ---------------------------------------------------------
+
+    def _matched(self) -> int:
+        return min(r.filled_size for r in self._leg_results.values())
+
+    def _residuals(self) -> list[tuple[int, int]]:
+        matched = self._matched()
+        return [
+            (i, self._leg_results[i].filled_size - matched)
+            for i in range(len(self.legs))
+            if self._leg_results[i].filled_size > matched
+        ]
+
+    def _legs_done(self, seq: int) -> list[Order]:
+        failed = any(r.status != FILLED for r in self._leg_results.values())
+        residuals = self._residuals()
+        if not failed or not residuals:
+            status: BasketStatus = "failed" if failed else "complete"
+            self._outcome = BasketOutcome(self.decision_id, status, failed, self._matched(), (), 0)
+            return []
+        if self.leg_failure == "hold":
+            self._outcome = BasketOutcome(
+                self.decision_id, "held", True, self._matched(), self._held(residuals), 0
+            )
+            return []
+        orders = []
+        for i, excess in residuals:
+            leg = self.legs[i]
+            back: Side = "SELL" if leg.side == "BUY" else "BUY"
+            # Any price the book offers: leg risk means taking what is there at arrival.
+            limit = 1 if back == "SELL" else SCALE - 1
+            order = Order(
+                order_id=f"{self.decision_id}/U{i}",
+                decision_id=self.decision_id,
+                market=leg.market,
+                asset_id=leg.asset_id,
+                side=back,
+                size=excess,
+                limit_price=limit,
+                order_type="FAK",
+                seq=seq,
+            )
+            self._unwinds[order.order_id] = (order, i)
+            orders.append(order)
+        return orders
+
+    def _held(self, residuals: list[tuple[int, int]]) -> tuple[Residual, ...]:
+        return tuple(
+            Residual(self.legs[i].market, self.legs[i].asset_id, self.legs[i].side, size)
+            for i, size in residuals
+            if size > 0
+        )
+
+    def _finish_unwind(self) -> None:
+        pnl = 0
+        left: list[tuple[int, int]] = []
+        for oid, (order, i) in self._unwinds.items():
+            res = self._unwind_results[oid]
+            leg_res = self._leg_results[i]
+            got = res.filled_size
+            # Pro-rata cost of the unwound shares at the leg's own fill prices.
+            leg_cost = leg_res.cash * got // leg_res.filled_size if leg_res.filled_size else 0
+            leg_fees = leg_res.fees * got // leg_res.filled_size if leg_res.filled_size else 0
+            sign = 1 if order.side == "SELL" else -1
+            pnl += sign * (res.cash - leg_cost) - res.fees - leg_fees
+            if got < order.size:
+                left.append((i, order.size - got))
+        held = self._held(left)
+        status: BasketStatus = "held" if held else "unwound"
+        self._outcome = BasketOutcome(self.decision_id, status, True, self._matched(), held, pnl)

@@ -1,0 +1,176 @@
+"""Pre-trade risk checks from the profile: every verdict is a record with a stable reason code.
+
+Checks run in a fixed order and the first failure names the verdict, so a
+replay always reports the same reason (design §6). Daily loss is realised +
+marked PnL since the start of the UTC day of the engine's (frame) time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from typing import Any, Protocol
+
+import msgspec
+
+from polyarb.config.profile import Profile, RiskLimits, micro
+from polyarb.execution.basket import Leg
+from polyarb.risk.breaker import BreakerEvent, CircuitBreaker
+from polyarb.units import mul_ceil
+
+NS_PER_DAY = 86_400 * 10**9
+
+OK = "ok"
+REASONS = (
+    OK,
+    "halted",
+    "breaker_open",
+    "unverified_book",
+    "stale_book",
+    "edge_below_min",
+    "size_above_limit",
+    "slippage",
+    "insufficient_position",
+    "position_limit_market",
+    "position_limit_total",
+    "daily_loss_limit",
+)
+"""Every reason code :meth:`RiskManager.check` can return, in the order checks run."""
+
+
+class RiskVerdict(msgspec.Struct, frozen=True):
+    """Accept or reject, with a stable ``reason`` code and the numbers behind it."""
+
+    accept: bool
+    reason: str
+    detail: dict[str, Any] = msgspec.field(default_factory=dict)
+
+    def detail_json(self) -> str:
+        """Canonical JSON (sorted keys) for the ``detail`` column of the decisions table."""
+        return json.dumps(self.detail, sort_keys=True, separators=(",", ":"))
+
+
+class PositionView(Protocol):
+    """What risk reads of the account (:class:`polyarb.ledger.Ledger` provides it)."""
+
+    def exposure(self, market: str) -> int: ...
+
+    def total_exposure(self) -> int: ...
+
+    def total_pnl(self) -> int: ...
+
+    def position(self, asset_id: str) -> int: ...
+
+
+class RiskManager:
+    """Pre-trade checks plus the circuit breaker and the UTC-day loss baseline."""
+
+    def __init__(self, limits: RiskLimits, breaker: CircuitBreaker) -> None:
+        self.limits = limits
+        self.breaker = breaker
+        self.trade_size = micro(limits.trade_size_usd)
+        self.max_market = micro(limits.max_position_per_market_usd)
+        self.max_total = micro(limits.max_total_position_usd)
+        self.max_daily_loss = micro(limits.max_daily_loss_usd)
+        self.max_slippage = micro(limits.max_slippage)
+        self.min_edge = micro(limits.min_edge)
+        self._day: int | None = None
+        self._day_start_pnl = 0
+
+    @classmethod
+    def from_profile(cls, profile: Profile) -> RiskManager:
+        """Limits and a breaker (threshold, cool-down) from ``profile.risk``."""
+        r = profile.risk
+        return cls(r, CircuitBreaker(r.consecutive_failures, r.breaker_cooldown_s * 10**9))
+
+    def on_tick(self, now_ns: int, positions: PositionView) -> BreakerEvent | None:
+        """Tick-row timers: roll the UTC day and evaluate the breaker cool-down."""
+        self._roll_day(now_ns, positions)
+        return self.breaker.on_tick(now_ns)
+
+    def daily_pnl(self, now_ns: int, positions: PositionView) -> int:
+        """Realised + marked PnL since the start of the UTC day of ``now_ns``."""
+        self._roll_day(now_ns, positions)
+        return positions.total_pnl() - self._day_start_pnl
+
+    def check(
+        self,
+        legs: Sequence[Leg],
+        edge: int,
+        now_ns: int,
+        positions: PositionView,
+        *,
+        stale: Collection[str] = (),
+        unverified: Collection[str] = (),
+    ) -> RiskVerdict:
+        """Verdict for trading ``legs`` with ``edge`` per share after fees (micro).
+
+        ``stale``/``unverified`` are the asset ids whose books the engine
+        considers stale or unverified (hash mismatch, crossed, new tick epoch).
+        """
+        if self.breaker.halted:
+            return _no("halted", why=self.breaker.halt_reason or "")
+        if self.breaker.is_open:
+            return _no(
+                "breaker_open",
+                failures=self.breaker.failures,
+                opened_ns=self.breaker.opened_ns or 0,
+            )
+        assets = [leg.asset_id for leg in legs]
+        bad = sorted(a for a in assets if a in unverified)
+        if bad:
+            return _no("unverified_book", assets=bad)
+        bad = sorted(a for a in assets if a in stale)
+        if bad:
+            return _no("stale_book", assets=bad)
+        if edge < self.min_edge:
+            return _no("edge_below_min", edge=edge, min_edge=self.min_edge)
+        cost = sum(mul_ceil(leg.limit_price, leg.size) for leg in legs)
+        if cost > self.trade_size:
+            return _no("size_above_limit", cost=cost, limit=self.trade_size)
+        for leg in legs:
+            if leg.ref_price:
+                slip = (
+                    leg.limit_price - leg.ref_price
+                    if leg.side == "BUY"
+                    else leg.ref_price - leg.limit_price
+                )
+                if slip > self.max_slippage:
+                    return _no(
+                        "slippage", asset=leg.asset_id, slippage=slip, limit=self.max_slippage
+                    )
+        for leg in legs:
+            if leg.side == "SELL" and positions.position(leg.asset_id) < leg.size:
+                return _no(
+                    "insufficient_position",
+                    asset=leg.asset_id,
+                    size=leg.size,
+                    held=positions.position(leg.asset_id),
+                )
+        added: dict[str, int] = {}
+        for leg in legs:
+            if leg.side == "BUY":
+                added[leg.market] = added.get(leg.market, 0) + mul_ceil(leg.limit_price, leg.size)
+        for market in sorted(added):
+            after = positions.exposure(market) + added[market]
+            if after > self.max_market:
+                return _no(
+                    "position_limit_market", market=market, exposure=after, limit=self.max_market
+                )
+        total = positions.total_exposure() + sum(added.values())
+        if total > self.max_total:
+            return _no("position_limit_total", exposure=total, limit=self.max_total)
+        day_pnl = self.daily_pnl(now_ns, positions)
+        if -day_pnl >= self.max_daily_loss:
+            return _no("daily_loss_limit", daily_pnl=day_pnl, limit=self.max_daily_loss)
+        return RiskVerdict(True, OK, {"cost": cost, "edge": edge, "daily_pnl": day_pnl})
+
+    def _roll_day(self, now_ns: int, positions: PositionView) -> None:
+        day = now_ns // NS_PER_DAY
+        if day != self._day:
+            self._day = day
+            self._day_start_pnl = positions.total_pnl()
+
+
+def _no(reason: str, **detail: Any) -> RiskVerdict:
+    return RiskVerdict(False, reason, detail)
