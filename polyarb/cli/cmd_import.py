@@ -11,7 +11,7 @@ from polyarb.cli.progress import progress_bar
 SOURCES = ("resolvedkit", "burst", "all")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "import",
         help="convert a bundled real data sample into a session",
@@ -43,7 +43,11 @@ def run(args: argparse.Namespace) -> int:
     if args.source in ("resolvedkit", "all"):
         with progress_bar("import resolvedkit") as update:
             try:
-                done.append(import_resolvedkit(data / "resolvedkit_btc15m", args.recordings, progress=update))
+                done.append(
+                    import_resolvedkit(
+                        data / "resolvedkit_btc15m", args.recordings, progress=update
+                    )
+                )
             except FileNotFoundError as exc:
                 raise CliError(str(exc)) from exc
     if args.source in ("burst", "all"):

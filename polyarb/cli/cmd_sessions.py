@@ -9,7 +9,7 @@ from typing import Any
 from polyarb.cli.common import add_recordings_arg, console, print_json
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sessions",
         help="list recorded sessions",
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _register_check(actions)
 
 
-def _register_check(actions: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _register_check(actions: argparse._SubParsersAction) -> None:
     try:
         from polyarb.recording.quality import register_check
     except ImportError:

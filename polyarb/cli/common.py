@@ -7,7 +7,10 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 DEFAULT_RECORDINGS = "recordings"
 
@@ -39,8 +42,10 @@ def session_path(recordings: Path, session: str) -> Path:
     if (candidate / "manifest.json").is_file():
         return candidate
     known = sorted(p.parent.name for p in recordings.glob("*/manifest.json"))
-    hint = f" Known sessions: {', '.join(known)}." if known else (
-        " No sessions yet: try 'polyarb import resolvedkit'."
+    hint = (
+        f" Known sessions: {', '.join(known)}."
+        if known
+        else (" No sessions yet: try 'polyarb import resolvedkit'.")
     )
     raise CliError(f"no session {session!r} under {recordings}.{hint}")
 
@@ -64,7 +69,7 @@ def shared_data_dir() -> Path:
     return Path.cwd().parent / "shared" / "data" / "polymarket"
 
 
-def console(*, stderr: bool = False):  # type: ignore[no-untyped-def]
+def console(*, stderr: bool = False) -> Console:
     """A rich Console that stays wide when piped (rich would squeeze tables to 80 columns)."""
     from rich.console import Console
 

@@ -132,7 +132,7 @@ def _side(obj: dict[str, Any]) -> str:
     value = obj.get("side")
     if value not in _SIDES:
         raise _Reject(f"field 'side' must be BUY or SELL, got {value!r}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _top(obj: dict[str, Any], key: str, *, ask: bool) -> int | None:
@@ -242,7 +242,9 @@ def _price_change(obj: dict[str, Any], out: list[MarketEvent]) -> None:
             out.append(LevelChange(asset, market, ts, _side(c), _price(c), _num(c, "size"), hash_))
         return
     if "price" in obj:  # G1 (until Oct 2024): one flat level
-        out.append(LevelChange(asset, market, ts, _side(obj), _price(obj), _num(obj, "size"), hash_))
+        out.append(
+            LevelChange(asset, market, ts, _side(obj), _price(obj), _num(obj, "size"), hash_)
+        )
         return
     raise _Reject("price_change without price_changes, changes or price")
 
@@ -309,13 +311,18 @@ def _new_market(obj: dict[str, Any], out: list[MarketEvent]) -> None:
         NewMarket(
             market,
             _ts(obj),
-            obj.get("question") if isinstance(obj.get("question"), str) else "",
-            obj.get("slug") if isinstance(obj.get("slug"), str) else "",
+            _text_or_empty(obj, "question"),
+            _text_or_empty(obj, "slug"),
             _str_list(obj, "assets_ids", "clob_token_ids"),
             _str_list(obj, "outcomes"),
             tick,
         )
     )
+
+
+def _text_or_empty(obj: dict[str, Any], key: str) -> str:
+    value = obj.get(key)
+    return value if isinstance(value, str) else ""
 
 
 def _market_resolved(obj: dict[str, Any], out: list[MarketEvent]) -> None:

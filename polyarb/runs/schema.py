@@ -14,7 +14,9 @@ DECISIONS = pa.schema(
         pa.field("seq", pa.int64(), nullable=False),  # frame seq that caused the decision
         pa.field("recv_ns", pa.int64(), nullable=False),
         pa.field("decision_id", pa.string(), nullable=False),  # deterministic
-        pa.field("type", pa.string(), nullable=False),  # opportunity | verdict | order | unwind | merge | settle | halt
+        pa.field(
+            "type", pa.string(), nullable=False
+        ),  # opportunity | verdict | order | unwind | merge | settle | halt
         pa.field("detector", pa.string()),  # binary_complete_set | negrisk_basket | ""
         pa.field("market", pa.string()),  # condition id, or neg-risk market id for baskets
         pa.field("assets", pa.list_(pa.string())),

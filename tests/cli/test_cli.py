@@ -60,12 +60,16 @@ def test_sessions_empty_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_import_missing_data_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["import", "burst", "--data", str(tmp_path / "nowhere"), "--recordings", str(tmp_path)])
+    code = main(
+        ["import", "burst", "--data", str(tmp_path / "nowhere"), "--recordings", str(tmp_path)]
+    )
     assert code == 2
     assert "shared data folder not found" in capsys.readouterr().err
 
 
-def test_import_burst_cli(tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_import_burst_cli(
+    tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["import", "burst", "--data", str(shared_data), "--recordings", str(tmp_path)]) == 0
     assert "imported crossing-burst-2026-09-29" in capsys.readouterr().out
     assert (tmp_path / "crossing-burst-2026-09-29" / "manifest.json").is_file()

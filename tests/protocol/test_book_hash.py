@@ -13,9 +13,15 @@ from polyarb.units import format_fixed
 
 def _hash_of(book: BookSnapshot, *, min_order_size: str, neg_risk: bool, ltp: str) -> str:
     return book_hash(
-        market=book.market, asset_id=book.asset_id, timestamp=str(book.ts_ms), bids=book.bids,
-        asks=book.asks, min_order_size=min_order_size, tick_size=format_fixed(book.tick_size or 0),
-        neg_risk=neg_risk, last_trade_price=ltp,
+        market=book.market,
+        asset_id=book.asset_id,
+        timestamp=str(book.ts_ms),
+        bids=book.bids,
+        asks=book.asks,
+        min_order_size=min_order_size,
+        tick_size=format_fixed(book.tick_size or 0),
+        neg_risk=neg_risk,
+        last_trade_price=ltp,
     )
 
 
@@ -23,7 +29,12 @@ def test_rest_book_2026_08_03_reproduces_exactly(shared_data: Path) -> None:
     raw = json.loads((shared_data / "rest/book_empty_ask_neg_risk_2026-08-03.json").read_text())
     (book,) = parse_frame(json.dumps({**raw, "event_type": "book"}))
     assert isinstance(book, BookSnapshot)
-    got = _hash_of(book, min_order_size=raw["min_order_size"], neg_risk=raw["neg_risk"], ltp=raw["last_trade_price"])
+    got = _hash_of(
+        book,
+        min_order_size=raw["min_order_size"],
+        neg_risk=raw["neg_risk"],
+        ltp=raw["last_trade_price"],
+    )
     assert got == raw["hash"]
     assert _hash_of(book, min_order_size="5", neg_risk=False, ltp="") != raw["hash"]
 
@@ -31,9 +42,13 @@ def test_rest_book_2026_08_03_reproduces_exactly(shared_data: Path) -> None:
 def test_ws_book_2026_08_13_reproduces_with_metadata(shared_data: Path) -> None:
     (book,) = parse_frame((shared_data / "ws_market/book_2026-08-13_captured.json").read_text())
     assert isinstance(book, BookSnapshot) and book.last_trade_price is not None
-    assert _hash_of(book, min_order_size="5", neg_risk=False, ltp=book.last_trade_price) == book.hash
+    assert (
+        _hash_of(book, min_order_size="5", neg_risk=False, ltp=book.last_trade_price) == book.hash
+    )
     # Without the metadata the message does not carry, it does not.
-    assert _hash_of(book, min_order_size="1", neg_risk=False, ltp=book.last_trade_price) != book.hash
+    assert (
+        _hash_of(book, min_order_size="1", neg_risk=False, ltp=book.last_trade_price) != book.hash
+    )
 
 
 def test_2024_book_does_not_reproduce(shared_data: Path) -> None:
@@ -43,7 +58,9 @@ def test_2024_book_does_not_reproduce(shared_data: Path) -> None:
 
 
 def test_crossing_burst_47_of_49_and_the_rest_carry_the_event_hash(shared_data: Path) -> None:
-    events = parse_frame((shared_data / "ws_market/price_change_crossing_burst_2026-09-29.json").read_text())
+    events = parse_frame(
+        (shared_data / "ws_market/price_change_crossing_burst_2026-09-29.json").read_text()
+    )
     first, last = events[0], events[-1]
     assert isinstance(first, BookSnapshot) and isinstance(last, BookSnapshot)
     bids = dict(first.bids)
@@ -54,9 +71,15 @@ def test_crossing_burst_47_of_49_and_the_rest_carry_the_event_hash(shared_data: 
 
     def current(ts: int) -> str:
         return book_hash(
-            market=first.market, asset_id=first.asset_id, timestamp=str(ts),
-            bids=sorted(bids.items()), asks=sorted(asks.items(), reverse=True), min_order_size="5",
-            tick_size="0.001", neg_risk=False, last_trade_price=ltp_at.get(ts, first.last_trade_price or ""),
+            market=first.market,
+            asset_id=first.asset_id,
+            timestamp=str(ts),
+            bids=sorted(bids.items()),
+            asks=sorted(asks.items(), reverse=True),
+            min_order_size="5",
+            tick_size="0.001",
+            neg_risk=False,
+            last_trade_price=ltp_at.get(ts, first.last_trade_price or ""),
         )
 
     matched, unmatched = 0, []

@@ -5,7 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from polyarb.protocol.markets import MetadataError, from_clob_market, from_gamma_event, from_gamma_market
+from polyarb.protocol.markets import (
+    MetadataError,
+    from_clob_market,
+    from_gamma_event,
+    from_gamma_market,
+)
 
 
 def _json(shared_data: Path, rel: str):  # type: ignore[no-untyped-def]
@@ -28,7 +33,9 @@ def test_gamma_event_neg_risk_augmented(shared_data: Path) -> None:
 
 
 def test_gamma_crypto_fee_schedule(shared_data: Path) -> None:
-    meta = from_gamma_market(_json(shared_data, "gamma/market_btc_updown_5m_twap_2026-08-22_reduced.json"))
+    meta = from_gamma_market(
+        _json(shared_data, "gamma/market_btc_updown_5m_twap_2026-08-22_reduced.json")
+    )
     assert (meta.fee_rate, meta.fee_exponent, meta.fee_taker_only) == (70_000, 1, True)
     assert meta.outcomes == ("Up", "Down") and meta.tick_size == 10_000
     assert meta.end_date_ms == 1787414700000 and not meta.closed
@@ -46,7 +53,9 @@ def test_clob_markets(shared_data: Path) -> None:
     neg = from_clob_market(_json(shared_data, "rest/clob_market_2024_neg_risk.json"))
     assert neg.neg_risk and neg.neg_risk_market_id.startswith("0xe3b1")
     assert neg.tick_size == 1_000 and neg.winning_token_id is None
-    closed = from_clob_market(_json(shared_data, "rest/clob_market_closed_binary_accepting_orders_2026-04.json"))
+    closed = from_clob_market(
+        _json(shared_data, "rest/clob_market_closed_binary_accepting_orders_2026-04.json")
+    )
     assert closed.closed and closed.winning_token_id == closed.token_ids[0]
     page = _json(shared_data, "rest/clob_markets_page_2024.json")
     assert len([from_clob_market(m) for m in page["data"]]) == 100
@@ -56,4 +65,6 @@ def test_bad_metadata_names_the_field() -> None:
     with pytest.raises(MetadataError, match="clobTokenIds"):
         from_gamma_market({"conditionId": "0x1", "outcomes": '["Yes","No"]'})
     with pytest.raises(MetadataError, match="2 token ids but 3 outcomes"):
-        from_gamma_market({"conditionId": "0x1", "clobTokenIds": '["1","2"]', "outcomes": '["a","b","c"]'})
+        from_gamma_market(
+            {"conditionId": "0x1", "clobTokenIds": '["1","2"]', "outcomes": '["a","b","c"]'}
+        )

@@ -14,8 +14,13 @@ from polyarb.events import RejectedFrame
 from polyarb.protocol.parser import parse_frame
 
 BOOK = {
-    "event_type": "book", "market": "0xm", "asset_id": "1", "timestamp": "1790658661234",
-    "hash": "h", "bids": [{"price": "0.4", "size": "10"}], "asks": [{"price": "0.6", "size": "5"}],
+    "event_type": "book",
+    "market": "0xm",
+    "asset_id": "1",
+    "timestamp": "1790658661234",
+    "hash": "h",
+    "bids": [{"price": "0.4", "size": "10"}],
+    "asks": [{"price": "0.6", "size": "5"}],
 }
 
 
@@ -40,8 +45,14 @@ def _with(**changes: object) -> str:
         (_with(bids="none"), "field 'bids' must be a list"),
         ('"just a string"', "expected a JSON object"),
         ("PING", "malformed JSON"),
-        ('{"event_type":"price_change","market":"m","asset_id":"a","timestamp":"1"}', "price_change without"),
-        ('{"event_type":"price_change","market":"m","timestamp":"1","asset_id":"a","price":"0.5","side":"UP","size":"1"}', "field 'side' must be BUY or SELL"),
+        (
+            '{"event_type":"price_change","market":"m","asset_id":"a","timestamp":"1"}',
+            "price_change without",
+        ),
+        (
+            '{"event_type":"price_change","market":"m","timestamp":"1","asset_id":"a","price":"0.5","side":"UP","size":"1"}',
+            "field 'side' must be BUY or SELL",
+        ),
     ],
 )
 def test_bad_input_becomes_rejected_frame(text: str, reason: str) -> None:
@@ -112,10 +123,34 @@ def test_mutated_real_frames_never_raise(shared_data: Path, data: st.DataObject)
 @settings(max_examples=1_000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     st.recursive(
-        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-        lambda kids: st.lists(kids, max_size=4) | st.dictionaries(
-            st.sampled_from(["event_type", "price", "size", "bids", "asks", "asset_id", "market",
-                             "timestamp", "side", "price_changes", "changes", "hash"]), kids, max_size=6),
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=False)
+        | st.text(max_size=8),
+        lambda kids: (
+            st.lists(kids, max_size=4)
+            | st.dictionaries(
+                st.sampled_from(
+                    [
+                        "event_type",
+                        "price",
+                        "size",
+                        "bids",
+                        "asks",
+                        "asset_id",
+                        "market",
+                        "timestamp",
+                        "side",
+                        "price_changes",
+                        "changes",
+                        "hash",
+                    ]
+                ),
+                kids,
+                max_size=6,
+            )
+        ),
         max_leaves=12,
     )
 )

@@ -68,7 +68,14 @@ def test_crossing_burst_array_and_g3_price_changes(shared_data: Path) -> None:
     changes = [e for e in events if isinstance(e, LevelChange)]
     assert len(books) == 2 and len(changes) == 98
     expected = [
-        (c["asset_id"], int(m["timestamp"]), c["side"], parse_fixed(c["price"]), parse_fixed(c["size"]), c["hash"])
+        (
+            c["asset_id"],
+            int(m["timestamp"]),
+            c["side"],
+            parse_fixed(c["price"]),
+            parse_fixed(c["size"]),
+            c["hash"],
+        )
         for m in raw
         if m["event_type"] == "price_change"
         for c in m["price_changes"]
@@ -86,7 +93,11 @@ def test_g1_flat_price_change(shared_data: Path) -> None:
     (change,) = parse_frame(text)
     assert isinstance(change, LevelChange)
     assert (change.asset_id, change.side, change.price, change.size, change.hash) == (
-        raw["asset_id"], "SELL", 514_000, 21_574_080_000, raw["hash"]
+        raw["asset_id"],
+        "SELL",
+        514_000,
+        21_574_080_000,
+        raw["hash"],
     )
     assert change.best_bid is None and change.best_ask is None
 
@@ -108,7 +119,12 @@ def test_g2_changes_list_generation(shared_data: Path) -> None:
 def test_last_trade_price(shared_data: Path) -> None:
     (trade,) = parse_frame(_load(shared_data, "last_trade_price_2024-08-25.json"))
     assert isinstance(trade, LastTrade)
-    assert (trade.price, trade.size, trade.side, trade.fee_rate_bps) == (491_000, 85_360_000, "SELL", 0)
+    assert (trade.price, trade.size, trade.side, trade.fee_rate_bps) == (
+        491_000,
+        85_360_000,
+        "SELL",
+        0,
+    )
     assert trade.price_text == "0.491" and trade.transaction_hash is None
 
 
@@ -136,16 +152,34 @@ def test_best_bid_ask_empty_book_sentinels() -> None:
 def test_new_market_and_market_resolved_shapes() -> None:
     # Field lists from the protocol notes (no verified real capture exists).
     new = {
-        "event_type": "new_market", "id": "1", "question": "Q?", "market": "0xc", "slug": "q",
-        "assets_ids": ["1", "2"], "outcomes": ["Yes", "No"], "timestamp": "1766789469958",
-        "order_price_min_tick_size": "0.001", "fee_schedule": {"rate": 0.07, "exponent": 1},
+        "event_type": "new_market",
+        "id": "1",
+        "question": "Q?",
+        "market": "0xc",
+        "slug": "q",
+        "assets_ids": ["1", "2"],
+        "outcomes": ["Yes", "No"],
+        "timestamp": "1766789469958",
+        "order_price_min_tick_size": "0.001",
+        "fee_schedule": {"rate": 0.07, "exponent": 1},
     }
     (nm,) = parse_frame(json.dumps(new))
     assert isinstance(nm, NewMarket)
-    assert (nm.market, nm.asset_ids, nm.outcomes, nm.tick_size) == ("0xc", ("1", "2"), ("Yes", "No"), 1_000)
+    assert (nm.market, nm.asset_ids, nm.outcomes, nm.tick_size) == (
+        "0xc",
+        ("1", "2"),
+        ("Yes", "No"),
+        1_000,
+    )
     res = {
-        "event_type": "market_resolved", "id": "1", "market": "0xc", "assets_ids": ["1", "2"],
-        "winning_asset_id": "2", "winning_outcome": "No", "timestamp": "1766789469999", "tags": [],
+        "event_type": "market_resolved",
+        "id": "1",
+        "market": "0xc",
+        "assets_ids": ["1", "2"],
+        "winning_asset_id": "2",
+        "winning_outcome": "No",
+        "timestamp": "1766789469999",
+        "tags": [],
     }
     (mr,) = parse_frame(json.dumps(res))
     assert isinstance(mr, MarketResolved)

@@ -9,14 +9,26 @@ from polyarb.units import SCALE, FixedPointError, format_fixed, mul, mul_ceil, p
 
 @pytest.mark.parametrize(
     ("text", "micro"),
-    [("0.48", 480_000), (".48", 480_000), ("1", SCALE), ("0", 0), ("3149725.72", 3_149_725_720_000),
-     ("0.001", 1_000), ("0.0025", 2_500), ("7.575758", 7_575_758), ("0.920", 920_000), ("5.0000000", 5 * SCALE)],
+    [
+        ("0.48", 480_000),
+        (".48", 480_000),
+        ("1", SCALE),
+        ("0", 0),
+        ("3149725.72", 3_149_725_720_000),
+        ("0.001", 1_000),
+        ("0.0025", 2_500),
+        ("7.575758", 7_575_758),
+        ("0.920", 920_000),
+        ("5.0000000", 5 * SCALE),
+    ],
 )
 def test_parse_fixed_exact(text: str, micro: int) -> None:
     assert parse_fixed(text) == micro
 
 
-@pytest.mark.parametrize("text", ["", ".", "abc", "-1", "1e5", "0.1234567", "1,5", " 1", "NaN", "١"])
+@pytest.mark.parametrize(
+    "text", ["", ".", "abc", "-1", "1e5", "0.1234567", "1,5", " 1", "NaN", "١"]
+)
 def test_parse_fixed_rejects(text: str) -> None:
     with pytest.raises(FixedPointError):
         parse_fixed(text)

@@ -56,9 +56,15 @@ def test_resolvedkit_session_is_lossless(bundled_recordings: Path, shared_data: 
     # Every book hash follows the current rule, so the engine can verify it.
     sample = books[123]
     assert sample.hash == book_hash(
-        market=sample.market, asset_id=sample.asset_id, timestamp=str(sample.ts_ms), bids=sample.bids,
-        asks=sample.asks, min_order_size="5", tick_size=format_fixed(metas[sample.market].tick_size),
-        neg_risk=False, last_trade_price="",
+        market=sample.market,
+        asset_id=sample.asset_id,
+        timestamp=str(sample.ts_ms),
+        bids=sample.bids,
+        asks=sample.asks,
+        min_order_size="5",
+        tick_size=format_fixed(metas[sample.market].tick_size),
+        neg_risk=False,
+        last_trade_price="",
     )
     assert len(resolved) == 18
     for event in resolved:
@@ -80,7 +86,9 @@ def test_resolvedkit_recv_times_are_ordered(bundled_recordings: Path) -> None:
 def test_burst_session(bundled_recordings: Path, shared_data: Path) -> None:
     reader = SessionReader(bundled_recordings / "crossing-burst-2026-09-29")
     frames = [f for f in reader.frames() if f.kind == "frame"]
-    raw = json.loads((shared_data / "ws_market/price_change_crossing_burst_2026-09-29.json").read_text())
+    raw = json.loads(
+        (shared_data / "ws_market/price_change_crossing_burst_2026-09-29.json").read_text()
+    )
     assert len(frames) == len(raw) == 51
     assert [json.loads(f.payload) for f in frames] == raw
     (meta,) = reader.markets()

@@ -69,8 +69,15 @@ def test_unsealed_journal_is_readable_and_recovered(tmp_path: Path) -> None:
 
 def test_markets_round_trip(tmp_path: Path) -> None:
     meta = MarketMeta(
-        condition_id="0xabc", question="Q", slug="q", token_ids=("1", "2"), outcomes=("Yes", "No"),
-        tick_size=1_000, min_order_size=5_000_000, neg_risk=True, fee_rate=70_000,
+        condition_id="0xabc",
+        question="Q",
+        slug="q",
+        token_ids=("1", "2"),
+        outcomes=("Yes", "No"),
+        tick_size=1_000,
+        min_order_size=5_000_000,
+        neg_risk=True,
+        fee_rate=70_000,
     )
     with SessionWriter(tmp_path, "s1") as writer:
         writer.write_markets([meta], valid_from_seq=0)
@@ -120,4 +127,13 @@ def test_parquet_schema_documented_columns(tmp_path: Path) -> None:
     part = next((tmp_path / "s1" / "frames").glob("*.parquet"))
     assert pq.read_schema(part).names == ["seq", "recv_ns", "mono_ns", "conn_id", "kind", "payload"]
     manifest = json.loads((tmp_path / "s1" / "manifest.json").read_text())
-    assert {"id", "start_ns", "end_ns", "parts", "counts", "assets", "markets", "sealed"} <= manifest.keys()
+    assert {
+        "id",
+        "start_ns",
+        "end_ns",
+        "parts",
+        "counts",
+        "assets",
+        "markets",
+        "sealed",
+    } <= manifest.keys()

@@ -31,10 +31,7 @@ def import_burst(shared_data: Path, recordings: Path, *, session_id: str = SESSI
     yes = events[0]["asset_id"]
     market = events[0]["market"]
     others = {
-        e["asset_id"]
-        for ev in events
-        for e in ev.get("price_changes", [])
-        if e["asset_id"] != yes
+        e["asset_id"] for ev in events for e in ev.get("price_changes", []) if e["asset_id"] != yes
     }
     if len(others) != 1:
         raise ValueError(f"expected one complementary token in {path}, found {len(others)}")

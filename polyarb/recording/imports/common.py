@@ -24,5 +24,10 @@ def compact(obj: Any) -> str:
 def subscribe_text(asset_ids: list[str]) -> str:
     """The initial subscribe frame polyarb sends (polymarket-protocol.md §1)."""
     return compact(
-        {"assets_ids": asset_ids, "type": "market", "custom_feature_enabled": True, "initial_dump": True}
+        {
+            "assets_ids": asset_ids,
+            "type": "market",
+            "custom_feature_enabled": True,
+            "initial_dump": True,
+        }
     )

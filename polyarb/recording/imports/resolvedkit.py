@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import gzip
 import json
-from decimal import ROUND_HALF_EVEN, Decimal
 from collections.abc import Callable
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,9 @@ FEE_RATE = 70_000  # 0.07: the crypto fee schedule of 2026-08/09 (protocol notes
 def _fixed_text(value: float) -> str:
     # The sample stores doubles (1.9300000000000002); Polymarket's decimals have ≤ 6
     # places, so rounding to 6 recovers the published value exactly.
-    return format_fixed(int(Decimal(repr(float(value))).scaleb(6).to_integral_value(ROUND_HALF_EVEN)))
+    return format_fixed(
+        int(Decimal(repr(float(value))).scaleb(6).to_integral_value(ROUND_HALF_EVEN))
+    )
 
 
 def _tick_for(rows: list[dict[str, Any]]) -> int:
@@ -123,7 +125,9 @@ def import_resolvedkit(
     writer.set_assets(assets)
     writer.write_markets(metas, valid_from_seq=0)
     t0 = rows[0]["ts"] * 1_000_000
-    writer.append(FrameKind.OPEN, compact({"url": "import:resolvedkit", "assets": len(assets)}), t0, 0, 0)
+    writer.append(
+        FrameKind.OPEN, compact({"url": "import:resolvedkit", "assets": len(assets)}), t0, 0, 0
+    )
     writer.append(FrameKind.SUBSCRIBE, subscribe_text(assets), t0, 0, 0)
     next_tick = t0 + TICK_INTERVAL_NS
     seen: set[str] = set()
