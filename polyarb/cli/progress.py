@@ -10,7 +10,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 
 @contextmanager
-def progress_bar(label: str, *, enabled: bool | None = None) -> Iterator[Callable[[int, int], None]]:
+def progress_bar(
+    label: str, *, enabled: bool | None = None
+) -> Iterator[Callable[[int, int], None]]:
     """Yield ``update(done, total)``; draws a bar on a terminal, nothing otherwise."""
     show = sys.stderr.isatty() if enabled is None else enabled
     if not show:

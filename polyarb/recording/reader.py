@@ -81,7 +81,11 @@ class SessionReader:
         return read_markets_table(path) if path.exists() else []
 
     def iter_batches(
-        self, *, batch_size: int = 65_536, columns: list[str] | None = None, include_open: bool = False
+        self,
+        *,
+        batch_size: int = 65_536,
+        columns: list[str] | None = None,
+        include_open: bool = False,
     ) -> Iterator[pa.RecordBatch]:
         """Frames as Arrow record batches in seq order; memory bounded by ``batch_size``."""
         from polyarb.recording.writer import read_journal
@@ -93,7 +97,9 @@ class SessionReader:
                     table = table.select(columns)
                 yield from table.to_batches(max_chunksize=batch_size)
                 continue
-            yield from pq.ParquetFile(str(path)).iter_batches(batch_size=batch_size, columns=columns)
+            yield from pq.ParquetFile(str(path)).iter_batches(
+                batch_size=batch_size, columns=columns
+            )
 
     def frames(self, *, batch_size: int = 65_536, include_open: bool = False) -> Iterator[Frame]:
         """Every frames row as a :class:`Frame`, in seq order."""

@@ -311,7 +311,9 @@ class SessionWriter:
         """Record the asset ids this session subscribes to (kept sorted, unique)."""
         self.manifest["assets"] = sorted(set(self.manifest["assets"]) | set(assets))
 
-    def write_markets(self, markets: Iterable[MarketMeta], valid_from_seq: int | None = None) -> None:
+    def write_markets(
+        self, markets: Iterable[MarketMeta], valid_from_seq: int | None = None
+    ) -> None:
         """Add market metadata rows effective from ``valid_from_seq`` (default: next seq)."""
         seq = self.next_seq if valid_from_seq is None else valid_from_seq
         self._markets.extend((seq, m) for m in markets)
