@@ -29,6 +29,15 @@ def micro(value: Decimal) -> int:
     return int(scaled)
 
 
+PHASE_TRADE_SIZE_USD: dict[int, tuple[Decimal, Decimal]] = {
+    0: (Decimal("0.01"), Decimal("1000")),
+    1: (Decimal("0.01"), Decimal("2")),
+    2: (Decimal("0.01"), Decimal("5")),
+    3: (Decimal("10"), Decimal("20")),
+}
+"""Cash per trade allowed in each phase: shadow sizes freely, money phases are capped."""
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -106,8 +115,10 @@ class Profile(_Model):
 
     @model_validator(mode="after")
     def _phase_rules(self) -> Profile:
-        if self.phase == 0 and self.mode != "dry_run":
-            raise ValueError("phase 0 (shadow) must have mode: dry_run")
+        if self.mode == "live" and self.phase == 0:
+            raise ValueError(
+                "mode = 'live': phase 0 (shadow) must have mode: dry_run (allowed: live only for phase 1-3)"
+            )
         if not self.detectors:
             raise ValueError("detectors: at least one detector is required")
         for field in (
@@ -119,7 +130,30 @@ class Profile(_Model):
             "min_edge",
         ):
             micro(getattr(self.risk, field))
+        low, high = PHASE_TRADE_SIZE_USD[self.phase]
+        size = self.risk.trade_size_usd
+        if not low <= size <= high:
+            raise ValueError(
+                f"risk.trade_size_usd = '{size}': phase {self.phase} trades "
+                f"${low}-${high} per trade (allowed: ge {low}, le {high})"
+            )
+        if self.risk.max_position_per_market_usd < size:
+            raise ValueError(
+                f"risk.max_position_per_market_usd = '{self.risk.max_position_per_market_usd}': "
+                f"must hold at least one trade (allowed: ge trade_size_usd {size})"
+            )
+        if self.risk.max_total_position_usd < self.risk.max_position_per_market_usd:
+            raise ValueError(
+                f"risk.max_total_position_usd = '{self.risk.max_total_position_usd}': must be "
+                f"at least the per-market limit (allowed: ge max_position_per_market_usd "
+                f"{self.risk.max_position_per_market_usd})"
+            )
         return self
+
+    @property
+    def live(self) -> bool:
+        """True only for a live-mode profile (which also means phase >= 1)."""
+        return self.mode == "live"
 
     def canonical_json(self) -> str:
         """Stable JSON of every setting (defaults included): what the profile hash covers."""
@@ -147,6 +181,10 @@ def format_validation_errors(path: Path | str, exc: ValidationError, what: str =
         allowed = f" (allowed: {bounds})" if bounds else ""
         if err["type"] == "extra_forbidden":
             rule = "unknown key"
+        if err["type"] == "value_error" and not err["loc"]:
+            # Cross-field rules already name their key, value and range in the message.
+            lines.append(f"  {rule.removeprefix('Value error, ')}")
+            continue
         lines.append(f"  {key}{shown}: {rule}{allowed}")
     return "\n".join(lines)
 
@@ -174,4 +212,13 @@ def load_profile(path: Path | str) -> Profile:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ProfileError(f"{p}: not valid YAML: {exc}") from None
-    return parse_profile(data, p)
+    profile = parse_profile(data, p)
+    if profile.alerts:
+        # A profile that names broken alert rules must not start: alerts are a safety gate.
+        from polyarb.alerts.rules import AlertRulesError, load_alert_rules
+
+        try:
+            load_alert_rules(p.parent / profile.alerts)
+        except AlertRulesError as exc:
+            raise ProfileError(f"{p}: alerts = {profile.alerts!r}: {exc}") from None
+    return profile
