@@ -1,0 +1,140 @@
+"""Leg risk: complete baskets, and failed legs unwound (loss booked) or held to settlement."""
+
+from __future__ import annotations
+
+import pytest
+from venue_fakes import MARKET, NO, YES, FakeBook, meta
+
+from polyarb.execution.basket import BasketExecution, Leg
+from polyarb.execution.latency import Latency
+from polyarb.execution.orders import OrderResult
+from polyarb.execution.venue import SimVenue
+from polyarb.ledger import Ledger
+
+SH = 1_000_000
+RATE = 50_000
+
+
+def legs(size: int = 10 * SH) -> list[Leg]:
+    return [Leg(MARKET, YES, "BUY", size, 480_000, 470_000), Leg(MARKET, NO, "BUY", size, 500_000)]
+
+
+def run(
+    basket: BasketExecution, venue: SimVenue, book: FakeBook, ledger: Ledger
+) -> list[OrderResult]:
+    """Drive a basket to its outcome the way the engine does: submit, advance time, feed results."""
+    now, seq, seen = 1_000, 1, []
+    for o in basket.orders():
+        venue.submit(o, now)
+    while not basket.done:
+        now = venue.next_arrival_ns() or now
+        seq += 1
+        for res in venue.on_time(now, book, seq):
+            seen.append(res)
+            for fill in res.fills:
+                ledger.apply_fill(fill)
+            for follow in basket.on_result(res, seq):
+                venue.submit(follow, now)
+    return seen
+
+
+def setup(book: FakeBook) -> tuple[SimVenue, Ledger]:
+    book.ask[YES] = {470_000: 100 * SH}
+    book.ask[NO] = {500_000: 100 * SH}
+    book.bid[YES] = {430_000: 3 * SH, 420_000: 100 * SH}
+    return SimVenue(Latency("constant", 20), {MARKET: meta(fee_rate=RATE)}), Ledger(1_000 * SH)
+
+
+def test_complete_basket_then_merge_with_gas(book: FakeBook) -> None:
+    venue, ledger = setup(book)
+    basket = BasketExecution("dec-1", legs(), "FOK", "unwind", seq=1)
+    assert [o.order_id for o in basket.orders()] == ["dec-1/L0", "dec-1/L1"]
+    run(basket, venue, book, ledger)
+    out = basket.outcome
+    assert out is not None and (out.status, out.leg_failed, out.matched_size) == (
+        "complete",
+        False,
+        10 * SH,
+    )
+    fees = ledger.fees_paid
+    assert fees == 124_550 + 125_000  # 10 sh × 0.05 × p(1−p) at 0.47 and at 0.50
+    ledger.merge(MARKET, (YES, NO), 10 * SH, gas=10_000)
+    # 10 sets cost 9.70 + fees, merge pays 10.00 minus 0.01 gas.
+    assert ledger.cash == 1_000 * SH - 9_700_000 - fees + 10 * SH - 10_000
+    assert ledger.realised_pnl == 300_000 - fees - 10_000 and ledger.total_exposure() == 0
+
+
+def test_failed_leg_is_unwound_into_the_bids_and_the_loss_booked(book: FakeBook) -> None:
+    venue, ledger = setup(book)
+    book.ask[NO] = {520_000: 100 * SH}  # NO moved away before arrival: the NO leg is killed
+    basket = BasketExecution("dec-2", legs(), "FOK", "unwind", seq=1)
+    results = run(basket, venue, book, ledger)
+    assert [r.order.order_id for r in results] == ["dec-2/L0", "dec-2/L1", "dec-2/U0"]
+    unwind = results[-1]
+    assert (unwind.order.side, unwind.order.order_type, unwind.status) == ("SELL", "FAK", "filled")
+    assert [(f.price, f.size) for f in unwind.fills] == [(430_000, 3 * SH), (420_000, 7 * SH)]
+    assert unwind.arrive_ns == results[0].arrive_ns + 20_000_000  # unwinds pay latency too
+    out = basket.outcome
+    assert out is not None and (out.status, out.leg_failed, out.held) == ("unwound", True, ())
+    # Bought 10 at 0.47, sold 3 at 0.43 and 7 at 0.42: −0.47 before fees of both trips.
+    assert out.unwind_pnl == -470_000 - ledger.fees_paid
+    assert ledger.realised_pnl == out.unwind_pnl
+    assert ledger.cash == 1_000 * SH + out.unwind_pnl and ledger.position(YES) == 0
+
+
+def test_failed_leg_held_settles_at_resolution(book: FakeBook) -> None:
+    venue, ledger = setup(book)
+    book.ask[NO] = {}
+    basket = BasketExecution("dec-3", legs(), "FOK", "hold", seq=1)
+    results = run(basket, venue, book, ledger)
+    assert len(results) == 2  # no unwind orders
+    out = basket.outcome
+    assert out is not None and out.status == "held" and out.leg_failed
+    assert [(r.asset_id, r.size) for r in out.held] == [(YES, 10 * SH)]
+    assert ledger.position(YES) == 10 * SH
+    assert ledger.settle(MARKET, YES) == 10 * SH
+    assert ledger.realised_pnl == 10 * SH - 4_700_000 - ledger.fees_paid
+
+
+def test_fak_partial_legs_keep_matched_sets_and_unwind_only_the_excess(book: FakeBook) -> None:
+    venue, ledger = setup(book)
+    book.ask[NO] = {500_000: 6 * SH}
+    basket = BasketExecution("dec-4", legs(), "FAK", "unwind", seq=1)
+    results = run(basket, venue, book, ledger)
+    out = basket.outcome
+    assert out is not None and out.matched_size == 6 * SH and out.status == "unwound"
+    assert results[-1].order.size == 4 * SH
+    assert ledger.position(YES) == ledger.position(NO) == 6 * SH
+
+
+def test_unwind_that_cannot_fill_is_held(book: FakeBook) -> None:
+    venue, ledger = setup(book)
+    book.ask[NO] = {}
+    book.bid[YES] = {}
+    basket = BasketExecution("dec-5", legs(), "FOK", "unwind", seq=1)
+    run(basket, venue, book, ledger)
+    out = basket.outcome
+    assert out is not None and out.status == "held" and out.held[0].size == 10 * SH
+
+
+def test_nothing_filled_is_a_plain_failure(book: FakeBook) -> None:
+    venue, ledger = setup(book)
+    book.ask[NO] = book.ask[YES] = {}
+    basket = BasketExecution("dec-6", legs(), "FOK", "unwind", seq=1)
+    run(basket, venue, book, ledger)
+    out = basket.outcome
+    assert out is not None and (out.status, out.leg_failed, out.matched_size) == ("failed", True, 0)
+
+
+def test_foreign_results_and_bad_arguments_are_refused(book: FakeBook) -> None:
+    venue, _ledger = setup(book)
+    other = BasketExecution("other", legs(), "FOK", "unwind", seq=1)
+    basket = BasketExecution("dec-7", legs(), "FOK", "unwind", seq=1)
+    venue.submit(other.orders()[0], 0)
+    (res,) = venue.on_time(10**9, book, 2)
+    with pytest.raises(KeyError, match="does not belong"):
+        basket.on_result(res, 2)
+    with pytest.raises(ValueError, match="at least one leg"):
+        BasketExecution("x", [], "FOK", "unwind", 1)
+    with pytest.raises(ValueError, match="leg_failure"):
+        BasketExecution("x", legs(), "FOK", "panic", 1)  # type: ignore[arg-type]
