@@ -1,0 +1,34 @@
+"""Polymarket contracts on Polygon (chain id 137), from polymarket-protocol.md §5."""
+
+from __future__ import annotations
+
+POLYGON_CHAIN_ID = 137
+
+PUSD = "0xC011a7E12a19f7B1f670d46F03B03f3342E82DFB"
+"""Collateral since CLOB V2 (6 decimals, like our micro units)."""
+
+CTF = "0x4D97DCd97eC945f40cF65F87097ACe5EA0476045"
+CTF_EXCHANGE_V2 = "0xE111180000d2663C0091e4f400237545B87B996B"
+NEG_RISK_CTF_EXCHANGE_V2 = "0xe2222d279d744050d28e00520010520000310F59"
+NEG_RISK_ADAPTER = "0xd91E80cF2E7be2e162c6513ceD06f1dD0dA35296"
+CTF_COLLATERAL_ADAPTER = "0xAdA100Db00Ca00073811820692005400218FcE1f"
+NEG_RISK_COLLATERAL_ADAPTER = "0xadA2005600Dec949baf300f4C6120000bDB6eAab"
+
+PUSD_SPENDERS: dict[str, str] = {
+    "CTF Exchange V2": CTF_EXCHANGE_V2,
+    "Neg Risk CTF Exchange V2": NEG_RISK_CTF_EXCHANGE_V2,
+    "CTF collateral adapter": CTF_COLLATERAL_ADAPTER,
+    "Neg-risk collateral adapter": NEG_RISK_COLLATERAL_ADAPTER,
+}
+"""Who must be allowed to move our pUSD: the exchanges (buys) and the adapters (merge/split)."""
+
+ERC20_ABI = [
+    {"name": "balanceOf", "type": "function", "stateMutability": "view",
+     "inputs": [{"name": "owner", "type": "address"}],
+     "outputs": [{"name": "", "type": "uint256"}]},
+    {"name": "allowance", "type": "function", "stateMutability": "view",
+     "inputs": [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"}],
+     "outputs": [{"name": "", "type": "uint256"}]},
+    {"name": "decimals", "type": "function", "stateMutability": "view", "inputs": [],
+     "outputs": [{"name": "", "type": "uint8"}]},
+]  # fmt: skip
