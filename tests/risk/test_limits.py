@@ -1,0 +1,116 @@
+"""Pre-trade checks: every reason code is reachable and every verdict carries its numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+from polyarb.config.profile import Profile, RiskLimits
+from polyarb.execution.basket import Leg
+from polyarb.execution.orders import Fill
+from polyarb.ledger import Ledger
+from polyarb.risk import REASONS, CircuitBreaker, RiskManager, RiskVerdict
+
+SH = 1_000_000
+DAY = 86_400 * 10**9
+T0 = int(dt.datetime(2026, 9, 29, 12, tzinfo=dt.UTC).timestamp()) * 10**9
+
+
+def manager(**limits: object) -> RiskManager:
+    return RiskManager(RiskLimits(**limits), CircuitBreaker(3, 300 * 10**9))  # type: ignore[arg-type]
+
+
+def legs(size: int = 2 * SH, yes: int = 480_000, no: int = 500_000) -> list[Leg]:
+    return [Leg("m", "yes", "BUY", size, yes, yes), Leg("m", "no", "BUY", size, no, no)]
+
+
+def buy(led: Ledger, market: str, asset: str, price: int, size: int) -> None:
+    led.apply_fill(Fill("f", "o", market, asset, "BUY", price, size, 0, 0, 0))
+
+
+def test_ok_verdict_is_a_record_with_numbers() -> None:
+    v = manager().check(legs(), 10_000, T0, Ledger())
+    assert v == RiskVerdict(True, "ok", {"cost": 1_960_000, "edge": 10_000, "daily_pnl": 0})
+    assert json.loads(v.detail_json()) == v.detail
+
+
+def test_every_reason_code_is_reachable() -> None:
+    seen: dict[str, RiskVerdict] = {}
+
+    def check(
+        rm: RiskManager,
+        led: Ledger,
+        lg: list[Leg] | None = None,
+        edge: int = 10_000,
+        now: int = T0,
+        **health: frozenset[str],
+    ) -> None:
+        v = rm.check(lg if lg is not None else legs(), edge, now, led, **health)
+        assert v.reason in REASONS and v.accept == (v.reason == "ok")
+        seen[v.reason] = v
+
+    check(manager(), Ledger())
+    halted = manager()
+    halted.breaker.halt("CRITICAL feed_down")
+    check(halted, Ledger())
+    tripped = manager()
+    for t in range(3):
+        tripped.breaker.record_failure(T0 + t)
+    check(tripped, Ledger())
+    check(manager(), Ledger(), unverified=frozenset({"no"}), stale=frozenset({"no"}))
+    check(manager(), Ledger(), stale=frozenset({"yes"}))
+    check(manager(), Ledger(), edge=4_999)
+    check(manager(), Ledger(), legs(size=3 * SH))
+    slipped = [
+        Leg("m", "yes", "BUY", SH, 500_000, 480_000),
+        Leg("m", "no", "BUY", SH, 500_000, 500_000),
+    ]
+    check(manager(max_slippage=Decimal("0.01")), Ledger(), slipped)
+    check(manager(), Ledger(), [Leg("m", "yes", "SELL", SH, 500_000)])
+    full = Ledger()
+    buy(full, "m", "yes", 500_000, 38 * SH)  # $19 of a $20 market limit
+    check(manager(), full)
+    spread = Ledger()
+    for i in range(10):
+        buy(spread, f"x{i}", f"t{i}", 500_000, 2 * 9_900_000)  # $99 over other markets
+    check(manager(), spread)
+    losing = Ledger()
+    rm = manager()
+    buy(losing, "other", "z", 500_000, 30 * SH)
+    assert rm.check(legs(), 10_000, T0, losing).accept  # the day's baseline is taken here
+    losing.mark({"z": 160_000})  # −$10.20 marked since the baseline
+    check(rm, losing, now=T0 + 60 * 10**9)
+    assert set(seen) == set(REASONS)
+    assert seen["breaker_open"].detail == {"failures": 3, "opened_ns": T0 + 2}
+    assert seen["unverified_book"].detail == {"assets": ["no"]}  # unverified outranks stale
+    assert seen["slippage"].detail == {"asset": "yes", "slippage": 20_000, "limit": 10_000}
+    assert seen["size_above_limit"].detail == {"cost": 2_940_000, "limit": 2_000_000}
+    assert seen["position_limit_market"].detail["exposure"] == 19 * SH + 1_960_000
+    assert seen["daily_loss_limit"].detail == {"daily_pnl": -10_200_000, "limit": 10_000_000}
+
+
+def test_daily_loss_baseline_rolls_at_the_utc_date_of_frame_time() -> None:
+    rm = manager()
+    led = Ledger()
+    buy(led, "other", "z", 500_000, 30 * SH)
+    midnight = (T0 // DAY + 1) * DAY
+    rm.on_tick(midnight - 1, led)
+    led.mark({"z": 160_000})
+    assert rm.check(legs(), 10_000, midnight - 1, led).reason == "daily_loss_limit"
+    # A tick in the new UTC day takes a new baseline: yesterday's loss no longer counts.
+    rm.on_tick(midnight, led)
+    assert rm.daily_pnl(midnight, led) == 0
+    assert rm.check(legs(), 10_000, midnight + 1, led).accept
+
+
+def test_breaker_cooldown_through_the_manager_tick() -> None:
+    rm = RiskManager.from_profile(
+        Profile(name="t", risk=RiskLimits(consecutive_failures=1, breaker_cooldown_s=5))
+    )
+    led = Ledger()
+    assert rm.breaker.record_failure(T0) == "opened"
+    assert rm.check(legs(), 10_000, T0 + 10 * 10**9, led).reason == "breaker_open"  # no tick yet
+    assert rm.on_tick(T0 + 4 * 10**9, led) is None
+    assert rm.on_tick(T0 + 5 * 10**9, led) == "closed"
+    assert rm.check(legs(), 10_000, T0 + 5 * 10**9, led).accept
