@@ -102,11 +102,18 @@ class RiskManager:
         *,
         stale: Collection[str] = (),
         unverified: Collection[str] = (),
+        cost: int | None = None,
+        split_first: bool = False,
     ) -> RiskVerdict:
         """Verdict for trading ``legs`` with ``edge`` per share after fees (micro).
 
         ``stale``/``unverified`` are the asset ids whose books the engine
         considers stale or unverified (hash mismatch, crossed, new tick epoch).
+        ``cost`` is the cash the trade ties up as the detector sized it (fees
+        included; the split collateral of a SELL basket); by default the
+        worst case, BUY legs at their limits plus any split. ``split_first`` says SELL
+        legs will be covered by splitting collateral into sets first, so they
+        need no inventory and the split counts as exposure.
         """
         if self.breaker.halted:
             return _no("halted", why=self.breaker.halt_reason or "")
@@ -125,7 +132,9 @@ class RiskManager:
             return _no("stale_book", assets=bad)
         if edge < self.min_edge:
             return _no("edge_below_min", edge=edge, min_edge=self.min_edge)
-        cost = sum(mul_ceil(leg.limit_price, leg.size) for leg in legs)
+        added = _exposure_added(legs, split_first)
+        if cost is None:
+            cost = sum(added.values())
         if cost > self.trade_size:
             return _no("size_above_limit", cost=cost, limit=self.trade_size)
         for leg in legs:
@@ -139,7 +148,7 @@ class RiskManager:
                     return _no(
                         "slippage", asset=leg.asset_id, slippage=slip, limit=self.max_slippage
                     )
-        for leg in legs:
+        for leg in () if split_first else legs:
             if leg.side == "SELL" and positions.position(leg.asset_id) < leg.size:
                 return _no(
                     "insufficient_position",
@@ -147,10 +156,6 @@ class RiskManager:
                     size=leg.size,
                     held=positions.position(leg.asset_id),
                 )
-        added: dict[str, int] = {}
-        for leg in legs:
-            if leg.side == "BUY":
-                added[leg.market] = added.get(leg.market, 0) + mul_ceil(leg.limit_price, leg.size)
         for market in sorted(added):
             after = positions.exposure(market) + added[market]
             if after > self.max_market:
@@ -170,6 +175,18 @@ class RiskManager:
         if day != self._day:
             self._day = day
             self._day_start_pnl = positions.total_pnl()
+
+
+def _exposure_added(legs: Sequence[Leg], split_first: bool) -> dict[str, int]:
+    """Cost basis each market gains if every leg fills at its limit."""
+    added: dict[str, int] = {}
+    for leg in legs:
+        if leg.side == "BUY":
+            added[leg.market] = added.get(leg.market, 0) + mul_ceil(leg.limit_price, leg.size)
+        elif split_first:
+            # One split of ``size`` sets per market, whatever the number of its SELL legs.
+            added[leg.market] = max(added.get(leg.market, 0), leg.size)
+    return added
 
 
 def _no(reason: str, **detail: Any) -> RiskVerdict:

@@ -114,3 +114,21 @@ def test_breaker_cooldown_through_the_manager_tick() -> None:
     assert rm.on_tick(T0 + 4 * 10**9, led) is None
     assert rm.on_tick(T0 + 5 * 10**9, led) == "closed"
     assert rm.check(legs(), 10_000, T0 + 5 * 10**9, led).accept
+
+
+def test_detector_cost_and_split_first_sell_baskets() -> None:
+    rm, led = manager(), Ledger()
+    walked = legs(size=2 * SH, yes=490_000, no=510_000)  # worst case 2.00 at the limits
+    assert rm.check(walked, 10_000, T0, led).accept
+    assert rm.check(walked, 10_000, T0, led, cost=2_000_001).reason == "size_above_limit"
+    sell = [Leg("m", "yes", "SELL", 2 * SH, 520_000), Leg("m", "no", "SELL", 2 * SH, 500_000)]
+    assert rm.check(sell, 10_000, T0, led).reason == "insufficient_position"
+    v = rm.check(sell, 10_000, T0, led, cost=2 * SH, split_first=True)
+    assert v.accept and v.detail["cost"] == 2 * SH
+    buy(led, "m", "yes", 500_000, 36 * SH)  # $18 in the market: a $2 split still fits, $3 not
+    assert rm.check(sell, 10_000, T0, led, cost=2 * SH, split_first=True).accept
+    big = [Leg("m", "yes", "SELL", 3 * SH, 520_000), Leg("m", "no", "SELL", 3 * SH, 500_000)]
+    over = manager(trade_size_usd=Decimal("5")).check(
+        big, 10_000, T0, led, cost=3 * SH, split_first=True
+    )
+    assert over.reason == "position_limit_market" and over.detail["exposure"] == 21 * SH
