@@ -1,0 +1,1 @@
+"""Operations: the go/no-go checklist, backup and restore, and `.env` secrets loading."""
