@@ -184,3 +184,24 @@ def test_wire_sizes_off_the_order_grid_are_not_overfilled(book: FakeBook) -> Non
     v.submit(order(asset=NO, size=5_000_000, kind="FAK"), 0)
     (res,) = v.on_time(0, book, seq=1)
     assert res.filled_size == 4_990_000
+
+
+def test_fees_follow_the_markets_own_schedule_from_gamma(shared_data, book: FakeBook) -> None:
+    """A real Gamma record (crypto, rate 0.07, exponent 1) drives the fee of a simulated fill."""
+    import json
+
+    from polyarb.protocol.markets import from_gamma_market
+
+    raw = json.loads(
+        (shared_data / "gamma/market_btc_updown_5m_twap_2026-08-22_reduced.json").read_text()
+    )
+    m = from_gamma_market(raw)
+    up = m.token_ids[0]
+    v = SimVenue(Latency("constant", 0), {m.condition_id: m})
+    book.ask[up] = {480_000: 100_000_000}
+    v.submit(Order("d/L0", "d", m.condition_id, up, "BUY", 2_083_334, 480_000), 0)
+    v.submit(Order("e/L0", "e", m.condition_id, up, "BUY", 5_000_000, 480_000), 0)
+    small, res = v.on_time(0, book, seq=1)
+    # The on-chain vector's 2.083334 shares at 0.48 floor to 2.08 here: under $1, so rejected.
+    assert (small.size, small.reason) == (2_080_000, "below_min_notional")
+    assert res.fills[0].fee == 87_360  # 5 × 0.07 × 0.48 × 0.52
