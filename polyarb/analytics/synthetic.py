@@ -511,8 +511,9 @@ def write_history(
         run_id = mode
         truth = RunTruth(session_id, run_id, date.isoformat())
         bias = faults.fill_error_bps if mode == "live" else 0
+        run_seed = int(rng.integers(1 << 62))
         tables = _run_tables(
-            np.random.default_rng(rng.integers(1 << 62)),
+            np.random.default_rng(run_seed),
             frames,
             fseq,
             frecv,
@@ -548,24 +549,22 @@ def write_history(
                 parity |= {"first_divergence": {"seq": int(fseq[0]), "shadow": "accept"}}
             _json(sdir / "runs" / run_id / "parity.json", parity)
         if with_replay:
-            replay_truth = RunTruth(session_id, "replay", date.isoformat())
+            # the same draws as the run: a replay decides and fills like the shadow run did;
+            # against a live run only the fill prices differ (by the fill error)
             replay_tables = _run_tables(
-                np.random.default_rng(rng.integers(1 << 62)),
+                np.random.default_rng(run_seed),
                 frames,
                 fseq,
                 frecv,
                 market_ids,
                 mode="replay",
-                faults=Faults(disconnected_pct=0.0),
-                breaker_cycles=0,
+                faults=day_faults,
+                breaker_cycles=cycles if day == min(1, days - 1) else 0,
                 latency_ms=latency_ms,
                 opp_every=opp_every,
                 price_bias_bps=0,
-                truth=replay_truth,
+                truth=RunTruth(session_id, "replay", date.isoformat()),
             )
-            if mode == "shadow":
-                # a replay of the shadow's own recording decides and fills the same
-                replay_tables = {**tables, "metrics": replay_tables["metrics"]}
             replay_info = {**info, "mode": "replay", "counts": {}, "summary": {}}
             _write_run(sdir, "replay", replay_tables, replay_info)
         truths.append(truth)
