@@ -1,0 +1,85 @@
+"""The one detector protocol, the opportunity record and the view detectors read.
+
+A detector is told that a market reached an event boundary and looks at the
+books through a :class:`MarketView`; it never sees a mid-event state or any
+clock but the one the view carries. Adding a detector is one new module and
+one line in :data:`polyarb.detect.REGISTRY` (style.md, "one strategy interface").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import msgspec
+
+from polyarb.book import OrderBook
+from polyarb.config.profile import Profile
+from polyarb.detect.sizing import LegFill
+from polyarb.protocol.markets import MarketMeta
+
+
+class Opportunity(msgspec.Struct, frozen=True, gc=False):
+    """A sized, fee-inclusive basket that cleared the profile's edge on consistent books.
+
+    ``opportunity_id`` is ``<detector>/<variant>:<market>:<boundary seq>``:
+    the same session and profile always give the same ids.
+    """
+
+    opportunity_id: str
+    detector: str
+    variant: str
+    """``buy_both`` | ``sell_both`` | ``buy_yes`` | ``buy_no``."""
+    market: str
+    """Condition id (binary) or neg-risk market id (basket)."""
+    side: str
+    size: int
+    """Shares per leg (micro)."""
+    cash: int
+    """Total cost (BUY, fees included) or proceeds (SELL, net of fees) of all legs."""
+    payout: int
+    """What ``size`` sets are worth: merge/convert value for BUY, split cost for SELL."""
+    fees: int
+    edge: int
+    """Per share after fees (micro)."""
+    legs: tuple[LegFill, ...]
+    boundary_seq: int
+    ts_ms: int
+    """Latest exchange timestamp among the legs."""
+
+    @property
+    def assets(self) -> tuple[str, ...]:
+        return tuple(leg.asset_id for leg in self.legs)
+
+
+class MarketView(Protocol):
+    """Read-only access to books and metadata, with the engine's tradability rules."""
+
+    def meta(self, condition_id: str) -> MarketMeta: ...
+
+    def book(self, asset_id: str) -> OrderBook | None: ...
+
+    def untradable(self, asset_id: str) -> str | None:
+        """``None`` if the book may be traded on now, else the reason code."""
+        ...
+
+    def markets_in_group(self, neg_risk_market_id: str) -> Sequence[MarketMeta]: ...
+
+
+class Detector(Protocol):
+    """Finds opportunities in one market's books at an event boundary."""
+
+    name: str
+
+    def on_boundary(self, view: MarketView, market: MarketMeta, seq: int) -> list[Opportunity]:
+        """Opportunities visible now that ``market`` finished an event at frame ``seq``."""
+        ...
+
+    @property
+    def suppressed(self) -> dict[str, int]:
+        """Priced-in baskets that a guard stopped, by reason (for the run summary)."""
+        ...
+
+
+class DetectorFactory(Protocol):
+    def __call__(self, profile: Profile, markets: Sequence[MarketMeta]) -> Detector: ...

@@ -1,0 +1,132 @@
+"""Binary complete set: buy YES and NO below 1, or sell both above 1 (design §5).
+
+The exchange matches both tokens on one book, so YES and NO are mirror images
+(``ask_NO = 1 − bid_YES``, polymarket-protocol.md §5) and Σ asks = 1 + spread.
+A visible edge therefore needs a stale leg or a crossed state; the guards
+refuse both, including two legs that are not each other's mirror (they
+describe different moments even when their timestamps are close: the
+resolvedkit sample polls the tokens ms apart). On real data this detector
+essentially never fires. That is the correct answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from polyarb.book import OrderBook
+from polyarb.config.profile import Profile, micro
+from polyarb.detect.base import MarketView, Opportunity
+from polyarb.detect.guards import legs_guard
+from polyarb.detect.sizing import LegBook, size_basket
+from polyarb.events import BUY, SELL
+from polyarb.protocol.markets import MarketMeta
+from polyarb.units import ONE, SCALE
+
+
+def top_clears(
+    prices: Sequence[int], meta: Sequence[MarketMeta], side: str, payout: int, min_edge: int
+) -> bool:
+    """The exact marginal test on the best level of every leg: cheap enough to run every boundary."""
+    exponent = max(m.fee_exponent for m in meta)
+    scale = SCALE ** (2 * exponent)
+    total = 0
+    for price, m in zip(prices, meta, strict=True):
+        fee = m.fee_rate * (price * (SCALE - price)) ** m.fee_exponent
+        fee *= scale // SCALE ** (2 * m.fee_exponent)
+        total += price * scale + (fee if side == BUY else -fee)
+    if side == BUY:
+        return total <= (payout - min_edge) * scale
+    return total >= (payout + min_edge) * scale
+
+
+def mirrored(a: OrderBook, b: OrderBook) -> bool:
+    """True when ``b``'s top of book is ``a``'s seen from the other token (one matching book)."""
+    a_bid, a_ask, b_bid, b_ask = a.best_bid(), a.best_ask(), b.best_bid(), b.best_ask()
+    if (a_bid is None) != (b_ask is None) or (a_ask is None) != (b_bid is None):
+        return False
+    if a_bid is not None and b_ask is not None and a_bid + b_ask != ONE:
+        return False
+    return not (a_ask is not None and b_bid is not None and a_ask + b_bid != ONE)
+
+
+class BinaryCompleteSet:
+    """``binary_complete_set``: both tokens of one two-outcome market, equal shares."""
+
+    name = "binary_complete_set"
+
+    def __init__(
+        self, profile: Profile, markets: Sequence[MarketMeta], *, require_mirror: bool = True
+    ) -> None:
+        self.require_mirror = require_mirror
+        self.min_edge = micro(profile.risk.min_edge)
+        self.max_cash = micro(profile.risk.trade_size_usd)
+        self.max_skew_ms = profile.risk.max_leg_skew_ms
+        self._suppressed: dict[str, int] = {}
+
+    @property
+    def suppressed(self) -> dict[str, int]:
+        return self._suppressed
+
+    def on_boundary(self, view: MarketView, market: MarketMeta, seq: int) -> list[Opportunity]:
+        if len(market.token_ids) != 2:
+            return []
+        a = view.book(market.token_ids[0])
+        b = view.book(market.token_ids[1])
+        if a is None or b is None:
+            return []
+        metas = (market, market)
+        out = []
+        if a.asks and b.asks:
+            tops = (min(a.asks), min(b.asks))
+            if top_clears(tops, metas, BUY, ONE, self.min_edge):
+                opp = self._sized(view, market, seq, BUY)
+                if opp is not None:
+                    out.append(opp)
+        if a.bids and b.bids:
+            tops = (max(a.bids), max(b.bids))
+            if top_clears(tops, metas, SELL, ONE, self.min_edge):
+                opp = self._sized(view, market, seq, SELL)
+                if opp is not None:
+                    out.append(opp)
+        return out
+
+    def _sized(
+        self, view: MarketView, market: MarketMeta, seq: int, side: str
+    ) -> Opportunity | None:
+        books, reason = legs_guard(view, market.token_ids, self.max_skew_ms)
+        if reason is not None:
+            self._suppressed[reason] = self._suppressed.get(reason, 0) + 1
+            return None
+        if self.require_mirror and not mirrored(books[0], books[1]):
+            self._suppressed["unmirrored"] = self._suppressed.get("unmirrored", 0) + 1
+            return None
+        legs = [
+            LegBook(
+                b.asset_id,
+                market.condition_id,
+                b.asks_best_first() if side == BUY else b.bids_best_first(),
+                market.fee_rate,
+                market.fee_exponent,
+            )
+            for b in books
+        ]
+        sizing = size_basket(legs, side, payout=ONE, min_edge=self.min_edge, max_cash=self.max_cash)
+        if sizing is None:
+            self._suppressed["below_one_lot"] = self._suppressed.get("below_one_lot", 0) + 1
+            return None
+        variant = "buy_both" if side == BUY else "sell_both"
+        return Opportunity(
+            opportunity_id=f"{self.name}/{variant}:{market.condition_id}:{seq}",
+            detector=self.name,
+            variant=variant,
+            market=market.condition_id,
+            side=side,
+            size=sizing.size,
+            cash=sizing.cash,
+            payout=ONE * sizing.size // SCALE,
+            fees=sizing.fees,
+            edge=sizing.edge,
+            legs=sizing.legs,
+            boundary_seq=seq,
+            ts_ms=max(b.ts_ms for b in books),
+        )

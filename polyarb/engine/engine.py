@@ -1,0 +1,668 @@
+"""The engine: one pure, synchronous function of (ordered rows, market metadata, profile).
+
+Replay and shadow drive the same object row by row::
+
+    engine = Engine(markets, profile, sink)
+    for row in rows:
+        engine.on_frame(row.seq, row.recv_ns, row.kind, row.payload, row.conn_id)
+    summary = engine.finish()
+
+Its clock is the row's ``recv_ns`` (design §1); timers (breaker cool-down,
+alert windows, book marks) advance only on ``tick`` rows, so a replay sees
+them exactly where the live run did. It reads no wall clock, environment,
+network or global randomness (the venue's latency draws come from the
+profile's seeded generator), and iterates only lists and insertion-ordered
+dicts, so one session and one profile always give byte-identical decisions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import msgspec
+
+from polyarb.alerts import AlertEvaluator, AlertRules, HealthSnapshot, TickWindow, tick_health
+from polyarb.config.profile import Profile, micro
+from polyarb.detect import Opportunity, build_detectors
+from polyarb.engine.books import BookState, OpenEvent
+from polyarb.engine.sink import MemorySink, RunSink
+from polyarb.events import (
+    SELL,
+    BookSnapshot,
+    ControlText,
+    LastTrade,
+    LevelChange,
+    MarketResolved,
+    RejectedFrame,
+    TickSizeChange,
+)
+from polyarb.execution import BasketExecution, Latency, Leg, Order, OrderResult, SimVenue
+from polyarb.ledger import Ledger
+from polyarb.protocol.markets import MarketMeta
+from polyarb.protocol.parser import parse_frame
+from polyarb.risk import RiskManager, RiskVerdict
+from polyarb.units import SCALE, format_fixed
+
+EVENT_QUIET_NS = 20_000_000
+"""An event with no frame for 20 ms of engine time is over (frames of one match arrive together)."""
+BOOK_STATS_EVERY_TICKS = 60
+"""Book-health gauges (a scan of every book) go to the metrics table once a minute of ticks."""
+_FOREVER = (1 << 63) - 1
+
+
+class _Basket:
+    """An accepted opportunity in flight: its leg coordinator and what to do once filled."""
+
+    __slots__ = ("execution", "opp")
+
+    def __init__(self, execution: BasketExecution, opp: Opportunity) -> None:
+        self.execution = execution
+        self.opp = opp
+
+
+def engine_markets(metas: Iterable[MarketMeta]) -> list[MarketMeta]:
+    """Metadata as the engine may know it at the start: resolution comes only from frames.
+
+    A session's ``markets.parquet`` can carry the final settlement (imports
+    of resolved data do); reading it up front would leak the future.
+    """
+    return [msgspec.structs.replace(m, closed=False, winning_token_id=None) for m in metas]
+
+
+class Engine:
+    """Books, detectors, risk, simulated venue, ledger and alerts behind one ``on_frame``."""
+
+    def __init__(
+        self,
+        markets: Sequence[MarketMeta],
+        profile: Profile,
+        sink: RunSink | None = None,
+        *,
+        alert_rules: AlertRules | None = None,
+        updates: Sequence[tuple[int, MarketMeta]] = (),
+        initial_cash: int = 0,
+        live: bool = False,
+        event_quiet_ns: int = EVENT_QUIET_NS,
+    ) -> None:
+        metas = engine_markets(markets)
+        self.profile = profile
+        self.sink: RunSink = sink if sink is not None else MemorySink()
+        self.live = live
+        self.state = BookState(metas, profile.risk.stale_book_ms * 1_000_000, event_quiet_ns)
+        self.detectors = build_detectors(profile, metas)
+        self.venue = SimVenue(Latency.from_profile(profile.latency), self.state.metas)
+        self.ledger = Ledger(initial_cash)
+        self.risk = RiskManager.from_profile(profile)
+        self.alerts = AlertEvaluator(alert_rules)
+        self._window = TickWindow(self.alerts.rules.window_ticks)
+        self._updates = sorted(engine_markets_updates(updates), key=lambda u: u[0])
+        self._gas = micro(profile.execution.gas_cost_usd)
+        self._max_market = micro(profile.risk.max_position_per_market_usd)
+        self._baskets: dict[str, _Basket] = {}
+        self.now_ns = 0
+        self.seq = -1
+        self.first_recv_ns: int | None = None
+        self.frames = 0
+        self.rows_by_kind: dict[str, int] = {}
+        self.events_by_type: dict[str, int] = {}
+        self.opportunities: dict[str, int] = {}
+        self.verdicts: dict[str, int] = {"accept": 0, "reject": 0}
+        self.rejects: dict[str, int] = {}
+        self.orders_by_status: dict[str, int] = {}
+        self.fills = 0
+        self.decisions = 0
+        self.merges = 0
+        self.settlements = 0
+        self.alerts_fired = 0
+        self.halts = 0
+        self.finished = False
+        # since the previous tick, for the alert windows
+        self._tick_counts = [0, 0, 0, 0, 0, 0]  # orders, fills, rejects, decisions, trades, opps
+        self._ticks = 0
+        self._down_since_ns: int | None = None
+        self._peak_pnl = 0
+        self._metric_last: dict[str, int] = {}
+
+    # -- the one entry point ---------------------------------------------------------
+
+    def on_frame(self, seq: int, recv_ns: int, kind: str, payload: str, conn_id: int = 0) -> None:
+        """Process one session row. Rows must come in ``seq`` order."""
+        if recv_ns > self.now_ns:
+            self.now_ns = recv_ns
+        now = self.now_ns
+        if self.first_recv_ns is None:
+            self.first_recv_ns = recv_ns
+        self.seq = seq
+        self.frames += 1
+        self.rows_by_kind[kind] = self.rows_by_kind.get(kind, 0) + 1
+        state = self.state
+        state.now_ns = now
+        if self._updates and self._updates[0][0] <= seq:
+            self._apply_updates(seq)
+        arrival = self.venue.next_arrival_ns()
+        if arrival is not None and arrival < now:
+            # An order arriving at t sees every row received before t and none after.
+            self._match(now - 1, seq)
+        if state.open:
+            for market, ev in state.quiet_events(now):
+                self._boundary(market, ev, seq)
+        if kind == "frame":
+            self._on_market_frame(seq, now, payload, conn_id)
+        elif kind == "tick":
+            self._on_tick(seq, now, payload)
+        elif kind == "close":
+            state.drop_connection(conn_id)
+        elif kind == "gap":
+            state.drop_connection(None)
+
+    def finish(self) -> dict[str, Any]:
+        """End of input: close open events, let in-flight orders arrive, write final rows.
+
+        Orders still in flight are matched against the last known books (the
+        session holds nothing later). Returns the run summary.
+        """
+        if self.finished:
+            return self.summary()
+        self.finished = True
+        seq = max(self.seq, 0)
+        for market, ev in list(self.state.open.items()):
+            del self.state.open[market]
+            self._boundary(market, ev, seq)
+        guard = 0
+        while self.venue.pending() and guard < 1_000:
+            self._match(_FOREVER, seq)
+            guard += 1
+        self._mark()
+        self.sink.row("pnl", self.ledger.snapshot(seq, self.now_ns))
+        for row in self.ledger.position_rows():
+            self.sink.row("positions", row)
+        self._book_metrics(seq, force=True)
+        summary = self.summary()
+        self.sink.log(f"finish seq={seq} " + json.dumps(summary, sort_keys=True))
+        return summary
+
+    def drain_resync(self) -> list[str]:
+        """Assets whose book failed its hash since the last call: a live feed resubscribes them."""
+        out, self.state.resync_queue = self.state.resync_queue, []
+        return out
+
+    # -- market frames ---------------------------------------------------------------
+
+    def _on_market_frame(self, seq: int, now: int, payload: str, conn_id: int) -> None:
+        state = self.state
+        books = state.books
+        data = False
+        for ev in parse_frame(payload):
+            t = type(ev)
+            if t is BookSnapshot or t is LevelChange or t is LastTrade or t is TickSizeChange:
+                asset = ev.asset_id  # type: ignore[union-attr]
+                book = books.get(asset)
+                if book is None:
+                    state.counters["unknown_asset"] += 1
+                    continue
+                data = True
+                market = book.market
+                ts = ev.ts_ms  # type: ignore[union-attr]
+                ended = state.touch(market, ts, seq, now)
+                if ended is not None:
+                    self._boundary(market, ended, seq)
+                    state.touch(market, ts, seq, now)
+                if t is BookSnapshot:
+                    assert isinstance(ev, BookSnapshot)
+                    book.apply_snapshot(ev.bids, ev.asks, ts, ev.tick_size, ev.last_trade_price)
+                    state.open[market].hashes.pop(asset, None)
+                    state.conn_of[asset] = conn_id
+                    self.venue.on_book_update(asset)
+                elif t is LevelChange:
+                    assert isinstance(ev, LevelChange)
+                    if not book.synced:
+                        state.counters["delta_before_snapshot"] += 1
+                        continue
+                    book.apply_level(ev.side, ev.price, ev.size, ts)
+                    if ev.hash is not None:
+                        state.open[market].hashes[asset] = ev.hash
+                    self.venue.on_book_update(asset, ev.side, ev.price)
+                elif t is LastTrade:
+                    assert isinstance(ev, LastTrade)
+                    book.last_trade_text = ev.price_text
+                else:
+                    assert isinstance(ev, TickSizeChange)
+                    self._tick_size_change(book.market, ev)
+            elif t is MarketResolved:
+                assert isinstance(ev, MarketResolved)
+                data = True
+                self._resolved(ev, seq, now)
+            elif t is ControlText:
+                pass  # PONG and friends prove the socket, not the data (protocol notes §6.4)
+            elif t is RejectedFrame:
+                pass
+            else:
+                data = True
+            self._count_event(t.__name__)
+        if data:
+            state.on_data(conn_id, now)
+
+    def _count_event(self, name: str) -> None:
+        self.events_by_type[name] = self.events_by_type.get(name, 0) + 1
+
+    def _tick_size_change(self, market: str, ev: TickSizeChange) -> None:
+        state = self.state
+        state.counters["tick_size_changes"] += 1
+        meta = msgspec.structs.replace(state.metas[market], tick_size=ev.new_tick_size)
+        state.add_market(meta)
+        self.venue.update_market(meta)
+        book = state.books[ev.asset_id]
+        book.new_epoch(ev.new_tick_size)
+        state.open[market].hashes.pop(ev.asset_id, None)
+        self.venue.on_book_update(ev.asset_id)
+
+    def _resolved(self, ev: MarketResolved, seq: int, now: int) -> None:
+        state = self.state
+        meta = state.metas.get(ev.market)
+        if meta is None:
+            state.counters["unknown_asset"] += 1
+            return
+        open_ev = state.open.pop(ev.market, None)
+        if open_ev is not None:
+            self._boundary(ev.market, open_ev, seq)
+        meta = msgspec.structs.replace(meta, closed=True, winning_token_id=ev.winning_asset_id)
+        state.add_market(meta)
+        state.resolved.add(ev.market)
+        self.venue.update_market(meta)
+        held = [a for a, m in self.ledger.open_assets().items() if m == ev.market]
+        if not held:
+            return
+        cost = self.ledger.exposure(ev.market)
+        payout = self.ledger.settle(ev.market, ev.winning_asset_id)
+        self.settlements += 1
+        self._decision(
+            seq,
+            f"settle:{ev.market}:{seq}",
+            "settle",
+            market=ev.market,
+            assets=sorted(held),
+            price=payout,
+            detail={"winning_asset_id": ev.winning_asset_id, "cost": cost, "payout": payout},
+        )
+        self.sink.row("pnl", self.ledger.snapshot(seq, now))
+
+    # -- boundaries and opportunities ------------------------------------------------
+
+    def _boundary(self, market: str, ev: OpenEvent, seq: int) -> None:
+        state = self.state
+        state.verify(market, ev)
+        if market in state.resolved:
+            return
+        meta = state.metas[market]
+        for detector in self.detectors:
+            for opp in detector.on_boundary(state, meta, ev.last_seq):
+                self._on_opportunity(opp, seq)
+
+    def _on_opportunity(self, opp: Opportunity, seq: int) -> None:
+        key = f"{opp.detector}/{opp.variant}"
+        self.opportunities[key] = self.opportunities.get(key, 0) + 1
+        self._tick_counts[5] += 1
+        state = self.state
+        refs = []
+        for leg in opp.legs:
+            book = state.books[leg.asset_id]
+            refs.append((book.best_ask() if opp.side != SELL else book.best_bid()) or 0)
+        self._decision(
+            seq,
+            opp.opportunity_id,
+            "opportunity",
+            detector=opp.detector,
+            market=opp.market,
+            assets=list(opp.assets),
+            side=opp.side,
+            size=opp.size,
+            price=opp.cash * SCALE // opp.size,
+            edge=opp.edge,
+            detail={
+                "variant": opp.variant,
+                "boundary_seq": opp.boundary_seq,
+                "ts_ms": opp.ts_ms,
+                "cash": opp.cash,
+                "payout": opp.payout,
+                "fees": opp.fees,
+                "legs": [
+                    {"asset_id": f.asset_id, "cash": f.cash, "fee": f.fee, "worst": f.worst_price}
+                    for f in opp.legs
+                ],
+            },
+        )
+        legs = [
+            Leg(f.market, f.asset_id, opp.side, opp.size, f.worst_price, ref)  # type: ignore[arg-type]
+            for f, ref in zip(opp.legs, refs, strict=True)
+        ]
+        reasons = {a: state.untradable(a) for a in opp.assets}
+        stale = [a for a, r in reasons.items() if r == "stale"]
+        unverified = [a for a, r in reasons.items() if r is not None and r != "stale"]
+        if self.alerts.halted:
+            # A CRITICAL alert halts new trades until it clears (alert rules, design §6).
+            verdict = RiskVerdict(False, "halted", {"alerts": list(self.alerts.active)})
+        else:
+            verdict = self.risk.check(
+                legs,
+                opp.edge,
+                self.now_ns,
+                self.ledger,
+                stale=stale,
+                unverified=unverified,
+                cost=opp.payout if opp.side == SELL else opp.cash,
+                split_first=opp.side == SELL,
+            )
+        self._decision(
+            seq,
+            f"{opp.opportunity_id}/verdict",
+            "verdict",
+            detector=opp.detector,
+            market=opp.market,
+            assets=list(opp.assets),
+            side=opp.side,
+            size=opp.size,
+            edge=opp.edge,
+            verdict="accept" if verdict.accept else "reject",
+            reason=verdict.reason,
+            detail=verdict.detail,
+        )
+        if not verdict.accept:
+            self.verdicts["reject"] += 1
+            self.rejects[verdict.reason] = self.rejects.get(verdict.reason, 0) + 1
+            return
+        self.verdicts["accept"] += 1
+        if opp.side == SELL:
+            # Sell-both needs the sets first: split collateral, then sell every token.
+            self.ledger.split(opp.market, opp.assets, opp.size, self._gas)
+            self._decision(
+                seq,
+                f"{opp.opportunity_id}/split",
+                "split",
+                market=opp.market,
+                assets=list(opp.assets),
+                size=opp.size,
+                detail={"gas": self._gas},
+            )
+        execution = BasketExecution(
+            opp.opportunity_id,
+            legs,
+            self.profile.execution.order_type,
+            self.profile.execution.leg_failure,
+            seq,
+        )
+        self._baskets[opp.opportunity_id] = _Basket(execution, opp)
+        for order in execution.orders():
+            self._submit(order, seq, "order")
+
+    def _submit(self, order: Order, seq: int, kind: str) -> None:
+        arrive = self.venue.submit(order, self.now_ns)
+        self._tick_counts[0] += 1
+        self._decision(
+            seq,
+            order.order_id,
+            kind,
+            market=order.market,
+            assets=[order.asset_id],
+            side=order.side,
+            size=order.size,
+            price=order.limit_price,
+            detail={"order_type": order.order_type, "arrive_ns": arrive},
+        )
+
+    # -- venue results -----------------------------------------------------------------
+
+    def _match(self, until_ns: int, seq: int) -> None:
+        for result in self.venue.on_time(until_ns, self.state, seq):
+            self._on_result(result, seq)
+
+    def _on_result(self, result: OrderResult, seq: int) -> None:
+        self.sink.row("orders", result.row())
+        self.orders_by_status[result.status] = self.orders_by_status.get(result.status, 0) + 1
+        self.sink.log(
+            f"order {result.order.order_id} {result.status} {result.reason} "
+            f"filled={format_fixed(result.filled_size)}"
+        )
+        for fill in result.fills:
+            self.ledger.apply_fill(fill)
+            self.sink.row("fills", fill.row())
+            self.fills += 1
+            self._tick_counts[1] += 1
+            self.sink.row("pnl", self.ledger.snapshot(seq, fill.ts_ns))
+        if result.status == "rejected":
+            self._tick_counts[2] += 1
+            self._breaker_failure()
+        basket = self._baskets.get(result.order.decision_id)
+        if basket is None:
+            return
+        for order in basket.execution.on_result(result, seq):
+            self._submit(order, seq, "unwind")
+        if basket.execution.done:
+            del self._baskets[result.order.decision_id]
+            self._basket_done(basket, seq)
+
+    def _basket_done(self, basket: _Basket, seq: int) -> None:
+        outcome = basket.execution.outcome
+        assert outcome is not None
+        opp = basket.opp
+        if outcome.leg_failed:
+            self._breaker_failure()
+        else:
+            self.risk.breaker.record_success()
+            self._tick_counts[4] += 1
+        if not self.profile.execution.merge_complete_sets:
+            return
+        if opp.detector == "binary_complete_set":
+            sets = min(self.ledger.position(a) for a in opp.assets)
+            if sets > 0:
+                self.ledger.merge(opp.market, opp.assets, sets, self._gas)
+                self._after_merge(opp, seq, sets, "merge")
+        elif opp.variant == "buy_no" and outcome.matched_size > 0:
+            pairs = [(leg.market, leg.asset_id) for leg in opp.legs]
+            self.ledger.convert_all(pairs, outcome.matched_size, self._gas)
+            self._after_merge(opp, seq, outcome.matched_size, "convert")
+        # A YES basket is held: exactly one leg pays 1 at resolution.
+
+    def _after_merge(self, opp: Opportunity, seq: int, sets: int, how: str) -> None:
+        self.merges += 1
+        self._decision(
+            seq,
+            f"{opp.opportunity_id}/{how}",
+            "merge",
+            detector=opp.detector,
+            market=opp.market,
+            assets=list(opp.assets),
+            size=sets,
+            detail={"via": how, "gas": self._gas},
+        )
+        self.sink.row("pnl", self.ledger.snapshot(seq, self.now_ns))
+
+    def _breaker_failure(self) -> None:
+        if self.risk.breaker.record_failure(self.now_ns) == "opened":
+            self.sink.log(f"breaker opened at seq={self.seq}")
+
+    # -- ticks: timers, marks, alerts ----------------------------------------------------
+
+    def _on_tick(self, seq: int, now: int, payload: str) -> None:
+        """The one place timers fire: breaker cool-down, marks, alert rules, gauges."""
+        self._ticks += 1
+        if self.risk.on_tick(now, self.ledger) == "closed":
+            self.sink.log(f"breaker closed at seq={seq}")
+        health = tick_health(payload)
+        connected = health.get("connected")
+        if connected == 0:
+            if self._down_since_ns is None:
+                self._down_since_ns = now
+        elif connected is not None:
+            self._down_since_ns = None
+        down_ms = 0 if self._down_since_ns is None else (now - self._down_since_ns) // 1_000_000
+        if self.ledger.open_assets():
+            self._mark()
+        pnl = self.ledger.total_pnl()
+        self._peak_pnl = max(self._peak_pnl, pnl)
+        orders, fills, rejects, decisions, trades, opps = self._tick_counts
+        win = self._window.push(orders, fills, rejects, decisions)
+        self._tick_counts = [0, 0, 0, 0, 0, 0]
+        snapshot = HealthSnapshot(
+            ts_ns=now,
+            seq=seq,
+            connected=connected,
+            connections=health.get("connections"),
+            disconnected_for_ms=down_ms,
+            breaker_open=self.risk.breaker.is_open,
+            live=self.live,
+            orders_in_window=win[0],
+            fills_in_window=win[1],
+            rejects_in_window=win[2],
+            decisions_in_window=win[3],
+            latency_p95_us=health.get("latency_p95_us"),
+            drawdown=self._peak_pnl - pnl,
+            balance=health.get("balance"),
+            rpc_ok=health.get("rpc_ok"),
+            position_utilisation_bps=self._utilisation_bps(),
+            new_trades=trades,
+            new_opportunities=opps,
+        )
+        was_halted = self.alerts.halted
+        for alert in self.alerts.evaluate(snapshot):
+            self.sink.row("alerts", alert.row())
+            self.sink.alert(alert.to_json())
+            self.sink.log(f"alert {alert.state} {alert.level} {alert.message}")
+            if alert.state == "fired":
+                self.alerts_fired += 1
+        if self.alerts.halted != was_halted:
+            state = "halted" if self.alerts.halted else "resumed"
+            self.halts += self.alerts.halted
+            self._decision(
+                seq,
+                f"halt:{state}:{seq}",
+                "halt",
+                reason=state,
+                detail={"active": list(self.alerts.active)},
+            )
+        if connected is not None:
+            self._metric(seq, "connected", connected)
+        self._book_metrics(seq, force=self._ticks % BOOK_STATS_EVERY_TICKS == 0)
+
+    def _mark(self) -> None:
+        marks = {}
+        for asset in self.ledger.open_assets():
+            book = self.state.books.get(asset)
+            bid = book.best_bid() if book is not None else None
+            if bid is not None:
+                marks[asset] = bid
+        self.ledger.mark(marks)
+
+    def _utilisation_bps(self) -> int:
+        markets = sorted(set(self.ledger.open_assets().values()))
+        if not markets:
+            return 0
+        return max(self.ledger.exposure(m) for m in markets) * 10_000 // self._max_market
+
+    def _book_metrics(self, seq: int, *, force: bool) -> None:
+        c = self.state.counters
+        for name in ("hash_mismatch", "resyncs_requested", "crossed_at_boundary"):
+            self._metric(seq, name, c[name])
+        self._metric(seq, "rejected_frames", self.events_by_type.get("RejectedFrame", 0))
+        if force:
+            for name, value in self.state.stats().items():
+                self._metric(seq, name, value)
+
+    def _metric(self, seq: int, name: str, value: int) -> None:
+        """A gauge row, only when it changed: keeps the table small and deterministic."""
+        if self._metric_last.get(name) == value:
+            return
+        self._metric_last[name] = value
+        self.sink.row(
+            "metrics", {"ts_ns": self.now_ns, "seq": seq, "name": name, "value": value, "label": ""}
+        )
+
+    # -- rows ------------------------------------------------------------------------------
+
+    def _decision(
+        self,
+        seq: int,
+        decision_id: str,
+        type_: str,
+        *,
+        detector: str = "",
+        market: str = "",
+        assets: Sequence[str] = (),
+        side: str = "",
+        size: int | None = None,
+        price: int | None = None,
+        edge: int | None = None,
+        verdict: str = "",
+        reason: str = "",
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        self.decisions += 1
+        self._tick_counts[3] += 1
+        self.sink.row(
+            "decisions",
+            {
+                "seq": seq,
+                "recv_ns": self.now_ns,
+                "decision_id": decision_id,
+                "type": type_,
+                "detector": detector,
+                "market": market,
+                "assets": list(assets),
+                "side": side,
+                "size": size,
+                "price": price,
+                "edge": edge,
+                "verdict": verdict,
+                "reason": reason,
+                "detail": json.dumps(detail or {}, sort_keys=True, separators=(",", ":")),
+            },
+        )
+        self.sink.log(f"decision seq={seq} {type_} {decision_id} {verdict} {reason}".rstrip())
+
+    def _apply_updates(self, seq: int) -> None:
+        while self._updates and self._updates[0][0] <= seq:
+            _, meta = self._updates.pop(0)
+            self.state.add_market(meta)
+            self.venue.update_market(meta)
+
+    # -- summary -----------------------------------------------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        """The run's headline numbers (run.json ``summary`` and what ``replay`` prints)."""
+        ledger = self.ledger
+        return {
+            "frames": self.frames,
+            "rows_by_kind": dict(sorted(self.rows_by_kind.items())),
+            "events_by_type": dict(sorted(self.events_by_type.items())),
+            "book": dict(self.state.counters),
+            "opportunities": dict(sorted(self.opportunities.items())),
+            "opportunities_total": sum(self.opportunities.values()),
+            "suppressed": {
+                d.name: dict(sorted(d.suppressed.items())) for d in self.detectors if d.suppressed
+            },
+            "verdicts": dict(self.verdicts),
+            "rejects_by_reason": dict(sorted(self.rejects.items())),
+            "decisions": self.decisions,
+            "orders": sum(self.orders_by_status.values()),
+            "orders_by_status": dict(sorted(self.orders_by_status.items())),
+            "fills": self.fills,
+            "fees": ledger.fees_paid,
+            "gas": ledger.gas_paid,
+            "merges": self.merges,
+            "settlements": self.settlements,
+            "cash": ledger.cash,
+            "realised_pnl": ledger.realised_pnl,
+            "marked_pnl": ledger.marked_pnl(),
+            "total_pnl": ledger.total_pnl(),
+            "alerts_fired": self.alerts_fired,
+            "halts": self.halts,
+            "halted_at_end": self.alerts.halted,
+        }
+
+
+def engine_markets_updates(
+    updates: Sequence[tuple[int, MarketMeta]],
+) -> list[tuple[int, MarketMeta]]:
+    """Later metadata rows, without look-ahead resolution (see :func:`engine_markets`)."""
+    return [(seq, m) for seq, (m,) in ((s, engine_markets([m])) for s, m in updates)]

@@ -1,0 +1,166 @@
+"""Binary complete set: size and edge equal a brute-force oracle; guards stop bad books."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+from conftest import FakeView, binary_meta, profile
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from polyarb.config.profile import micro
+from polyarb.detect import REGISTRY
+from polyarb.detect.binary import BinaryCompleteSet
+from polyarb.detect.sizing import LOT
+from polyarb.execution.fees import taker_fee
+from polyarb.units import SCALE
+
+
+def _expand(levels, lots):
+    """Price of each lot in walk order (level sizes are whole lots here)."""
+    out = []
+    for price, size in levels:
+        out += [price] * (size // LOT)
+    return out[:lots]
+
+
+def _naive_cost(levels, q, rate, exp, buy):
+    cash = fee = 0
+    left = q
+    for price, size in levels:
+        take = min(size, left)
+        if take <= 0:
+            break
+        cash += -(-price * take // SCALE) if buy else price * take // SCALE
+        fee += taker_fee(take, price, rate, exp)
+        left -= take
+    return cash, fee
+
+
+def oracle(legs, rate, exp, buy, min_edge, max_cash):
+    """Largest q (whole lots) where every lot clears min_edge and the cost fits; brute force."""
+    depth = min(sum(s for _, s in lv) for lv in legs) // LOT
+    per_lot = [_expand(lv, depth) for lv in legs]
+    best = None
+    for k in range(1, depth + 1):
+        marginal = sum(
+            Fraction(p[k - 1], SCALE)
+            + (1 if buy else -1)
+            * Fraction(rate, SCALE)
+            * (Fraction(p[k - 1], SCALE) * (1 - Fraction(p[k - 1], SCALE))) ** exp
+            for p in per_lot
+        )
+        if buy and marginal > 1 - Fraction(min_edge, SCALE):
+            break
+        if not buy and marginal < 1 + Fraction(min_edge, SCALE):
+            break
+        q = k * LOT
+        costs = [_naive_cost(lv, q, rate, exp, buy) for lv in legs]
+        notional = sum(c for c, _ in costs)
+        fees = sum(f for _, f in costs)
+        cash = notional + fees if buy else notional - fees
+        if (cash if buy else q) > max_cash:
+            break
+        profit = (q - cash) if buy else (cash - q)
+        best = (q, profit * SCALE // q, cash)
+    return best
+
+
+book_side = st.dictionaries(
+    st.integers(1, 99).map(lambda c: c * 10_000),
+    st.integers(1, 300).map(lambda k: k * LOT),
+    min_size=1,
+    max_size=5,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    yes=book_side,
+    no=book_side,
+    buy=st.booleans(),
+    rate=st.sampled_from([0, 20_000, 70_000, 250_000]),
+    exp=st.sampled_from([1, 2]),
+    min_edge=st.sampled_from(["0", "0.001", "0.005", "0.02"]),
+    trade=st.sampled_from(["1", "2", "5", "50"]),
+)
+def test_binary_detector_equals_bruteforce_oracle(yes, no, buy, rate, exp, min_edge, trade):
+    meta = binary_meta(fee_rate=rate, fee_exponent=exp)
+    view = FakeView([meta])
+    y, n = meta.token_ids
+    if buy:
+        view.set(y, asks=yes.items())
+        view.set(n, asks=no.items())
+    else:
+        view.set(y, bids=yes.items())
+        view.set(n, bids=no.items())
+    det = BinaryCompleteSet(profile(min_edge, trade), [meta], require_mirror=False)
+    opps = det.on_boundary(view, meta, 7)
+    legs = [sorted(yes.items(), reverse=not buy), sorted(no.items(), reverse=not buy)]
+    want = oracle(legs, rate, exp, buy, micro(Decimal(min_edge)), int(trade) * SCALE)
+    event(f"fires={want is not None}")
+    if want is None:
+        assert opps == []
+        return
+    assert len(opps) == 1
+    opp = opps[0]
+    assert (opp.size, opp.edge, opp.cash) == want
+    assert opp.side == ("BUY" if buy else "SELL")
+    assert opp.opportunity_id == f"binary_complete_set/{'buy_both' if buy else 'sell_both'}:0xm:7"
+    assert [leg.size for leg in opp.legs] == [opp.size, opp.size]  # equal shares
+    assert opp.edge >= micro(Decimal(min_edge))
+
+
+def _planted_view():
+    meta = binary_meta()
+    view = FakeView([meta])
+    y, n = meta.token_ids
+    view.set(y, bids=[(300_000, 10 * SCALE)], asks=[(400_000, 10 * SCALE)], ts_ms=1_000)
+    view.set(n, bids=[(500_000, 10 * SCALE)], asks=[(550_000, 10 * SCALE)], ts_ms=1_000)
+    return meta, view
+
+
+def test_fires_on_clean_edge():
+    meta, view = _planted_view()
+    det = BinaryCompleteSet(profile(), [meta], require_mirror=False)
+    (opp,) = det.on_boundary(view, meta, 3)
+    assert opp.variant == "buy_both" and opp.edge == 50_000
+    assert opp.size == 2_100_000  # $2 buys 2.1 sets at 0.95
+
+
+def test_guards_suppress_untradable_and_skewed_legs():
+    meta, view = _planted_view()
+    det = BinaryCompleteSet(profile(skew_ms=500), [meta], require_mirror=False)
+    view.bad[meta.token_ids[1]] = "crossed"
+    assert det.on_boundary(view, meta, 3) == []
+    view.bad.clear()
+    view.books[meta.token_ids[1]].ts_ms = 1_501
+    assert det.on_boundary(view, meta, 4) == []
+    assert det.suppressed == {"crossed": 1, "leg_skew": 1}
+
+
+def test_registry_names_match_profile_literals():
+    from typing import get_args
+
+    from polyarb.config.profile import Profile
+
+    allowed = get_args(Profile.model_fields["detectors"].annotation.__args__[0])
+    assert set(REGISTRY) == set(allowed)
+    assert all(REGISTRY[name].name == name for name in REGISTRY)
+
+
+def test_unmirrored_legs_are_a_stale_leg_not_an_edge():
+    """Real resolvedkit case: DOWN updated, UP still 929 ms old; Σ bids 1.04 is not tradable."""
+    meta = binary_meta()
+    view = FakeView([meta])
+    up, down = meta.token_ids
+    view.set(up, bids=[(360_000, 100 * SCALE)], asks=[(370_000, 100 * SCALE)], ts_ms=1_000)
+    view.set(down, bids=[(680_000, 100 * SCALE)], asks=[(690_000, 100 * SCALE)], ts_ms=1_929)
+    det = BinaryCompleteSet(profile(), [meta])
+    assert det.on_boundary(view, meta, 9) == []
+    assert det.suppressed == {"unmirrored": 1}
+    # the same books as one consistent moment (a mirror) carry no edge at all
+    view.set(up, bids=[(310_000, 100 * SCALE)], asks=[(320_000, 100 * SCALE)], ts_ms=1_929)
+    assert det.on_boundary(view, meta, 10) == []
+    assert det.suppressed == {"unmirrored": 1}
