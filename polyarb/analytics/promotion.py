@@ -12,6 +12,8 @@ renders; every measurement and every verdict is computed by DuckDB.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -50,7 +52,9 @@ class _Rules(BaseModel):
     max_critical_alerts: int | None = Field(None, ge=0)
     max_fill_error_bps: float | None = Field(None, ge=0, le=10_000)
     checklist: tuple[Status, ...] | None = Field(
-        ("PASS",), min_length=1, description="go/no-go statuses that count as passing"
+        ("PASS", "WARN"),
+        min_length=1,
+        description="go/no-go statuses that count as passing (go-no-go exits 0 on these)",
     )
 
 
@@ -331,9 +335,19 @@ def render_markdown(result: PromotionResult) -> str:
 
 
 def write_report(result: PromotionResult, reports: Path | str) -> Path:
-    """``reports/promotion/phase<N>-<YYYY-MM-DD>.md`` (UTC date of the evaluation)."""
+    """``reports/promotion/phase<N>-<YYYY-MM-DD>.md`` (UTC date of the evaluation).
+
+    Beside it the same result as ``.json`` and as ``latest.json``, which
+    ``polyarb go-no-go`` reads for its ``promote_check`` item (keys ``phase``, ``verdict``).
+    """
     day = result.evaluated_at[:10] or dt.date.today().isoformat()
-    path = Path(reports) / "promotion" / f"phase{result.phase}-{day}.md"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(reports) / "promotion"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"phase{result.phase}-{day}.md"
     path.write_text(render_markdown(result))
+    data = json.dumps({**result.to_json(), "report": str(path)}, indent=2, sort_keys=True) + "\n"
+    path.with_suffix(".json").write_text(data)
+    tmp = folder / f".latest.{os.getpid()}.tmp"
+    tmp.write_text(data)
+    tmp.replace(folder / "latest.json")
     return path

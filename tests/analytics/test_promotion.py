@@ -140,7 +140,7 @@ def _key(name: str) -> str:
 PHASE23: list[tuple[int, str, str, dict[str, Any]]] = [
     (2, "coverage_days", "six days of Phase 1", {"days": 6}),
     (2, "critical_alerts", "a WS_DISCONNECTED", {"faults": Faults(critical_alert=True)}),
-    (2, "checklist", "go/no-go WARN", {"checklist": "WARN"}),
+    (2, "checklist", "go/no-go FAIL", {"checklist": "FAIL"}),
     (3, "coverage_days", "thirteen days of Phase 2", {"days": 13}),
     (3, "critical_alerts", "a breaker opening is CRITICAL", {"faults": Faults(breaker_cycles=1)}),
     (3, "fill_error_bps", "live fills 2% off", {"faults": Faults(fill_error_bps=200)}),
@@ -255,3 +255,54 @@ def test_disabled_criterion_is_not_checked(tmp_path: Path) -> None:
     rules = parse_rules({"phase1": {"max_latency_p95_ms": None}})
     result = evaluate(1, rules, recordings=recordings, reports=reports)
     assert result.go and "latency_p95_ms" not in [c.name for c in result.criteria]
+
+
+def _gonogo(reports: Path, phase: int, checks: dict[str, str]) -> None:
+    """latest.json exactly as polyarb.ops.gonogo.write_latest lays it out."""
+    from polyarb.ops.gonogo import Check, overall, write_latest
+
+    rows = [Check(name, status, "test") for name, status in checks.items()]
+    write_latest(
+        reports,
+        {
+            "phase": phase,
+            "status": overall(rows),
+            "checks": [{"name": c.name, "status": c.status, "detail": c.detail} for c in rows],
+            "ts": "2026-03-08T00:00:00Z",
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("checks", "go"),
+    [
+        ({"profile_valid": "PASS", "rpc_health": "PASS"}, True),
+        ({"profile_valid": "PASS", "last_backup": "WARN"}, True),
+        # go-no-go FAILs until promote-check said GO; that item must not block promote-check
+        ({"profile_valid": "PASS", "promote_check": "FAIL"}, True),
+        ({"profile_valid": "PASS", "rpc_health": "FAIL", "promote_check": "FAIL"}, False),
+    ],
+)
+def test_checklist_reads_real_go_no_go_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], checks: dict[str, str], go: bool
+) -> None:
+    recordings, reports = _history(tmp_path, checklist=None)
+    _gonogo(reports, 1, checks)
+    code, out = _check(recordings, reports, 1, capsys)
+    assert (code == 0) is go, out["criteria"]
+    if not go:
+        assert out["failed"] == ["checklist"]
+        detail = next(c["detail"] for c in out["criteria"] if c["name"] == "checklist")
+        assert "rpc_health FAIL" in detail and "promote_check" not in detail
+
+
+def test_go_no_go_reads_the_promotion_verdict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from polyarb.ops.gonogo import _promotion_go, read_promotion
+
+    recordings, reports = _history(tmp_path)
+    code, _ = _check(recordings, reports, 1, capsys)
+    assert code == 0
+    data = read_promotion(reports)
+    assert data is not None and data["phase"] == 1 and _promotion_go(data) is True
