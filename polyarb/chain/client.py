@@ -14,6 +14,7 @@ from typing import Any
 from web3 import Web3
 
 from polyarb.chain.contracts import ERC20_ABI
+from polyarb.ops.env import redact_url
 
 
 class ChainError(RuntimeError):
@@ -28,14 +29,6 @@ class RpcHealth:
     block_timestamp: int | None
     latency_ms: int | None
     error: str = ""
-
-
-def redact_url(url: str) -> str:
-    """Scheme and host only: provider URLs carry API keys in the path or query."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or '?'}{':' + str(parts.port) if parts.port else ''}"
 
 
 def _scrub(text: str, url: str) -> str:

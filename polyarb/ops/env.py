@@ -118,3 +118,11 @@ def key_address(key: Secret) -> str:
 
 def default_env_path() -> Path:
     return Path(os.environ.get("POLYARB_ENV_FILE", ".env"))
+
+
+def redact_url(url: str) -> str:
+    """Scheme and host only: provider URLs carry API keys in the path or query."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or '?'}{':' + str(parts.port) if parts.port else ''}"
