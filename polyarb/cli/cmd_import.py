@@ -8,7 +8,7 @@ from pathlib import Path
 from polyarb.cli.common import CliError, add_recordings_arg, shared_data_dir
 from polyarb.cli.progress import progress_bar
 
-SOURCES = ("resolvedkit", "burst", "all")
+SOURCES = ("resolvedkit", "burst", "negrisk", "all")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Convert real Polymarket data from ../shared/data/polymarket into a session. "
             "'resolvedkit': 5 h of 1 Hz two-sided books for 18 BTC 15-minute markets with real "
             "settlements (CC BY 4.0, Resolved Markets). 'burst': 51 frames of the 2026-09-29 "
-            "crossing burst. 'all': both."
+            "crossing burst. 'negrisk': the real 2028 Democratic-nominee neg-risk event with cloned "
+            "outcomes and planted mispricings (synthetic books; see "
+            "polyarb/recording/imports/negrisk.py). 'all': every one."
         ),
     )
     p.add_argument("source", choices=SOURCES, help="which sample to import")
@@ -53,6 +55,13 @@ def run(args: argparse.Namespace) -> int:
     if args.source in ("burst", "all"):
         try:
             done.append(import_burst(data, args.recordings))
+        except FileNotFoundError as exc:
+            raise CliError(str(exc)) from exc
+    if args.source in ("negrisk", "all"):
+        from polyarb.recording.imports.negrisk import import_negrisk
+
+        try:
+            done.append(import_negrisk(data, args.recordings))
         except FileNotFoundError as exc:
             raise CliError(str(exc)) from exc
     from polyarb.recording import SessionReader

@@ -115,7 +115,8 @@ def format_summary(run_json: dict[str, Any]) -> str:
         f"  suppressed      {suppressed}",
         f"  verdicts        accept {s['verdicts']['accept']:,}, reject "
         f"{s['verdicts']['reject']:,} (by reason: {_counts(s['rejects_by_reason'])})",
-        f"  orders          {s['orders']:,} ({_counts(s['orders_by_status'])}), "
+        f"  orders          {s['orders']:,} ({_counts(s['orders_by_status'])}; venue rejects: "
+        f"{_counts(s['order_rejects_by_reason'])}), "
         f"fills {s['fills']:,}, fees {_usd(s['fees'])}, gas {_usd(s['gas'])}, "
         f"merges {s['merges']:,}, settlements {s['settlements']:,}",
         f"  pnl             realised {_usd(s['realised_pnl'])}, marked {_usd(s['marked_pnl'])}, "

@@ -9,13 +9,13 @@ from polyarb.detect.base import MarketView
 
 
 def legs_guard(
-    view: MarketView, assets: Sequence[str], max_skew_ms: int
+    view: MarketView, assets: Sequence[str], max_skew_ms: int | None
 ) -> tuple[list[OrderBook], str | None]:
     """The legs' books and ``None`` if all are tradable and fresh, else the first reason.
 
     Freshness is about the *exchange* timestamps of the legs: two books last
     updated far apart describe different moments (arbitrage-evidence.md §4:
-    a stale leg is where phantom edges come from).
+    a stale leg is where phantom edges come from). ``None`` skips that test.
     """
     books: list[OrderBook] = []
     for asset in assets:
@@ -26,6 +26,8 @@ def legs_guard(
         if book is None:
             return books, "no_book"
         books.append(book)
+    if max_skew_ms is None:
+        return books, None
     stamps = [b.ts_ms for b in books]
     if max(stamps) - min(stamps) > max_skew_ms:
         return books, "leg_skew"

@@ -5,6 +5,13 @@ Exactly one named outcome of a neg-risk event wins, so one YES of each pays
 (polymarket-protocol.md §5). Both break when unnamed outcomes can win:
 ``negRiskAugmented`` events are skipped whole and ``negRiskOther``
 placeholders never count as an outcome.
+
+Freshness here is the connection watchdog (stale books) and consistency, not
+the legs' timestamps: in a many-outcome event most books sit unchanged for
+minutes, and an unchanged book on a live connection is current
+(polymarket-protocol.md §6.4: watch silence per connection, not per quiet
+asset). The binary detector can demand close timestamps because both
+tokens of one condition change in the same matching event.
 """
 
 from __future__ import annotations
@@ -53,7 +60,6 @@ class NegRiskBasket:
     def __init__(self, profile: Profile, markets: Sequence[MarketMeta]) -> None:
         self.min_edge = micro(profile.risk.min_edge)
         self.max_cash = micro(profile.risk.trade_size_usd)
-        self.max_skew_ms = profile.risk.max_leg_skew_ms
         self.groups = basket_groups(markets)
         self._suppressed: dict[str, int] = {}
 
@@ -96,7 +102,7 @@ class NegRiskBasket:
         payout: int,
         seq: int,
     ) -> Opportunity | None:
-        books, reason = legs_guard(view, assets, self.max_skew_ms)
+        books, reason = legs_guard(view, assets, None)
         if reason is not None:
             self._suppressed[reason] = self._suppressed.get(reason, 0) + 1
             return None

@@ -111,6 +111,7 @@ class Engine:
         self.verdicts: dict[str, int] = {"accept": 0, "reject": 0}
         self.rejects: dict[str, int] = {}
         self.orders_by_status: dict[str, int] = {}
+        self.order_rejects: dict[str, int] = {}
         self.fills = 0
         self.decisions = 0
         self.merges = 0
@@ -432,7 +433,7 @@ class Engine:
             self.sink.row("pnl", self.ledger.snapshot(seq, fill.ts_ns))
         if result.status == "rejected":
             self._tick_counts[2] += 1
-            self._breaker_failure()
+            self.order_rejects[result.reason] = self.order_rejects.get(result.reason, 0) + 1
         basket = self._baskets.get(result.order.decision_id)
         if basket is None:
             return
@@ -646,6 +647,7 @@ class Engine:
             "decisions": self.decisions,
             "orders": sum(self.orders_by_status.values()),
             "orders_by_status": dict(sorted(self.orders_by_status.items())),
+            "order_rejects_by_reason": dict(sorted(self.order_rejects.items())),
             "fills": self.fills,
             "fees": ledger.fees_paid,
             "gas": ledger.gas_paid,
