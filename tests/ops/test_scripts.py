@@ -1,0 +1,63 @@
+"""The start scripts run go-no-go first and never start trading when it fails."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+POLYARB = str(Path(sys.executable).parent / "polyarb")
+
+
+def _run(script: str, root: Path, marker: Path, *args: str) -> subprocess.CompletedProcess:
+    fake = marker.with_suffix(".sh")  # stands in for `polyarb shadow`: records its arguments
+    fake.write_text(f'printf "%s " "$@" > "{marker}"\n')
+    env = dict(os.environ, POLYARB_ROOT=str(root), POLYARB=POLYARB,
+               POLYARB_SHADOW_CMD=f"bash {fake}")  # fmt: skip
+    return subprocess.run(["bash", str(REPO / "scripts" / script), *args], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+
+
+def _bare(tmp_path: Path) -> Path:
+    root = tmp_path / "root"
+    shutil.copytree(REPO / "profiles", root / "profiles")
+    return root
+
+
+def test_start_shadow_refuses_when_go_no_go_fails(tmp_path: Path) -> None:
+    root = _bare(tmp_path)
+    (root / "HALT").write_text("operator stop\n")
+    marker = tmp_path / "started"
+    r = _run("start_shadow.sh", root, marker)
+    assert r.returncode == 1
+    assert "go-no-go FAILED for phase 0: NOT starting shadow" in r.stderr
+    assert not marker.exists()
+
+
+def test_start_shadow_starts_the_shadow_command_after_the_gate(tmp_path: Path) -> None:
+    root = _bare(tmp_path)
+    marker = tmp_path / "started"
+    r = _run("start_shadow.sh", root, marker, "--minutes", "1")
+    assert r.returncode == 0, r.stderr
+    assert (
+        marker.read_text() == f"--profile {root}/profiles/live_shadow_atomic_v1.yaml --minutes 1 "
+    )
+    assert (root / "reports" / "go_no_go" / "latest.json").is_file()
+
+
+def test_start_live_safe_refuses_when_go_no_go_fails(tmp_path: Path) -> None:
+    root = _bare(tmp_path)  # no .env, no key, no RPC: phase 1 must FAIL
+    r = _run("start_live_safe.sh", root, tmp_path / "m")
+    assert r.returncode == 1
+    assert "live trading stays OFF" in r.stderr and "live venue" not in r.stderr
+
+
+def test_start_live_safe_after_gate_says_venue_unavailable(project, wallet137, tmp_path) -> None:
+    root = project(wallet137, phase=1)
+    r = _run("start_live_safe.sh", root, tmp_path / "m")
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert "live venue is not available in this build" in r.stderr
+    assert wallet137.key[2:] not in r.stdout + r.stderr
