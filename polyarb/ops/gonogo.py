@@ -415,24 +415,38 @@ def _promotion_go(data: dict[str, Any]) -> bool | None:
 
 def _promote_check(c: _Ctx) -> Check:
     data = read_promotion(c.inp.reports)
+    folder = c.inp.reports / "promotion"
+    if c.inp.phase == 0:
+        # Nothing gates shadow; `promote-check --phase 1` later judges the shadow runs.
+        if data is None or "_unreadable" in data:
+            return Check(
+                "promote_check",
+                "WARN",
+                f"no readable promote-check report in {folder} (none needed for phase 0)",
+            )
+        return Check(
+            "promote_check",
+            "PASS",
+            f"latest: phase {data.get('phase')} {data.get('verdict', '?')} (informational)",
+        )
     if data is None:
         return Check(
             "promote_check",
-            c.soft(),
-            f"no report in {c.inp.reports / 'promotion'} (run polyarb promote-check --phase {c.inp.phase})",
+            "FAIL",
+            f"no report in {folder}: run polyarb promote-check --phase {c.inp.phase}",
         )
     if "_unreadable" in data:
-        return Check("promote_check", c.soft(), f"unreadable report {data['_unreadable']}")
+        return Check("promote_check", "FAIL", f"unreadable report {data['_unreadable']}")
     go = _promotion_go(data)
     phase = data.get("phase")
-    if phase is not None and phase != c.inp.phase:
+    if phase != c.inp.phase:
         return Check(
-            "promote_check", c.soft(), f"latest report is for phase {phase}, not {c.inp.phase}"
+            "promote_check", "FAIL", f"latest report is for phase {phase}, not {c.inp.phase}"
         )
     if go is None:
-        return Check("promote_check", c.soft(), "report has no verdict")
+        return Check("promote_check", "FAIL", "report has no verdict")
     if not go:
-        return Check("promote_check", c.soft(), f"promote-check says NO-GO for phase {c.inp.phase}")
+        return Check("promote_check", "FAIL", f"promote-check says NO-GO for phase {c.inp.phase}")
     return Check("promote_check", "PASS", f"promote-check GO for phase {c.inp.phase}")
 
 
