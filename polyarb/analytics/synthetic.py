@@ -123,7 +123,7 @@ def _markets(n: int) -> tuple[list[str], pa.Table]:
 def _frames(
     start_ns: int, n_ticks: int, tick_ns: int, per_tick: int, gap_reason: str, drop_one: bool
 ) -> tuple[pa.Table, dict[str, int], np.ndarray, np.ndarray]:
-    """open, subscribe, then per tick ``per_tick`` frames and a tick, a gap row, close.
+    """open, subscribe, then per tick a tick row and ``per_tick`` frames, a gap row, close.
 
     Returns the table, counts per kind, and the seq and recv_ns of the market frames.
     """
@@ -131,9 +131,9 @@ def _frames(
     body = n_ticks * block
     vocab = ["frame", "tick", "open", "subscribe", "gap", "close"]
     pattern = np.zeros(block, np.int32)
-    pattern[-1] = 1  # the tick row closes its interval
+    pattern[0] = 1  # the tick row opens its interval, so every tick falls inside the day
     codes = np.concatenate([[2, 3], np.tile(pattern, n_ticks), [5]]).astype(np.int32)
-    offsets = (np.arange(1, block + 1, dtype=np.int64) * tick_ns) // block
+    offsets = (np.arange(block, dtype=np.int64) * tick_ns) // block
     tick_starts = start_ns + np.arange(n_ticks, dtype=np.int64) * tick_ns
     body_recv = (tick_starts[:, None] + offsets[None, :]).ravel()
     end_ns = start_ns + n_ticks * tick_ns

@@ -1,0 +1,276 @@
+"""The daily report: one UTC day of shadow/live runs as markdown, HTML and PNG plots.
+
+Numbers come from the ``daily_*.sql`` files; this module only renders them.
+Writes ``reports/daily/<D>.md``, ``reports/daily/<D>.html`` and the plots
+under ``reports/daily/<D>/`` (PnL curve, opportunities and fills, latency
+distribution, alerts, uptime).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from matplotlib.figure import Figure
+
+from polyarb.analytics.promotion import run_sql
+from polyarb.analytics.views import connect
+from polyarb.units import format_fixed
+
+NS = 1_000_000_000
+DEFAULT_MODES = ("shadow", "live")
+PLOTS = ("pnl", "activity", "latency", "alerts", "uptime")
+
+
+@dataclass
+class DailyReport:
+    """What :func:`write_daily` produced and the numbers it printed."""
+
+    date: dt.date
+    markdown: Path
+    html: Path
+    plots: dict[str, Path]
+    summary: dict[str, Any]
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def day_bounds(date: dt.date) -> tuple[int, int]:
+    start = int(dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC).timestamp()) * NS
+    return start, start + 86_400 * NS
+
+
+def latest_day(con: duckdb.DuckDBPyConnection, modes: tuple[str, ...]) -> dt.date | None:
+    """The UTC date of the newest run data in ``modes`` (None when there is none)."""
+    row = con.execute(
+        "SELECT max(last_recv_ns - 1) FROM runs WHERE list_contains($modes, mode)",
+        {"modes": list(modes)},
+    ).fetchone()
+    if not row or row[0] is None:
+        return None
+    return dt.datetime.fromtimestamp(row[0] // NS, dt.UTC).date()
+
+
+def _rows(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    cols = [d[0] for d in cur.description or []]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+def _usd(micro: int) -> str:
+    text = format_fixed(int(micro))
+    return f"-${text[1:]}" if text.startswith("-") else f"${text}"
+
+
+def _ms(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1f} ms"
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v:.2f} %"
+
+
+def summary_lines(s: dict[str, Any]) -> list[tuple[str, str]]:
+    """(metric, value) rows of the report's headline table."""
+    fill_rate = 100.0 * s["filled_orders"] / s["orders"] if s["orders"] else None
+    return [
+        ("runs", str(s["runs"])),
+        ("PnL (realised + marked)", _usd(s["pnl"])),
+        ("opportunities", str(s["opportunities"])),
+        ("orders", str(s["orders"])),
+        ("filled orders", str(s["filled_orders"])),
+        ("fill rate", _pct(fill_rate)),
+        ("fills", str(s["fills"])),
+        ("fees", _usd(s["fees"])),
+        ("latency p50", _ms(s["latency_p50_ms"])),
+        ("latency p95", _ms(s["latency_p95_ms"])),
+        ("latency p99", _ms(s["latency_p99_ms"])),
+        ("uptime (WebSocket connected)", _pct(s["uptime_pct"])),
+        ("alerts fired CRITICAL", str(s["alerts_critical"])),
+        ("alerts fired WARNING", str(s["alerts_warning"])),
+        ("alerts fired INFO", str(s["alerts_info"])),
+    ]
+
+
+def _hours(ts_ns: list[int], start: int) -> list[float]:
+    return [(t - start) / 3600e9 for t in ts_ns]
+
+
+def _plot_pnl(path: Path, curve: list[dict[str, Any]], start: int) -> None:
+    fig = Figure(figsize=(8, 3.2), layout="constrained")
+    ax = fig.subplots()
+    if curve:
+        xs = _hours([r["ts_ns"] for r in curve], start)
+        ys = [r["cum_pnl"] / 1e6 for r in curve]
+        ax.step([0.0, *xs], [0.0, *ys], where="post", color="tab:blue")
+    else:
+        ax.text(0.5, 0.5, "no PnL rows", transform=ax.transAxes, ha="center")
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.set(xlim=(0, 24), xlabel="hour (UTC)", ylabel="PnL ($)", title="Cumulative PnL")
+    fig.savefig(path, dpi=100)
+
+
+def _plot_activity(path: Path, hourly: list[dict[str, Any]]) -> None:
+    fig = Figure(figsize=(8, 3.2), layout="constrained")
+    ax = fig.subplots()
+    hours = [r["hour"] for r in hourly]
+    w = 0.28
+    ax.bar([h - w for h in hours], [r["opportunities"] for r in hourly], w, label="opportunities")
+    ax.bar(hours, [r["orders"] for r in hourly], w, label="orders")
+    ax.bar([h + w for h in hours], [r["fills"] for r in hourly], w, label="fills")
+    ax.set(xlabel="hour (UTC)", ylabel="count", title="Opportunities, orders and fills")
+    ax.legend(loc="upper right", fontsize="small")
+    fig.savefig(path, dpi=100)
+
+
+def _plot_latency(path: Path, bins: list[dict[str, Any]], s: dict[str, Any]) -> None:
+    fig = Figure(figsize=(8, 3.2), layout="constrained")
+    ax = fig.subplots()
+    if bins:
+        lefts = [10 ** b["log10_ms"] for b in bins]
+        widths = [10 ** (b["log10_ms"] + 0.05) - 10 ** b["log10_ms"] for b in bins]
+        ax.bar(lefts, [b["n"] for b in bins], widths, align="edge", color="tab:purple")
+        ax.set_xscale("log")
+        for q, style in (("latency_p50_ms", ":"), ("latency_p95_ms", "--")):
+            if s[q] is not None:
+                ax.axvline(s[q], color="black", ls=style, label=f"{q[8:11]} {s[q]:.1f} ms")
+        ax.legend(fontsize="small")
+    else:
+        ax.text(0.5, 0.5, "no latency samples", transform=ax.transAxes, ha="center")
+    ax.set(xlabel="receive → decision (ms)", ylabel="frames", title="Latency distribution")
+    fig.savefig(path, dpi=100)
+
+
+_LEVEL_Y = {"CRITICAL": 2, "WARNING": 1, "INFO": 0}
+_LEVEL_COLOUR = {"CRITICAL": "tab:red", "WARNING": "tab:orange", "INFO": "tab:grey"}
+
+
+def _plot_alerts(path: Path, alerts: list[dict[str, Any]], start: int) -> None:
+    fig = Figure(figsize=(8, 2.6), layout="constrained")
+    ax = fig.subplots()
+    for level, y in _LEVEL_Y.items():
+        for state, marker in (("fired", "v"), ("cleared", "^")):
+            xs = [(a["ts_ns"] - start) / 3600e9 for a in alerts
+                  if a["level"] == level and a["state"] == state]
+            if xs:
+                ax.scatter(xs, [y] * len(xs), marker=marker, color=_LEVEL_COLOUR[level],
+                           label=f"{level} {state}")
+    if alerts:
+        ax.legend(fontsize="x-small", loc="upper right", ncol=2)
+    ax.set(xlim=(0, 24), ylim=(-0.5, 2.5), xlabel="hour (UTC)", title="Alerts")
+    ax.set_yticks(list(_LEVEL_Y.values()), list(_LEVEL_Y))
+    fig.savefig(path, dpi=100)
+
+
+def _plot_uptime(path: Path, hourly: list[dict[str, Any]]) -> None:
+    fig = Figure(figsize=(8, 2.6), layout="constrained")
+    ax = fig.subplots()
+    hours = [r["hour"] for r in hourly if r["uptime_pct"] is not None]
+    ax.bar(hours, [r["uptime_pct"] for r in hourly if r["uptime_pct"] is not None],
+           color="tab:green")
+    ax.set(xlim=(-0.5, 23.5), ylim=(0, 101), xlabel="hour (UTC)", ylabel="% of ticks",
+           title="Uptime: WebSocket connected")
+    fig.savefig(path, dpi=100)
+
+
+def _alert_table(alerts: list[dict[str, Any]]) -> list[tuple[str, str, int, int]]:
+    counts: dict[tuple[str, str], list[int]] = {}
+    for a in alerts:
+        c = counts.setdefault((a["level"], a["rule"]), [0, 0])
+        c[0 if a["state"] == "fired" else 1] += 1
+    order = sorted(counts, key=lambda k: (_LEVEL_Y.get(k[0], 9) * -1, k[1]))
+    return [(lvl, rule, counts[(lvl, rule)][0], counts[(lvl, rule)][1]) for lvl, rule in order]
+
+
+def write_daily(
+    recordings: Path | str,
+    reports: Path | str,
+    date: dt.date | None = None,
+    *,
+    modes: tuple[str, ...] = DEFAULT_MODES,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> DailyReport:
+    """Write the report of ``date`` (default: the newest day with run data)."""
+    con = con or connect(recordings, reports)
+    if date is None:
+        date = latest_day(con, modes)
+        if date is None:
+            raise ValueError(
+                f"no {'/'.join(modes)} runs under {recordings}: nothing to report (pass --date)"
+            )
+    start, end = day_bounds(date)
+    params = {"day_start": start, "day_end": end, "modes": list(modes)}
+    run_sql(con, "daily_runs", params)
+    runs = _rows(con.execute("SELECT * FROM day_runs ORDER BY session_id, run_id"))
+    summary = _rows(run_sql(con, "daily_summary", params))[0]
+    curve = _rows(run_sql(con, "daily_pnl_curve", params))
+    hourly = _rows(run_sql(con, "daily_hourly", params))
+    bins = _rows(run_sql(con, "daily_latency", params))
+    alerts = _rows(run_sql(con, "daily_alerts", params))
+
+    out = Path(reports) / "daily"
+    img_dir = out / date.isoformat()
+    img_dir.mkdir(parents=True, exist_ok=True)
+    plots = {name: img_dir / f"{name}.png" for name in PLOTS}
+    _plot_pnl(plots["pnl"], curve, start)
+    _plot_activity(plots["activity"], hourly)
+    _plot_latency(plots["latency"], bins, summary)
+    _plot_alerts(plots["alerts"], alerts, start)
+    _plot_uptime(plots["uptime"], hourly)
+
+    rows = summary_lines(summary)
+    alert_rows = _alert_table(alerts)
+    title = f"Daily report {date.isoformat()} (UTC)"
+    scope = f"{len(runs)} {'/'.join(modes)} run(s) under `{recordings}`"
+    md = [f"# {title}", "", scope, "", "| metric | value |", "|---|---|"]
+    md += [f"| {k} | {v} |" for k, v in rows]
+    md += ["", "## Alerts", ""]
+    if alert_rows:
+        md += ["| level | rule | fired | cleared |", "|---|---|---|---|"]
+        md += [f"| {lvl} | {rule} | {f} | {c} |" for lvl, rule, f, c in alert_rows]
+    else:
+        md.append("No alerts.")
+    md += ["", "## Runs", "", "| session | run | mode | profile | PnL |", "|---|---|---|---|---|"]
+    md += [
+        f"| {r['session_id']} | {r['run_id']} | {r['mode']} | {r['profile_name'] or '-'} | "
+        f"{_usd(r['day_pnl'])} |"
+        for r in runs
+    ]
+    md += ["", "## Plots", ""]
+    md += [f"![{name}]({date.isoformat()}/{name}.png)" for name in PLOTS]
+    md_path = out / f"{date.isoformat()}.md"
+    md_path.write_text("\n".join(md) + "\n")
+
+    e = html.escape
+    table = "".join(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in rows)
+    alert_html = "".join(
+        f"<tr><td>{e(lvl)}</td><td>{e(rule)}</td><td>{f}</td><td>{c}</td></tr>"
+        for lvl, rule, f, c in alert_rows
+    ) or "<tr><td colspan=4>No alerts.</td></tr>"
+    run_html = "".join(
+        f"<tr><td>{e(r['session_id'])}</td><td>{e(r['run_id'])}</td><td>{e(r['mode'])}</td>"
+        f"<td>{e(r['profile_name'] or '-')}</td><td>{e(_usd(r['day_pnl']))}</td></tr>"
+        for r in runs
+    )
+    imgs = "".join(
+        f'<figure><img src="{date.isoformat()}/{n}.png" alt="{n}"></figure>' for n in PLOTS
+    )
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>
+<style>body{{font-family:sans-serif;max-width:900px;margin:2em auto}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 8px}}
+img{{max-width:100%}}</style></head><body>
+<h1>{e(title)}</h1><p>{e(scope.replace('`', ''))}</p>
+<table><tr><th>metric</th><th>value</th></tr>{table}</table>
+<h2>Alerts</h2><table><tr><th>level</th><th>rule</th><th>fired</th><th>cleared</th></tr>
+{alert_html}</table>
+<h2>Runs</h2><table><tr><th>session</th><th>run</th><th>mode</th><th>profile</th><th>PnL</th></tr>
+{run_html}</table>
+<h2>Plots</h2>{imgs}
+</body></html>
+"""
+    html_path = out / f"{date.isoformat()}.html"
+    html_path.write_text(page)
+    return DailyReport(date, md_path, html_path, plots, summary, runs)
