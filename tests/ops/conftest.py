@@ -32,7 +32,7 @@ def _key() -> str:
     return k if k.startswith("0x") else "0x" + k
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def wallet137() -> Iterator[Wallet]:
     key = _key()
     with LocalChain(137, {key: 10**20}) as chain:
@@ -43,7 +43,7 @@ def wallet137() -> Iterator[Wallet]:
         yield Wallet(chain.url, key, Account.from_key(key).address, token, spenders)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def wallet_wrong_chain() -> Iterator[Wallet]:
     key = _key()
     with LocalChain(1, {key: 10**20}) as chain:
