@@ -161,10 +161,11 @@ class BookState:
             self.counters["hash_checked"] += 1
             got = book.hash(ev.ts_ms, min_order_size=meta.min_order_size, neg_risk=meta.neg_risk)
             if got != expected:
-                book.verified = False
                 self.counters["hash_mismatch"] += 1
-                self.counters["resyncs_requested"] += 1
-                self.resync_queue.append(asset)
+                if book.verified:  # one resync request per divergence, not per boundary
+                    book.verified = False
+                    self.counters["resyncs_requested"] += 1
+                    self.resync_queue.append(asset)
         for token in meta.token_ids:
             if self.books[token].crossed():
                 self.counters["crossed_at_boundary"] += 1
