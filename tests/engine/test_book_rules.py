@@ -60,13 +60,13 @@ def test_burst_rebuilds_final_book_and_never_trades_the_crossed_transient(bundle
             book = engine.state.books[yes]
             # just before the final `book` frame, the delta-built book already equals it
             assert book.wire_bids() == [
-                (round(float(l["price"]) * ONE), round(float(l["size"]) * ONE))
-                for l in last["bids"]
-            ]  # noqa: E741
+                (round(float(lv["price"]) * ONE), round(float(lv["size"]) * ONE))
+                for lv in last["bids"]
+            ]
             assert book.wire_asks() == [
-                (round(float(l["price"]) * ONE), round(float(l["size"]) * ONE))
-                for l in last["asks"]
-            ]  # noqa: E741
+                (round(float(lv["price"]) * ONE), round(float(lv["size"]) * ONE))
+                for lv in last["asks"]
+            ]
         engine.on_frame(row.seq, row.recv_ns, row.kind, row.payload, row.conn_id)
         if row.seq == frames[0].seq:
             engine.on_frame(row.seq, row.recv_ns, "frame", _mirror_snapshot(first, no), 0)
