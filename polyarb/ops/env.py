@@ -64,6 +64,11 @@ class EnvFile:
     def get(self, name: str) -> Secret | None:
         return self.values.get(name)
 
+    def secret(self, name: str) -> str | None:
+        """The revealed value, for the one call that needs it (``notifier_from_env(..., env.secret)``)."""
+        v = self.values.get(name)
+        return v.reveal() if v is not None else None
+
     def plain(self, name: str) -> str | None:
         """A non-secret setting (e.g. ``POLYARB_DRY_RUN``); refuses secret names."""
         if name in SECRET_VARS:

@@ -159,3 +159,14 @@ def test_bad_input_exits_2(tmp_path: Path, capsys) -> None:
     assert main(["go-no-go", "--phase", "7", "--root", str(tmp_path)]) == 2
     assert "allowed 0 (shadow)" in capsys.readouterr().err
     assert main(["go-no-go", "--phase", "0", "--profile", str(tmp_path / "nope.yaml")]) == 2
+
+
+def test_env_values_never_print(tmp_path: Path) -> None:
+    from polyarb.ops.env import read_env
+
+    path = tmp_path / ".env"
+    path.write_text('# comment\nexport POLYARB_PRIVATE_KEY="0xabc"\nPOLYARB_DRY_RUN=true\n')
+    env = read_env(path)
+    key = env.get("POLYARB_PRIVATE_KEY")
+    assert key is not None and str(key) == "***" and "abc" not in repr(env)
+    assert env.secret("POLYARB_PRIVATE_KEY") == "0xabc" and env.plain("POLYARB_DRY_RUN") == "true"
