@@ -1,0 +1,111 @@
+"""notebooks/shadow_pnl.ipynb runs headless on real replays of the bundled sessions plus a
+synthetic shadow history, and the totals it computes equal the Parquet files read directly."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from nbclient import NotebookClient
+
+from polyarb.analytics.synthetic import write_history
+from polyarb.cli import main
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "shadow_pnl.ipynb"
+BUNDLED = ("resolvedkit-btc15m", "crossing-burst-2026-09-29")
+
+
+def _ensure_python3_kernel(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Use the installed python3 kernelspec, or install one for this interpreter in tmp."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    if "python3" in KernelSpecManager().find_kernel_specs():
+        return
+    from ipykernel.kernelspec import install
+
+    install(prefix=str(tmp), kernel_name="python3")
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp / "share" / "jupyter"))
+
+
+def _expected(recordings: Path) -> dict[str, dict[str, float]]:
+    """The notebook's totals, computed straight from the files with pyarrow and numpy."""
+    pnl: dict[str, int] = defaultdict(int)
+    orders: dict[str, int] = defaultdict(int)
+    filled: dict[str, int] = defaultdict(int)
+    latency: dict[str, list[np.ndarray]] = defaultdict(list)
+    runs: dict[str, int] = defaultdict(int)
+    for run_json in sorted(recordings.glob("*/runs/*/run.json")):
+        mode = json.loads(run_json.read_text())["mode"]
+        d = run_json.parent
+        runs[mode] += 1
+        p = pq.read_table(d / "pnl.parquet").to_pandas().sort_values(["ts_ns", "seq"])
+        if len(p):
+            pnl[mode] += int(p["realised_pnl"].iloc[-1] + p["marked_pnl"].iloc[-1])
+        o = pq.read_table(d / "orders.parquet").to_pandas()
+        orders[mode] += len(o)
+        filled[mode] += int((o["filled_size"] > 0).sum())
+        m = pq.read_table(d / "metrics.parquet").to_pandas()
+        latency[mode].append(m.loc[m["name"] == "frame_latency_ns", "value"].to_numpy())
+    p95 = {}
+    for mode, parts in latency.items():
+        values = np.concatenate(parts)
+        p95[mode] = float(np.percentile(values, 95) / 1e6) if len(values) else None
+    return {
+        "runs_by_mode": dict(runs),
+        "pnl_by_mode": dict(pnl),
+        "orders_by_mode": dict(orders),
+        "fill_rate_by_mode": {k: (filled[k] / v if v else None) for k, v in orders.items()},
+        "latency_p95_ms_by_mode": p95,
+    }
+
+
+@pytest.mark.slow
+def test_notebook_runs_headless_and_matches_the_data(
+    copy_session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    recordings = tmp_path / "recordings"
+    for session in BUNDLED:
+        copy_session(session)
+        assert main(["replay", "--session", session, "--recordings", str(recordings)]) == 0
+    # the bundled data has no shadow runs (nor trades): add a synthetic shadow week beside it
+    truths = write_history(recordings, days=3, with_replay=True)
+
+    out = tmp_path / "totals.json"
+    monkeypatch.setenv("POLYARB_RECORDINGS", str(recordings))
+    monkeypatch.setenv("POLYARB_NOTEBOOK_OUT", str(out))
+    _ensure_python3_kernel(tmp_path / "kernel", monkeypatch)
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={
+        "metadata": {"path": str(tmp_path)}}).execute()
+
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "error"]
+    assert not errors, errors
+    images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if "image/png" in o.get("data", {})]
+    assert len(images) >= 3  # PnL curves, per market, fill rate + latency
+
+    got = json.loads(out.read_text())
+    want = _expected(recordings)
+    assert got["runs_by_mode"] == want["runs_by_mode"]
+    assert got["runs_by_mode"]["replay"] == len(BUNDLED) + 3  # real replays are included
+    assert got["pnl_by_mode"] == {k: want["pnl_by_mode"].get(k, 0) for k in got["pnl_by_mode"]}
+    assert got["pnl_by_mode"]["shadow"] == sum(t.pnl for t in truths) != 0
+    # parity: the shadow curve ends where the replay of the same recordings ends
+    assert got["curve_final_by_mode"]["shadow"] == got["curve_final_by_mode"]["replay"]
+    assert got["curve_final_by_mode"]["shadow"] == sum(t.pnl for t in truths)
+    assert got["orders_by_mode"] == want["orders_by_mode"]
+    for mode, rate in want["fill_rate_by_mode"].items():
+        assert got["fill_rate_by_mode"][mode] == pytest.approx(rate)
+    assert got["latency_p95_ms_by_mode"]["shadow"] == pytest.approx(
+        want["latency_p95_ms_by_mode"]["shadow"]
+    )
+    market_sum = sum(v for k, v in got["market_pnl"].items() if k.startswith("shadow/"))
+    assert market_sum == sum(sum(t.market_pnl.values()) for t in truths)
+    assert sys.executable  # the kernel runs this interpreter (jupyter_client maps "python")
