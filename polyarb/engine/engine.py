@@ -195,8 +195,11 @@ class Engine:
         state = self.state
         books = state.books
         data = False
+        counts = self.events_by_type
         for ev in parse_frame(payload):
             t = type(ev)
+            name = t.__name__
+            counts[name] = counts.get(name, 0) + 1
             if t is BookSnapshot or t is LevelChange or t is LastTrade or t is TickSizeChange:
                 asset = ev.asset_id  # type: ignore[union-attr]
                 book = books.get(asset)
@@ -241,12 +244,8 @@ class Engine:
                 pass
             else:
                 data = True
-            self._count_event(t.__name__)
         if data:
             state.on_data(conn_id, now)
-
-    def _count_event(self, name: str) -> None:
-        self.events_by_type[name] = self.events_by_type.get(name, 0) + 1
 
     def _tick_size_change(self, market: str, ev: TickSizeChange) -> None:
         state = self.state
