@@ -26,7 +26,9 @@ def load_runs(recordings: Path | str, *, mode: str | None = None) -> pd.DataFram
     ).df()
 
 
-def query(recordings: Path | str, sql: str, params: dict[str, object] | None = None) -> pd.DataFrame:
+def query(
+    recordings: Path | str, sql: str, params: dict[str, object] | None = None
+) -> pd.DataFrame:
     """Run ``sql`` over the views of ``recordings`` and return a DataFrame."""
     return connect(recordings).execute(sql, params or {}).df()
 

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def pnl_curves(con: duckdb.DuckDBPyConnection, modes: Sequence[str] = ("shadow", "replay")) -> pd.DataFrame:
+def pnl_curves(
+    con: duckdb.DuckDBPyConnection, modes: Sequence[str] = ("shadow", "replay")
+) -> pd.DataFrame:
     """Cumulative PnL per mode over the sessions that have a run of every mode in ``modes``."""
     return run_sql(con, "pnl_curves", {"modes": list(modes)}).df()
 

@@ -40,19 +40,19 @@ class _Rules(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    from_phase: int = Field(..., ge=0, le=2, description="phase whose runs are judged")
-    modes: tuple[Mode, ...] = Field(..., min_length=1, description="run modes that count")
-    min_coverage_days: float | None = Field(7.0, ge=0, le=3650)
-    max_crashes: int | None = Field(None, ge=0)
-    min_connected_pct: float | None = Field(None, ge=0, le=100)
-    max_log_gaps: int | None = Field(None, ge=0)
-    min_breaker_recoveries: int | None = Field(None, ge=0, le=1000)
-    max_parity_failures: int | None = Field(None, ge=0)
-    max_latency_p95_ms: float | None = Field(None, gt=0, le=600_000)
-    max_critical_alerts: int | None = Field(None, ge=0)
-    max_fill_error_bps: float | None = Field(None, ge=0, le=10_000)
+    from_phase: int = Field(default=..., ge=0, le=2, description="phase whose runs are judged")
+    modes: tuple[Mode, ...] = Field(default=..., min_length=1, description="run modes that count")
+    min_coverage_days: float | None = Field(default=7.0, ge=0, le=3650)
+    max_crashes: int | None = Field(default=None, ge=0)
+    min_connected_pct: float | None = Field(default=None, ge=0, le=100)
+    max_log_gaps: int | None = Field(default=None, ge=0)
+    min_breaker_recoveries: int | None = Field(default=None, ge=0, le=1000)
+    max_parity_failures: int | None = Field(default=None, ge=0)
+    max_latency_p95_ms: float | None = Field(default=None, gt=0, le=600_000)
+    max_critical_alerts: int | None = Field(default=None, ge=0)
+    max_fill_error_bps: float | None = Field(default=None, ge=0, le=10_000)
     checklist: tuple[Status, ...] | None = Field(
-        ("PASS", "WARN"),
+        default=("PASS", "WARN"),
         min_length=1,
         description="go/no-go statuses that count as passing (go-no-go exits 0 on these)",
     )
@@ -61,34 +61,34 @@ class _Rules(BaseModel):
 class Phase1Rules(_Rules):
     """Shadow (Phase 0) → $2/trade: a week of clean, connected, parity-checked shadow runs."""
 
-    from_phase: int = Field(0, ge=0, le=2)
-    modes: tuple[Mode, ...] = Field(("shadow",), min_length=1)
-    min_coverage_days: float | None = Field(7.0, ge=0, le=3650)
-    max_crashes: int | None = Field(0, ge=0)
-    min_connected_pct: float | None = Field(95.0, ge=0, le=100)
-    max_log_gaps: int | None = Field(0, ge=0)
-    min_breaker_recoveries: int | None = Field(1, ge=0, le=1000)
-    max_parity_failures: int | None = Field(0, ge=0)
-    max_latency_p95_ms: float | None = Field(500.0, gt=0, le=600_000)
+    from_phase: int = Field(default=0, ge=0, le=2)
+    modes: tuple[Mode, ...] = Field(default=("shadow",), min_length=1)
+    min_coverage_days: float | None = Field(default=7.0, ge=0, le=3650)
+    max_crashes: int | None = Field(default=0, ge=0)
+    min_connected_pct: float | None = Field(default=95.0, ge=0, le=100)
+    max_log_gaps: int | None = Field(default=0, ge=0)
+    min_breaker_recoveries: int | None = Field(default=1, ge=0, le=1000)
+    max_parity_failures: int | None = Field(default=0, ge=0)
+    max_latency_p95_ms: float | None = Field(default=500.0, gt=0, le=600_000)
 
 
 class Phase2Rules(_Rules):
     """$2 → $5/trade: a week of Phase 1 without a CRITICAL alert."""
 
-    from_phase: int = Field(1, ge=0, le=2)
-    modes: tuple[Mode, ...] = Field(("live",), min_length=1)
-    min_coverage_days: float | None = Field(7.0, ge=0, le=3650)
-    max_critical_alerts: int | None = Field(0, ge=0)
+    from_phase: int = Field(default=1, ge=0, le=2)
+    modes: tuple[Mode, ...] = Field(default=("live",), min_length=1)
+    min_coverage_days: float | None = Field(default=7.0, ge=0, le=3650)
+    max_critical_alerts: int | None = Field(default=0, ge=0)
 
 
 class Phase3Rules(_Rules):
     """$5 → $10-20/trade: two weeks of Phase 2 without a CRITICAL alert, fills as simulated."""
 
-    from_phase: int = Field(2, ge=0, le=2)
-    modes: tuple[Mode, ...] = Field(("live",), min_length=1)
-    min_coverage_days: float | None = Field(14.0, ge=0, le=3650)
-    max_critical_alerts: int | None = Field(0, ge=0)
-    max_fill_error_bps: float | None = Field(50.0, ge=0, le=10_000)
+    from_phase: int = Field(default=2, ge=0, le=2)
+    modes: tuple[Mode, ...] = Field(default=("live",), min_length=1)
+    min_coverage_days: float | None = Field(default=14.0, ge=0, le=3650)
+    max_critical_alerts: int | None = Field(default=0, ge=0)
+    max_fill_error_bps: float | None = Field(default=50.0, ge=0, le=10_000)
 
 
 class PromotionRules(BaseModel):
@@ -157,10 +157,15 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion("connected_pct", "min_connected_pct", ">=", "%", "WebSocket connected"),
     Criterion("log_gaps", "max_log_gaps", "<=", "defects", "unexplained seq gaps in the logs"),
     Criterion(
-        "breaker_recoveries", "min_breaker_recoveries", ">=", "cycles",
+        "breaker_recoveries",
+        "min_breaker_recoveries",
+        ">=",
+        "cycles",
         "circuit breaker opened and recovered",
     ),
-    Criterion("parity_failures", "max_parity_failures", "<=", "runs", "runs failing parity (PnL accuracy)"),
+    Criterion(
+        "parity_failures", "max_parity_failures", "<=", "runs", "runs failing parity (PnL accuracy)"
+    ),
     Criterion("latency_p95_ms", "max_latency_p95_ms", "<", "ms", "P95 receive → decision latency"),
     Criterion("critical_alerts", "max_critical_alerts", "<=", "alerts", "CRITICAL alerts fired"),
     Criterion("fill_error_bps", "max_fill_error_bps", "<=", "bps", "live vs simulated fill error"),

@@ -152,11 +152,19 @@ def _plot_alerts(path: Path, alerts: list[dict[str, Any]], start: int) -> None:
     ax = fig.subplots()
     for level, y in _LEVEL_Y.items():
         for state, marker in (("fired", "v"), ("cleared", "^")):
-            xs = [(a["ts_ns"] - start) / 3600e9 for a in alerts
-                  if a["level"] == level and a["state"] == state]
+            xs = [
+                (a["ts_ns"] - start) / 3600e9
+                for a in alerts
+                if a["level"] == level and a["state"] == state
+            ]
             if xs:
-                ax.scatter(xs, [y] * len(xs), marker=marker, color=_LEVEL_COLOUR[level],
-                           label=f"{level} {state}")
+                ax.scatter(
+                    xs,
+                    [y] * len(xs),
+                    marker=marker,
+                    color=_LEVEL_COLOUR[level],
+                    label=f"{level} {state}",
+                )
     if alerts:
         ax.legend(fontsize="x-small", loc="upper right", ncol=2)
     ax.set(xlim=(0, 24), ylim=(-0.5, 2.5), xlabel="hour (UTC)", title="Alerts")
@@ -168,10 +176,16 @@ def _plot_uptime(path: Path, hourly: list[dict[str, Any]]) -> None:
     fig = Figure(figsize=(8, 2.6), layout="constrained")
     ax = fig.subplots()
     hours = [r["hour"] for r in hourly if r["uptime_pct"] is not None]
-    ax.bar(hours, [r["uptime_pct"] for r in hourly if r["uptime_pct"] is not None],
-           color="tab:green")
-    ax.set(xlim=(-0.5, 23.5), ylim=(0, 101), xlabel="hour (UTC)", ylabel="% of ticks",
-           title="Uptime: WebSocket connected")
+    ax.bar(
+        hours, [r["uptime_pct"] for r in hourly if r["uptime_pct"] is not None], color="tab:green"
+    )
+    ax.set(
+        xlim=(-0.5, 23.5),
+        ylim=(0, 101),
+        xlabel="hour (UTC)",
+        ylabel="% of ticks",
+        title="Uptime: WebSocket connected",
+    )
     fig.savefig(path, dpi=100)
 
 
@@ -245,10 +259,13 @@ def write_daily(
 
     e = html.escape
     table = "".join(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in rows)
-    alert_html = "".join(
-        f"<tr><td>{e(lvl)}</td><td>{e(rule)}</td><td>{f}</td><td>{c}</td></tr>"
-        for lvl, rule, f, c in alert_rows
-    ) or "<tr><td colspan=4>No alerts.</td></tr>"
+    alert_html = (
+        "".join(
+            f"<tr><td>{e(lvl)}</td><td>{e(rule)}</td><td>{f}</td><td>{c}</td></tr>"
+            for lvl, rule, f, c in alert_rows
+        )
+        or "<tr><td colspan=4>No alerts.</td></tr>"
+    )
     run_html = "".join(
         f"<tr><td>{e(r['session_id'])}</td><td>{e(r['run_id'])}</td><td>{e(r['mode'])}</td>"
         f"<td>{e(r['profile_name'] or '-')}</td><td>{e(_usd(r['day_pnl']))}</td></tr>"
@@ -262,7 +279,7 @@ def write_daily(
 <style>body{{font-family:sans-serif;max-width:900px;margin:2em auto}}
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 8px}}
 img{{max-width:100%}}</style></head><body>
-<h1>{e(title)}</h1><p>{e(scope.replace('`', ''))}</p>
+<h1>{e(title)}</h1><p>{e(scope.replace("`", ""))}</p>
 <table><tr><th>metric</th><th>value</th></tr>{table}</table>
 <h2>Alerts</h2><table><tr><th>level</th><th>rule</th><th>fired</th><th>cleared</th></tr>
 {alert_html}</table>

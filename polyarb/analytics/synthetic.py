@@ -529,7 +529,7 @@ def write_history(
         counts = {name: t.num_rows for name, t in tables.items()}
         summary = {"pnl": truth.pnl, "opportunities": truth.opportunities, "fills": truth.fills}
         run_info = {**info, "mode": mode, "counts": counts, "summary": summary}
-        parity = {"status": "FAIL" if day_faults.parity_fail else "PASS"}
+        parity: dict[str, Any] = {"status": "FAIL" if day_faults.parity_fail else "PASS"}
         if mode == "shadow":
             run_info |= {
                 "wall_start_ns": info["first_recv_ns"],

@@ -125,7 +125,7 @@ def connect(
     is looked for (default ``./reports``). Views see the files present at
     connect time; connect again to see runs written since.
     """
-    config: dict[str, str | int] = {}
+    config: dict[str, str | bool | int | float | list[str]] = {}
     if threads:
         config["threads"] = threads
     if memory_limit:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from polyarb.cli.common import CliError, add_recordings_arg, print_json
+
+if TYPE_CHECKING:
+    from polyarb.analytics.promotion import PromotionResult
 
 DEFAULT_THRESHOLDS = Path("profiles") / "promotion.yaml"
 
@@ -22,7 +26,7 @@ def add_reports_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "promote-check",
         help="decide whether a strategy may be promoted to the next phase",
@@ -38,9 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         ),
         epilog="Exit status: 0 GO, 1 NO-GO, 2 bad input (thresholds file, folders).",
     )
-    p.add_argument(
-        "--phase", type=int, required=True, choices=(1, 2, 3), help="the phase to enter"
-    )
+    p.add_argument("--phase", type=int, required=True, choices=(1, 2, 3), help="the phase to enter")
     add_recordings_arg(p)
     add_reports_arg(p)
     p.add_argument(
@@ -97,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     return 0 if result.go else 1
 
 
-def _print_table(result, report: Path | None) -> None:  # type: ignore[no-untyped-def]
+def _print_table(result: PromotionResult, report: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 

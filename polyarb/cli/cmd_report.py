@@ -23,7 +23,7 @@ def _date(text: str) -> dt.date:
         ) from None
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "report",
         help="write reports (daily: PnL, fills, latency, alerts, uptime)",

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from polyarb.cli.common import CliError, add_recordings_arg
 from polyarb.cli.cmd_promote_check import add_reports_arg
+from polyarb.cli.common import CliError, add_recordings_arg
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sql",
         help="run SQL over every session and run (DuckDB views)",
@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         ),
         epilog=(
             "examples:\n"
-            "  polyarb sql \"SELECT session_id, frames FROM sessions\"\n"
+            '  polyarb sql "SELECT session_id, frames FROM sessions"\n'
             "  polyarb sql --csv \"SELECT * FROM runs WHERE mode = 'shadow'\" > runs.csv\n"
             "  polyarb sql --views            # list views and their columns\n"
             "exit status: 0 ok, 2 bad query or input"

@@ -15,4 +15,3 @@ def shadow_week(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("shadow_week") / "recordings"
     write_history(root, days=7, with_replay=True)
     return root
-

@@ -31,8 +31,9 @@ def test_sessions_without_runs(bundled_recordings: Path) -> None:
     assert set(sessions) >= {"resolvedkit-btc15m", "crossing-burst-2026-09-29"}
     counted = dict(con.execute("SELECT session_id, count(*) FROM frames GROUP BY 1").fetchall())
     assert counted == sessions  # the frames view reads every sealed part of every session
-    assert con.execute("SELECT count(*) FROM markets WHERE session_id = 'resolvedkit-btc15m'"
-                       ).fetchone() == (18,)
+    assert con.execute(
+        "SELECT count(*) FROM markets WHERE session_id = 'resolvedkit-btc15m'"
+    ).fetchone() == (18,)
 
 
 def test_run_tables_match_the_parquet_files(shadow_week: Path) -> None:
@@ -66,8 +67,9 @@ def test_appended_schema_column_reads_as_null(tmp_path: Path, shadow_week: Path)
     table = pq.read_table(path)
     pq.write_table(table.drop_columns(["simulated"]), path)
     con = connect(root)
-    n, nulls = con.execute("SELECT count(*), count(*) - count(simulated) FROM fills "
-                           "WHERE run_id = 'shadow'").fetchone()
+    n, nulls = con.execute(
+        "SELECT count(*), count(*) - count(simulated) FROM fills WHERE run_id = 'shadow'"
+    ).fetchone()
     assert n == table.num_rows and nulls == n
     assert isinstance(table.schema.field("simulated").type, pa.DataType)
 

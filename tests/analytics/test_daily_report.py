@@ -28,15 +28,23 @@ def two_days(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyp
 
 
 def test_daily_report_files_and_numbers(
-    two_days, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+    two_days,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
 ) -> None:
     root, truths = two_days
     day = truths[1]  # the second day carries the breaker cycle
     reports = root / "reports"
     code = main(
         [
-            "report", "daily", "--date", day.date, "--json",
-            "--recordings", str(root / "recordings"), "--reports", str(reports),
+            "report",
+            "daily",
+            "--date",
+            day.date,
+            "--json",
+            "--recordings",
+            str(root / "recordings"),
+            "--reports",
+            str(reports),
         ]
     )
     assert code == 0
@@ -82,7 +90,8 @@ def test_daily_report_files_and_numbers(
 
 
 def test_default_date_is_the_newest_day_with_runs(
-    two_days, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+    two_days,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
 ) -> None:
     root, truths = two_days
     args = ["report", "daily", "--json", "--recordings", str(root / "recordings")]
@@ -94,18 +103,39 @@ def test_nothing_to_report_is_a_clear_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "recordings").mkdir()
-    code = main(["report", "daily", "--recordings", str(tmp_path / "recordings"),
-                 "--reports", str(tmp_path / "reports")])
+    code = main(
+        [
+            "report",
+            "daily",
+            "--recordings",
+            str(tmp_path / "recordings"),
+            "--reports",
+            str(tmp_path / "reports"),
+        ]
+    )
     assert code == 2
     assert "nothing to report" in capsys.readouterr().err
 
 
 def test_a_day_without_runs_still_writes_a_report(
-    two_days, tmp_path: Path, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+    two_days,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
 ) -> None:
     root, _ = two_days
-    code = main(["report", "daily", "--date", "2020-01-01", "--json",
-                 "--recordings", str(root / "recordings"), "--reports", str(tmp_path)])
+    code = main(
+        [
+            "report",
+            "daily",
+            "--date",
+            "2020-01-01",
+            "--json",
+            "--recordings",
+            str(root / "recordings"),
+            "--reports",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     summary = json.loads(capsys.readouterr().out)["summary"]
     assert summary["runs"] == 0 and summary["pnl"] == 0

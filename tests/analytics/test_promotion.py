@@ -113,7 +113,11 @@ def test_passing_week_is_go(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     ("criterion", "how", "kwargs"), PHASE1_FAILURES, ids=[f"{c}-{h}" for c, h, _ in PHASE1_FAILURES]
 )
 def test_phase1_each_criterion_fails_alone(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], criterion: str, how: str, kwargs: dict[str, Any]
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    criterion: str,
+    how: str,
+    kwargs: dict[str, Any],
 ) -> None:
     recordings, reports = _history(tmp_path, **kwargs)
     code, out = _check(recordings, reports, 1, capsys)
@@ -160,7 +164,9 @@ def test_later_phases_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str], p
 
 
 @pytest.mark.parametrize(
-    ("phase", "criterion", "how", "kwargs"), PHASE23, ids=[f"p{p}-{c}-{h}" for p, c, h, _ in PHASE23]
+    ("phase", "criterion", "how", "kwargs"),
+    PHASE23,
+    ids=[f"p{p}-{c}-{h}" for p, c, h, _ in PHASE23],
 )
 def test_later_phases_each_criterion_fails_alone(
     tmp_path: Path,
@@ -191,7 +197,9 @@ def test_overlapping_runs_are_counted_once(tmp_path: Path) -> None:
     other = tmp_path / "other"
     write_history(other, days=4, profile_name="b", seed=1)
     for session in other.iterdir():
-        shutil.copytree(session / "runs" / "shadow", recordings / session.name / "runs" / "shadow-b")
+        shutil.copytree(
+            session / "runs" / "shadow", recordings / session.name / "runs" / "shadow-b"
+        )
     write_checklist(tmp_path / "reports", 1)
     result = evaluate(1, RULES, recordings=recordings, reports=tmp_path / "reports")
     assert result.runs == 8
@@ -209,7 +217,10 @@ def test_no_runs_at_all_is_no_go_not_a_crash(
     assert code == 1 and out["runs"] == 0
     # zero crashed runs out of zero is not a failure; everything that needs data is
     assert set(out["failed"]) == set(CRITERION_NAMES) - {
-        "crashes", "critical_alerts", "fill_error_bps", "checklist"
+        "crashes",
+        "critical_alerts",
+        "fill_error_bps",
+        "checklist",
     } | {"checklist"}
 
 
@@ -234,9 +245,7 @@ def test_bad_thresholds_name_the_key(data: Any, message: str) -> None:
     assert message in str(err.value)
 
 
-def test_bad_thresholds_file_exits_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_bad_thresholds_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "promotion.yaml"
     bad.write_text(yaml.safe_dump({"phase1": {"min_coverage_days": -1}}))
     (tmp_path / "recordings").mkdir()
@@ -245,8 +254,20 @@ def test_bad_thresholds_file_exits_2(
     assert "phase1.min_coverage_days = -1" in capsys.readouterr().err
     assert main([*args, "--thresholds", str(tmp_path / "absent.yaml")]) == 2
     assert "no promotion rules" in capsys.readouterr().err
-    assert main(["promote-check", "--phase", "1", "--recordings", str(tmp_path / "nope"),
-                 "--thresholds", str(THRESHOLDS)]) == 2
+    assert (
+        main(
+            [
+                "promote-check",
+                "--phase",
+                "1",
+                "--recordings",
+                str(tmp_path / "nope"),
+                "--thresholds",
+                str(THRESHOLDS),
+            ]
+        )
+        == 2
+    )
     assert "does not exist" in capsys.readouterr().err
 
 

@@ -67,7 +67,9 @@ def _expected(recordings: Path) -> dict[str, dict[str, float]]:
 
 @pytest.mark.slow
 def test_notebook_runs_headless_and_matches_the_data(
-    copy_session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    copy_session,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     recordings = tmp_path / "recordings"
     for session in BUNDLED:
@@ -81,14 +83,21 @@ def test_notebook_runs_headless_and_matches_the_data(
     monkeypatch.setenv("POLYARB_NOTEBOOK_OUT", str(out))
     _ensure_python3_kernel(tmp_path / "kernel", monkeypatch)
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={
-        "metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
 
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
-              if o.output_type == "error"]
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
+    ]
     assert not errors, errors
-    images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
-              if "image/png" in o.get("data", {})]
+    images = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if "image/png" in o.get("data", {})
+    ]
     assert len(images) >= 3  # PnL curves, per market, fill rate + latency
 
     got = json.loads(out.read_text())
