@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
-from conftest import FakeView, binary_meta, profile
+from detect_support import FakeView, binary_meta, profile
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 

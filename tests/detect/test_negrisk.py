@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import profile
+from detect_support import profile
 
 from polyarb.detect.negrisk import NegRiskBasket, basket_groups
 from polyarb.engine import MemorySink, replay

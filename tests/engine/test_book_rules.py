@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import msgspec
-from conftest import big_profile
+from engine_support import big_profile
 
 from polyarb.book import OrderBook
 from polyarb.config.profile import Profile

@@ -9,7 +9,7 @@ import sys
 import time
 
 import pytest
-from conftest import big_profile
+from engine_support import big_profile
 
 from polyarb.engine import MemorySink, replay
 

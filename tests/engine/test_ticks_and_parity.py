@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import big_profile
+from engine_support import big_profile
 
 from polyarb.config.profile import Profile
 from polyarb.engine import Engine, MemorySink, canonical_decision, decisions_sha256, replay

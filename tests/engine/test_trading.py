@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from conftest import big_profile
+from engine_support import big_profile
 
 from polyarb.alerts.rules import AlertRules, CircuitBreakerOpen, RuleSet
 from polyarb.config.profile import Execution, LatencyModel
