@@ -14,7 +14,8 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -83,10 +84,15 @@ def read_journal(path: Path) -> pa.Table:
     return pa.Table.from_batches(batches, schema=FRAMES_SCHEMA)
 
 
-def _seal_table(table: pa.Table, target: Path) -> dict[str, Any]:
+def _seal_table(
+    table: pa.Table, target: Path, compression_level: int | None = None
+) -> dict[str, Any]:
     tmp = target.with_name(target.name + ".tmp")
+    options = dict(PARQUET_OPTIONS)
+    if compression_level is not None:
+        options["compression_level"] = compression_level
     try:
-        pq.write_table(table, str(tmp), row_group_size=131_072, **PARQUET_OPTIONS)
+        pq.write_table(table, str(tmp), row_group_size=131_072, **options)
         with tmp.open("rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
@@ -106,17 +112,32 @@ def _seal_table(table: pa.Table, target: Path) -> dict[str, Any]:
     }
 
 
+def seal_journal(journal: Path, compression_level: int | None = None) -> dict[str, Any] | None:
+    """Turn a closed journal into its Parquet part (then delete it); None if it was empty.
+
+    Safe to run in a worker thread while the writer goes on with the next part;
+    a crash before the journal is deleted just seals it again on recovery.
+    """
+    table = read_journal(journal)
+    record = None
+    if table.num_rows:
+        record = _seal_table(table, journal.with_suffix(".parquet"), compression_level)
+    try:
+        journal.unlink()
+    except OSError as exc:
+        raise StoreError(f"cannot remove sealed journal {journal}: {exc.strerror or exc}") from exc
+    return record
+
+
 def recover_journals(session_dir: Path) -> list[dict[str, Any]]:
     """Seal every journal a crash left behind; returns their part records."""
+    for stale in [*(session_dir / "frames").glob("*.tmp"), *session_dir.glob("*.tmp")]:
+        stale.unlink()  # a write cut short by the crash; its target is still the old whole file
     parts = []
     for journal in sorted((session_dir / "frames").glob("part-*.arrows")):
-        table = read_journal(journal)
-        target = journal.with_suffix(".parquet")
-        if table.num_rows:
-            parts.append(_seal_table(table, target))
-        journal.unlink()
-    for stale in (session_dir / "frames").glob("*.tmp"):
-        stale.unlink()
+        record = seal_journal(journal)
+        if record is not None:
+            parts.append(record)
     return parts
 
 
@@ -140,8 +161,10 @@ class SessionWriter:
         part_max_rows: int = 2_000_000,
         part_max_bytes: int = 256 << 20,
         part_max_seconds: float = 3600.0,
+        compression_level: int | None = None,
     ) -> None:
         self.dir = Path(root) / session_id
+        self.compression_level = compression_level
         self.session_id = session_id
         self.flush_interval_s = flush_interval_s
         self.part_max_rows = part_max_rows
@@ -243,6 +266,39 @@ class SessionWriter:
         self._last_recv = recv_ns
         return seq
 
+    def append_rows(self, rows: Sequence[tuple[str, str, int, int, int]]) -> int:
+        """Add many ``(kind, payload, recv_ns, mono_ns, conn_id)`` rows; returns the first seq."""
+        first = self.next_seq
+        if not rows:
+            return first
+        kinds, payloads, recvs, monos, conns = zip(*rows, strict=True)
+        cols = self._cols
+        cols[0].extend(range(first, first + len(rows)))
+        cols[1].extend(recvs)
+        cols[2].extend(monos)
+        cols[3].extend(conns)
+        cols[4].extend(kinds)
+        cols[5].extend(payloads)
+        self.next_seq = first + len(rows)
+        self._part_bytes += sum(map(len, payloads))
+        for kind, n in Counter(kinds).items():
+            self._counts[kind] = self._counts.get(kind, 0) + n
+        if self._first_recv is None:
+            self._first_recv = recvs[0]
+        self._last_recv = recvs[-1]
+        return first
+
+    def part_full(self) -> bool:
+        """Whether the open part reached its row, byte or age limit."""
+        return (
+            self._part_rows >= self.part_max_rows
+            or self._part_bytes >= self.part_max_bytes
+            or (
+                self._journal is not None
+                and time.monotonic() - self._part_started >= self.part_max_seconds
+            )
+        )
+
     def maybe_flush(self) -> bool:
         """Flush if the flush interval has passed; rotate if the part is full."""
         now = time.monotonic()
@@ -289,20 +345,37 @@ class SessionWriter:
 
     def rotate(self) -> None:
         """Seal the current part as Parquet and start a new one."""
+        journal = self.detach_part()
+        if journal is not None:
+            self.add_part(seal_journal(journal, self.compression_level))
+
+    def detach_part(self) -> Path | None:
+        """Flush and close the open journal without sealing it; the next flush starts a new part.
+
+        Returns the closed journal for :func:`seal_journal` (possibly in a worker
+        thread), whose record then goes to :meth:`add_part`; None if no part was open.
+        """
         self.flush()
         if self._journal is None:
-            return
-        self._journal.close()
-        self._sink.close()
-        self._journal = None
+            return None
+        try:
+            self._journal.close()
+            self._sink.close()
+        except OSError as exc:
+            raise StoreError(f"cannot close journal in {self.dir}: {exc.strerror or exc}") from exc
+        finally:
+            self._journal = None
         journal = self.dir / "frames" / f"part-{self._part_index:06d}.arrows"
-        table = read_journal(journal)
-        if table.num_rows:
-            self.parts.append(_seal_table(table, journal.with_suffix(".parquet")))
-        journal.unlink()
         self._part_index += 1
         self._part_rows = 0
         self._part_bytes = 0
+        return journal
+
+    def add_part(self, record: dict[str, Any] | None) -> None:
+        """Register a sealed part (from :func:`seal_journal`) in the manifest."""
+        if record is not None:
+            self.parts.append(record)
+            self.parts.sort(key=lambda p: p["file"])
         self._write_manifest()
 
     # -- metadata ----------------------------------------------------------------------

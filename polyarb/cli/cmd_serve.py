@@ -1,0 +1,158 @@
+"""``polyarb serve``: replay a session as Polymarket's market WebSocket on loopback."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from polyarb.cli.common import CliError, add_recordings_arg, session_path
+
+DESCRIPTION = """\
+Serve a recorded session as the Polymarket CLOB market channel
+(wss://ws-subscriptions-clob.polymarket.com/ws/market) on 127.0.0.1, so any bot
+or polyarb's own recorder and shadow mode can run against history.
+
+Protocol, as the exchange speaks it:
+  * first frame: {"assets_ids":[...],"type":"market","custom_feature_enabled":true}
+    answered by an initial dump: ONE JSON array of the latest recorded `book` of each
+    subscribed asset (the session's opening books at the start);
+  * then the recorded frames, exactly as recorded, only for subscribed assets
+    (best_bid_ask / new_market / market_resolved only with custom_feature_enabled);
+  * {"assets_ids":[...],"operation":"subscribe"|"unsubscribe"} changes the subscription
+    (a subscribe sends the new assets' books);
+  * a second initial subscribe gets the text INVALID OPERATION;
+  * text PING gets PONG; a PING before any subscribe closes the socket with 1008.
+
+One timeline is shared by all connections, like a live feed: playback starts when
+--clients connections have subscribed; a client that reconnects gets a fresh dump and
+misses what played meanwhile. With --max the stream runs as fast as clients read and
+pauses while nobody is subscribed.
+"""
+
+EPILOG = """\
+examples:
+  polyarb serve --session resolvedkit-btc15m --speed 60
+  polyarb serve --session resolvedkit-btc15m --max --exit-at-end --port 0
+  polyarb serve --session S --max --disconnect-after 5000 --fault-connections 2
+  polyarb serve --session S --speed 10 --freeze-after 100   # PONGs keep coming, data stops
+
+The first line on stdout is 'serving SESSION on ws://127.0.0.1:PORT' (useful with --port 0).
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="replay a session as Polymarket's market WebSocket on 127.0.0.1",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_recordings_arg(p)
+    p.add_argument("--session", required=True, help="session id under --recordings, or a path")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
+    pace = p.add_mutually_exclusive_group()
+    pace.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="play recorded receive-time gaps N times faster (default 1 = real time)",
+    )
+    pace.add_argument("--max", action="store_true", help="as fast as the clients read")
+    p.add_argument(
+        "--clients",
+        type=int,
+        default=1,
+        help="start playback once this many connections subscribed (default 1)",
+    )
+    p.add_argument(
+        "--exit-at-end",
+        action="store_true",
+        help="after the last frame close every connection (1000) and exit",
+    )
+    p.add_argument("--stats", type=Path, help="write what was sent (per connection) as JSON here")
+    p.add_argument("--digest", action="store_true", help="SHA-256 of each stream in --stats")
+    p.add_argument("-v", "--verbose", action="store_true", help="log connections to stderr")
+    f = p.add_argument_group("fault injection (counted in data frames per connection)")
+    f.add_argument("--disconnect-after", type=int, default=0, metavar="N", help="close (1011)")
+    f.add_argument("--freeze-after", type=int, default=0, metavar="N", help="stop data, keep PONGs")
+    f.add_argument(
+        "--freeze-for", type=float, default=0.0, metavar="S", help="freeze length (0 = forever)"
+    )
+    f.add_argument("--garbage-every", type=int, default=0, metavar="N", help="send non-JSON first")
+    f.add_argument("--duplicate-every", type=int, default=0, metavar="N", help="send twice")
+    f.add_argument("--delay-every", type=int, default=0, metavar="N", help="sleep --delay-ms first")
+    f.add_argument("--delay-ms", type=float, default=0.0, metavar="MS")
+    f.add_argument(
+        "--fault-connections",
+        type=int,
+        default=0,
+        metavar="K",
+        help="fault only the first K connections (default 0 = all)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from polyarb.server import FaultPlan, ReplayServer
+
+    for name in ("clients", "disconnect_after", "freeze_after", "garbage_every"):
+        if getattr(args, name) < 0:
+            raise CliError(f"--{name.replace('_', '-')} must be ≥ 0")
+    if not args.max and args.speed <= 0:
+        raise CliError(f"--speed must be positive, got {args.speed}")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: binding {args.host}, not loopback", file=sys.stderr)
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    path = session_path(args.recordings, args.session)
+    faults = FaultPlan(
+        disconnect_after=args.disconnect_after,
+        freeze_after=args.freeze_after,
+        freeze_for_s=args.freeze_for,
+        garbage_every=args.garbage_every,
+        duplicate_every=args.duplicate_every,
+        delay_every=args.delay_every,
+        delay_ms=args.delay_ms,
+        connections=args.fault_connections,
+    )
+    server = ReplayServer(
+        path,
+        host=args.host,
+        port=args.port,
+        speed=None if args.max else args.speed,
+        clients=args.clients,
+        faults=faults,
+        exit_at_end=args.exit_at_end,
+        digest=args.digest,
+    )
+    try:
+        asyncio.run(_serve(server))
+    except OSError as exc:
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
+    finally:
+        if args.stats:
+            args.stats.write_text(json.dumps(server.stats.to_json(), indent=2) + "\n")
+    return 0
+
+
+async def _serve(server: object) -> None:
+    from polyarb.server import ReplayServer
+
+    assert isinstance(server, ReplayServer)
+    await server.start()
+    pace = "max" if server.speed is None else f"{server.speed:g}x"
+    print(f"serving {server.stats.session} on {server.url} ({pace})", flush=True)
+    task = asyncio.create_task(server.serve())
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,173 @@
+"""The feed client: shards assets over connections and inserts ``tick`` rows.
+
+Reusable by anything that consumes the market channel: the recorder passes a
+sink that buffers rows for disk; shadow mode passes one that feeds the engine
+(:class:`QueueSink`). Every row arrives through the same callback in one
+order, so a recording of the stream is exactly what the consumer saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from polyarb.clock import WallClock
+from polyarb.feed.backoff import Backoff
+from polyarb.feed.connection import FeedConnection, Sink
+from polyarb.recording.schema import FrameKind
+
+MARKET_URL = "wss://ws-subscriptions-clob.polymarket.com/ws/market"
+TICK_CONN_ID = -1
+"""``conn_id`` of tick rows: they belong to the client, not to one connection."""
+
+__all__ = ["MARKET_URL", "TICK_CONN_ID", "FeedClient", "FeedConfig", "QueueSink", "Sink"]
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    """Connection policy. Defaults follow polymarket-protocol.md §1 and §6."""
+
+    url: str = MARKET_URL
+    shard_size: int = 200
+    """Assets per connection: snapshots go missing above ~500 (NT #3963); keep ≤ 200-250."""
+    ping_interval_s: float = 10.0
+    pong_timeout_s: float = 30.0
+    silence_timeout_s: float = 60.0
+    """Reconnect a connection that delivered no data (PONGs excluded) for this long."""
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 30.0
+    open_timeout_s: float = 10.0
+    tick_interval_s: float = 1.0
+    """Cadence of ``tick`` rows (0 = none); the engine's timers fire on them."""
+    custom_feature_enabled: bool = True
+    max_frame_bytes: int = 64 << 20
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.shard_size <= 500:
+            raise ValueError(f"shard_size must be within 1..500, got {self.shard_size}")
+        for name in ("ping_interval_s", "pong_timeout_s", "silence_timeout_s"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.tick_interval_s < 0:
+            raise ValueError(f"tick_interval_s must be ≥ 0, got {self.tick_interval_s}")
+
+
+class QueueSink:
+    """A sink that puts each row on an asyncio queue (for consumers that pull)."""
+
+    def __init__(self, maxsize: int = 0) -> None:
+        self.queue: asyncio.Queue[tuple[str, str, int, int, int]] = asyncio.Queue(maxsize)
+
+    def __call__(self, kind: str, payload: str, recv_ns: int, mono_ns: int, conn_id: int) -> None:
+        self.queue.put_nowait((kind, payload, recv_ns, mono_ns, conn_id))
+
+
+class FeedClient:
+    """Subscribe ``assets`` (sharded) and report rows to ``sink`` until :meth:`stop`."""
+
+    def __init__(
+        self,
+        assets: list[str],
+        sink: Sink,
+        *,
+        config: FeedConfig | None = None,
+        clock: WallClock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not assets:
+            raise ValueError("no assets to subscribe")
+        self.config = config or FeedConfig()
+        self.sink = sink
+        self.clock = clock or WallClock()
+        rng = rng or random.Random()
+        unique = list(dict.fromkeys(assets))
+        size = self.config.shard_size
+        self.connections = [
+            FeedConnection(
+                index,
+                unique[start : start + size],
+                self.config,
+                sink,
+                self.clock,
+                Backoff(
+                    self.config.backoff_initial_s,
+                    self.config.backoff_max_s,
+                    rng=random.Random(rng.getrandbits(64)),
+                ),
+            )
+            for index, start in enumerate(range(0, len(unique), size))
+        ]
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopped = asyncio.Event()
+
+    # -- health --------------------------------------------------------------------------
+
+    @property
+    def frames(self) -> int:
+        return sum(c.frames for c in self.connections)
+
+    @property
+    def bytes(self) -> int:
+        return sum(c.bytes for c in self.connections)
+
+    @property
+    def gaps(self) -> int:
+        return sum(c.gaps for c in self.connections)
+
+    @property
+    def connected(self) -> int:
+        return sum(1 for c in self.connections if c.up)
+
+    def health(self) -> dict[str, Any]:
+        """The tick payload: connections up and total, PING→PONG p95 when measured."""
+        out: dict[str, Any] = {"connected": self.connected, "connections": len(self.connections)}
+        rtts = sorted(r for c in self.connections for r in c.rtts_us)
+        if rtts:
+            out["latency_p95_us"] = rtts[min(len(rtts) - 1, (len(rtts) * 95) // 100)]
+        return out
+
+    # -- running -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run every connection and the tick timer until :meth:`stop` is called."""
+        self._tasks = [asyncio.create_task(c.run()) for c in self.connections]
+        if self.config.tick_interval_s:
+            self._tasks.append(asyncio.create_task(self._ticks()))
+        stopped = asyncio.create_task(self._stopped.wait())
+        try:
+            # A task only ends early by a bug (connections retry forever): surface it.
+            done, _ = await asyncio.wait(
+                [stopped, *self._tasks], return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in done:
+                if task is not stopped and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            stopped.cancel()
+            await asyncio.gather(*(c.stop() for c in self.connections), return_exceptions=True)
+            for task in self._tasks:
+                task.cancel()
+            for task in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    async def _ticks(self) -> None:
+        # Deadlines on the monotonic clock, so the cadence does not drift with load.
+        interval = int(self.config.tick_interval_s * 1e9)
+        deadline = self.clock.mono_ns() + interval
+        tick = FrameKind.TICK.value
+        while True:
+            await asyncio.sleep(max(0.0, (deadline - self.clock.mono_ns()) / 1e9))
+            payload = json.dumps(self.health(), separators=(",", ":"), sort_keys=True)
+            self.sink(tick, payload, self.clock.now_ns(), self.clock.mono_ns(), TICK_CONN_ID)
+            deadline += interval
+            now = self.clock.mono_ns()
+            if deadline < now:  # the loop stalled: skip missed ticks rather than burst them
+                deadline = now + interval

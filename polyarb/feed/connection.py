@@ -1,0 +1,219 @@
+"""One market-channel WebSocket for one shard of assets, kept alive across failures.
+
+Per connection (polymarket-protocol.md §1, §6): send the subscribe with
+``initial_dump: true`` first; text ``PING`` every ``ping_interval_s`` only
+after that (a PING before it gets close 1008); a data-silence watchdog that
+PONGs do not feed; on any failure a ``close`` and a ``gap`` row, then a
+reconnect with backoff, a fresh subscribe and so a fresh snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from polyarb.clock import WallClock
+from polyarb.events import CONTROL_TEXTS
+from polyarb.feed.backoff import Backoff
+from polyarb.recording.imports.common import compact, subscribe_text
+from polyarb.recording.schema import FrameKind
+
+if TYPE_CHECKING:
+    from polyarb.feed.client import FeedConfig
+
+Sink = Callable[[str, str, int, int, int], None]
+"""``sink(kind, payload, recv_ns, mono_ns, conn_id)``: called once per row, in arrival order."""
+
+CLOSE_SILENCE = 4000
+CLOSE_PONG_TIMEOUT = 4001
+CLOSE_STOP = 1000
+
+
+class FeedConnection:
+    """Keeps one shard subscribed until :meth:`stop`; reports every row to ``sink``."""
+
+    def __init__(
+        self,
+        conn_id: int,
+        assets: list[str],
+        config: FeedConfig,
+        sink: Sink,
+        clock: WallClock,
+        backoff: Backoff,
+    ) -> None:
+        self.conn_id = conn_id
+        self.assets = assets
+        self.config = config
+        self.sink = sink
+        self.clock = clock
+        self.backoff = backoff
+        self.up = False
+        self.frames = 0
+        self.bytes = 0
+        self.opens = 0
+        self.gaps = 0
+        self.rtts_us: deque[int] = deque(maxlen=64)
+        self._ws: ClientConnection | None = None
+        self._stopping = False
+        self._wake = asyncio.Event()
+        self._why = ""
+        self._last_data_mono = 0
+        self._ping_sent_mono = 0
+        self._pong_pending = False
+
+    def _row(self, kind: str, payload: str) -> None:
+        self.sink(kind, payload, self.clock.now_ns(), self.clock.mono_ns(), self.conn_id)
+
+    async def run(self) -> None:
+        """Connect, subscribe, read; on failure reconnect with backoff; until stopped."""
+        while not self._stopping:
+            await self._session()
+            if self._stopping:
+                break
+            delay = self.backoff.next()
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+
+    async def stop(self) -> None:
+        """Close cleanly (writes a ``close`` row, no gap)."""
+        self._stopping = True
+        self._wake.set()
+        ws = self._ws
+        if ws is not None:
+            with contextlib.suppress(Exception):
+                await ws.close(CLOSE_STOP, "recorder stopping")
+
+    async def _session(self) -> None:
+        cfg = self.config
+        try:
+            ws = await connect(
+                cfg.url,
+                compression=None,
+                ping_interval=None,  # the market channel has its own text heartbeat
+                open_timeout=cfg.open_timeout_s,
+                close_timeout=2,
+                max_size=cfg.max_frame_bytes,
+                max_queue=1024,
+            )
+        except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
+            self._row(FrameKind.ERROR, compact({"conn": self.conn_id, "error": _describe(exc)}))
+            return
+        self._ws = ws
+        self.opens += 1
+        self._why = ""
+        self._row(
+            FrameKind.OPEN,
+            compact({"url": cfg.url, "assets": len(self.assets), "attempt": self.opens}),
+        )
+        helpers: list[asyncio.Task[None]] = []
+        try:
+            subscribe = subscribe_text(self.assets)
+            if not cfg.custom_feature_enabled:
+                obj = json.loads(subscribe)
+                obj["custom_feature_enabled"] = False
+                subscribe = compact(obj)
+            await ws.send(subscribe)
+            self._row(FrameKind.SUBSCRIBE, subscribe)
+            self._last_data_mono = self.clock.mono_ns()
+            self._pong_pending = False
+            self.up = True
+            helpers = [
+                asyncio.create_task(self._heartbeat(ws)),
+                asyncio.create_task(self._watchdog(ws)),
+            ]
+            await self._read(ws)
+        except ConnectionClosed:
+            pass
+        except Exception as exc:  # an adapter must not die of one bad connection
+            self._why = self._why or _describe(exc)
+            with contextlib.suppress(Exception):
+                await ws.close(1011, "client error")
+        finally:
+            self.up = False
+            self._ws = None
+            for task in helpers:
+                task.cancel()
+            for task in helpers:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            self._closed(ws)
+
+    async def _read(self, ws: ClientConnection) -> None:
+        sink = self.sink
+        now_ns = self.clock.now_ns
+        mono_ns = self.clock.mono_ns
+        conn_id = self.conn_id
+        frame = FrameKind.FRAME.value
+        got_data = False
+        while True:
+            message = await ws.recv()
+            recv = now_ns()
+            mono = mono_ns()
+            text = message if isinstance(message, str) else message.decode("utf-8", "replace")
+            sink(frame, text, recv, mono, conn_id)
+            self.frames += 1
+            self.bytes += len(text)
+            if text in CONTROL_TEXTS:
+                if text == "PONG" and self._pong_pending:
+                    self._pong_pending = False
+                    self.rtts_us.append((mono - self._ping_sent_mono) // 1000)
+                continue  # PONGs are not data: they must not feed the watchdog
+            self._last_data_mono = mono
+            if not got_data:
+                got_data = True
+                self.backoff.reset()
+
+    async def _heartbeat(self, ws: ClientConnection) -> None:
+        cfg = self.config
+        while True:
+            await asyncio.sleep(cfg.ping_interval_s)
+            mono = self.clock.mono_ns()
+            if self._pong_pending and mono - self._ping_sent_mono > cfg.pong_timeout_s * 1e9:
+                self._why = f"no PONG for {cfg.pong_timeout_s:g}s"
+                await ws.close(CLOSE_PONG_TIMEOUT, "pong timeout")
+                return
+            if not self._pong_pending:
+                self._ping_sent_mono = mono
+                self._pong_pending = True
+            await ws.send("PING")
+
+    async def _watchdog(self, ws: ClientConnection) -> None:
+        limit = self.config.silence_timeout_s
+        step = min(1.0, limit / 4)
+        while True:
+            await asyncio.sleep(step)
+            silent = (self.clock.mono_ns() - self._last_data_mono) / 1e9
+            if silent > limit:
+                self._why = f"no data for {silent:.1f}s (watchdog {limit:g}s)"
+                await ws.close(CLOSE_SILENCE, "data silence")
+                return
+
+    def _closed(self, ws: ClientConnection) -> None:
+        code = ws.close_code if ws.close_code is not None else 1006
+        reason = ws.close_reason or ""
+        self._row(
+            FrameKind.CLOSE,
+            compact({"conn": self.conn_id, "code": code, "reason": reason, "why": self._why}),
+        )
+        if self._stopping:
+            return
+        self.gaps += 1
+        gap: dict[str, Any] = {
+            "conn": self.conn_id,
+            "reason": self._why or f"closed by server ({code} {reason})".strip(),
+            "assets": len(self.assets),
+        }
+        self._row(FrameKind.GAP, compact(gap))
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:300]
