@@ -15,8 +15,9 @@ import msgspec
 
 from polyarb.config.profile import Profile, RiskLimits, micro
 from polyarb.execution.basket import Leg
+from polyarb.execution.venue import MIN_MARKETABLE_NOTIONAL
 from polyarb.risk.breaker import BreakerEvent, CircuitBreaker
-from polyarb.units import mul_ceil
+from polyarb.units import mul, mul_ceil
 
 NS_PER_DAY = 86_400 * 10**9
 
@@ -29,6 +30,7 @@ REASONS = (
     "stale_book",
     "edge_below_min",
     "size_above_limit",
+    "below_min_notional",
     "slippage",
     "insufficient_position",
     "position_limit_market",
@@ -65,8 +67,17 @@ class PositionView(Protocol):
 class RiskManager:
     """Pre-trade checks plus the circuit breaker and the UTC-day loss baseline."""
 
-    def __init__(self, limits: RiskLimits, breaker: CircuitBreaker) -> None:
+    def __init__(
+        self,
+        limits: RiskLimits,
+        breaker: CircuitBreaker,
+        *,
+        min_buy_notional: int = MIN_MARKETABLE_NOTIONAL,
+    ) -> None:
         self.limits = limits
+        # The venue rejects a marketable BUY under $1 (protocol notes §4); a basket whose
+        # legs cannot each reach it must be refused here, not sent to fail leg by leg.
+        self.min_buy_notional = min_buy_notional
         self.breaker = breaker
         self.trade_size = micro(limits.trade_size_usd)
         self.max_market = micro(limits.max_position_per_market_usd)
@@ -137,6 +148,14 @@ class RiskManager:
             cost = sum(added.values())
         if cost > self.trade_size:
             return _no("size_above_limit", cost=cost, limit=self.trade_size)
+        for leg in legs:
+            if leg.side == "BUY" and mul(leg.limit_price, leg.size) < self.min_buy_notional:
+                return _no(
+                    "below_min_notional",
+                    asset=leg.asset_id,
+                    notional=mul(leg.limit_price, leg.size),
+                    minimum=self.min_buy_notional,
+                )
         for leg in legs:
             if leg.ref_price:
                 slip = (

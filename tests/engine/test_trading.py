@@ -79,27 +79,20 @@ def test_hold_policy_keeps_the_residual_to_resolution(negrisk_session):
 
 
 def test_breaker_opens_on_failures_and_closes_on_a_tick_after_cooldown(negrisk_session):
-    # Default $2 baskets: every leg is under the venue's $1 minimum, so both baskets fail.
+    # 1.5 s latency: the planted quotes are gone when the orders arrive, so both baskets fail.
     sink = MemorySink()
     rules = AlertRules(rules=RuleSet(CIRCUIT_BREAKER_OPEN=CircuitBreakerOpen(halts=False)))
-    profile = big_profile(
-        trade_size_usd=Decimal("2"),
-        consecutive_failures=1,
-        breaker_cooldown_s=100,
-    )
+    slow = LatencyModel(mean_ms=1_500)
+    profile = big_profile(latency=slow, consecutive_failures=1, breaker_cooldown_s=100)
     run = replay(negrisk_session, profile, sink=sink, alert_rules=rules)
     verdicts = _decisions(sink, "verdict")
     assert [v["reason"] for v in verdicts] == ["ok", "breaker_open"]
     fired = [a for a in sink.tables["alerts"] if a["rule"] == "CIRCUIT_BREAKER_OPEN"]
     assert [a["state"] for a in fired] == ["fired"]  # 100 s cool-down outlasts the session
-    assert run["summary"]["order_rejects_by_reason"] == {"below_min_notional": 5}
+    assert run["summary"]["orders_by_status"]["killed"] >= 1
 
     sink = MemorySink()
-    profile = big_profile(
-        trade_size_usd=Decimal("2"),
-        consecutive_failures=1,
-        breaker_cooldown_s=10,
-    )
+    profile = big_profile(latency=slow, consecutive_failures=1, breaker_cooldown_s=10)
     replay(negrisk_session, profile, sink=sink, alert_rules=rules)
     verdicts = _decisions(sink, "verdict")
     assert [v["reason"] for v in verdicts] == ["ok", "ok"]
@@ -111,10 +104,21 @@ def test_breaker_opens_on_failures_and_closes_on_a_tick_after_cooldown(negrisk_s
     assert closed["seq"] in ticks_ns
 
 
+def test_unfundable_basket_is_refused_before_any_order(negrisk_session):
+    """$2 over five legs puts every leg under the venue's $1 minimum: risk says so, no orders."""
+    sink = MemorySink()
+    run = replay(negrisk_session, big_profile(trade_size_usd=Decimal("2")), sink=sink)
+    verdicts = _decisions(sink, "verdict")
+    assert [v["reason"] for v in verdicts] == ["below_min_notional"] * 2
+    assert json.loads(verdicts[0]["detail"])["minimum"] == SCALE
+    assert sink.tables["orders"] == []
+    assert run["summary"]["verdicts"] == {"accept": 0, "reject": 2}
+
+
 def test_critical_alert_halts_until_cleared(negrisk_session):
     """Default rules: the breaker alert is CRITICAL and halts new trades while it is active."""
     sink = MemorySink()
-    profile = big_profile(trade_size_usd=Decimal("2"), consecutive_failures=1)
+    profile = big_profile(latency=LatencyModel(mean_ms=1_500), consecutive_failures=1)
     replay(negrisk_session, profile, sink=sink)
     verdicts = _decisions(sink, "verdict")
     assert [v["reason"] for v in verdicts] == ["ok", "halted"]

@@ -17,8 +17,13 @@ DAY = 86_400 * 10**9
 T0 = int(dt.datetime(2026, 9, 29, 12, tzinfo=dt.UTC).timestamp()) * 10**9
 
 
-def manager(**limits: object) -> RiskManager:
-    return RiskManager(RiskLimits(**limits), CircuitBreaker(3, 300 * 10**9))  # type: ignore[arg-type]
+def manager(min_buy_notional: int = 0, **limits: object) -> RiskManager:
+    # Most cases use legs under $1 to keep the numbers small; the venue minimum has its own case.
+    return RiskManager(
+        RiskLimits(**limits),  # type: ignore[arg-type]
+        CircuitBreaker(3, 300 * 10**9),
+        min_buy_notional=min_buy_notional,
+    )
 
 
 def legs(size: int = 2 * SH, yes: int = 480_000, no: int = 500_000) -> list[Leg]:
@@ -62,6 +67,7 @@ def test_every_reason_code_is_reachable() -> None:
     check(manager(), Ledger(), stale=frozenset({"yes"}))
     check(manager(), Ledger(), edge=4_999)
     check(manager(), Ledger(), legs(size=3 * SH))
+    check(manager(min_buy_notional=SH), Ledger())  # 2 shares at 0.48 is $0.96 < $1
     slipped = [
         Leg("m", "yes", "BUY", SH, 500_000, 480_000),
         Leg("m", "no", "BUY", SH, 500_000, 500_000),
@@ -86,6 +92,7 @@ def test_every_reason_code_is_reachable() -> None:
     assert seen["unverified_book"].detail == {"assets": ["no"]}  # unverified outranks stale
     assert seen["slippage"].detail == {"asset": "yes", "slippage": 20_000, "limit": 10_000}
     assert seen["size_above_limit"].detail == {"cost": 2_940_000, "limit": 2_000_000}
+    assert seen["below_min_notional"].detail == {"asset": "yes", "notional": 960_000, "minimum": SH}
     assert seen["position_limit_market"].detail["exposure"] == 19 * SH + 1_960_000
     assert seen["daily_loss_limit"].detail == {"daily_pnl": -10_200_000, "limit": 10_000_000}
 
@@ -113,7 +120,8 @@ def test_breaker_cooldown_through_the_manager_tick() -> None:
     assert rm.check(legs(), 10_000, T0 + 10 * 10**9, led).reason == "breaker_open"  # no tick yet
     assert rm.on_tick(T0 + 4 * 10**9, led) is None
     assert rm.on_tick(T0 + 5 * 10**9, led) == "closed"
-    assert rm.check(legs(), 10_000, T0 + 5 * 10**9, led).accept
+    ok_legs = legs(yes=500_000)  # $1.00 a leg: the venue minimum from the profile's manager
+    assert rm.check(ok_legs, 10_000, T0 + 5 * 10**9, led).accept
 
 
 def test_detector_cost_and_split_first_sell_baskets() -> None:
