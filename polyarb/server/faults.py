@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class FaultPlan:
-    """Deterministic faults, counted in data frames sent on one connection.
+    """Deterministic faults, counted in streamed frames on one connection (not the dump).
 
     Zero disables a fault. ``connections`` limits the faults to the first N
     connections (0 = every connection), so a test can fault one connection and
