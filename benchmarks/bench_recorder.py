@@ -1,0 +1,185 @@
+"""Recorder throughput: ``polyarb serve --max`` (subprocess) → :class:`Recorder` (this process).
+
+Builds a synthetic session of N frames by repeating the real bundled frames
+(resolvedkit books and the crossing burst), serves it as fast as possible and
+records it. Prints sustained frames/s, CPU seconds per million frames, peak
+RSS, Parquet bytes per frame against gzip'd JSONL of the same rows, and checks
+the recording is lossless (count, bytes, SHA-256 of the stream). Targets:
+≥ 100,000 frames/s and Parquet ≤ 0.5 × gzip; reported, never asserted.
+
+    python benchmarks/bench_recorder.py [--frames 1000000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import hashlib
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from polyarb.cli.common import shared_data_dir
+from polyarb.feed import FeedConfig
+from polyarb.recording import SessionReader, SessionWriter
+from polyarb.recording.imports import import_burst, import_resolvedkit
+from polyarb.recording.recorder import Recorder
+from polyarb.server.synthetic import build_repeated_session
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _serve(session: Path, stats: Path) -> tuple[str, subprocess.Popen[str]]:
+    cmd = [sys.executable, "-m", "polyarb", "serve", "--session", str(session), "--port", "0",
+           "--max", "--exit-at-end", "--digest", "--stats", str(stats)]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if " on " not in line:
+        raise SystemExit(f"serve did not start: {line!r}")
+    return line.split(" on ")[1].split()[0], proc
+
+
+async def _record(url: str, out: Path, assets: list[str], proc: subprocess.Popen[str]) -> dict:
+    writer = SessionWriter(out, "rec", feed_url=url, compression_level=3)
+    recorder = Recorder(writer, assets, config=FeedConfig(url=url, tick_interval_s=1.0))
+    cpu0 = time.process_time()
+    task = asyncio.create_task(recorder.run())
+    first_t = last_t = None
+    last_frames = 0
+    while proc.poll() is None:
+        await asyncio.sleep(0.05)
+        frames = recorder.feed.frames
+        if frames and first_t is None:
+            first_t = time.perf_counter()
+        if frames != last_frames:
+            last_frames, last_t = frames, time.perf_counter()
+    recv_cpu = time.process_time() - cpu0
+    recorder.stop()
+    seal0 = time.perf_counter()
+    status = await task
+    return {
+        "frames": status.frames,
+        "receive_s": (last_t or 0) - (first_t or 0),
+        "seal_s": time.perf_counter() - seal0,
+        "cpu_s": time.process_time() - cpu0,
+        "receive_cpu_s": recv_cpu,
+    }
+
+
+def _digest(session: Path) -> tuple[int, int, str]:
+    digest = hashlib.sha256()
+    frames = size = 0
+    for batch in SessionReader(session).iter_batches(columns=["kind", "payload"]):
+        for kind, payload in zip(
+            batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True
+        ):
+            if kind == "frame":
+                data = payload.encode()
+                digest.update(len(data).to_bytes(4, "big"))
+                digest.update(data)
+                frames += 1
+                size += len(data)
+    return frames, size, digest.hexdigest()
+
+
+def _gzip_jsonl_bytes(session: Path) -> int:
+    """gzip (level 6, the gzip tool's default) of one JSON line per row, all six columns."""
+    sink = _Counter()
+    with gzip.GzipFile(fileobj=sink, mode="wb", compresslevel=6) as stream:  # type: ignore[arg-type]
+        for batch in SessionReader(session).iter_batches():
+            names = batch.schema.names
+            cols = [batch.column(i).to_pylist() for i in range(len(names))]
+            stream.write(
+                b"".join(
+                    json.dumps(dict(zip(names, row, strict=True)), separators=(",", ":")).encode()
+                    + b"\n"
+                    for row in zip(*cols, strict=True)
+                )
+            )
+    return sink.size
+
+
+class _Counter:
+    """A write-only file that counts bytes (gzip output size without keeping it)."""
+
+    def __init__(self) -> None:
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=1_000_000)
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="bench-recorder-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        shared = shared_data_dir()
+        src = work / "src"
+        t = time.perf_counter()
+        sources = [
+            import_resolvedkit(shared / "resolvedkit_btc15m", src),
+            import_burst(shared, src),
+        ]
+        big = build_repeated_session(sources, src, "synthetic", args.frames)
+        print(f"built {args.frames:,}-frame session in {time.perf_counter() - t:.1f} s")
+        stats_path = work / "serve-stats.json"
+        url, proc = _serve(big, stats_path)
+        assets = SessionReader(big).manifest["assets"]
+        rss0 = psutil.Process().memory_info().rss
+        result = asyncio.run(_record(url, work / "out", assets, proc))
+        peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        stats = json.loads(stats_path.read_text())
+        sent = stats["connections"]
+        rec = work / "out" / "rec"
+        frames, size, digest = _digest(rec)
+        lossless = len(sent) == 1 and (frames, size, digest) == (
+            sent[0]["frames"],
+            sent[0]["bytes"],
+            sent[0]["sha256"],
+        )
+        parquet = sum(p.stat().st_size for p in (rec / "frames").glob("*.parquet"))
+        rows = SessionReader(rec).count()
+        gz = _gzip_jsonl_bytes(rec)
+        rate = result["frames"] / max(result["receive_s"], 1e-9)
+        print(
+            f"served frames            {stats['frames']:,} ({stats['bytes'] / stats['frames']:,.0f} B avg)"
+        )
+        print(f"recorded frames          {frames:,}  lossless (count, bytes, sha256): {lossless}")
+        print(
+            f"sustained receive rate   {rate:,.0f} frames/s  (target 100,000: ratio {rate / 1e5:.2f})"
+        )
+        print(
+            f"recorder CPU             {result['cpu_s'] / result['frames'] * 1e6:.2f} s per million frames"
+            f" (receiving: {result['receive_cpu_s'] / result['frames'] * 1e6:.2f})"
+        )
+        print(f"seal after stop          {result['seal_s']:.1f} s")
+        print(f"peak RSS                 {peak_rss / 1e6:,.0f} MB (at start {rss0 / 1e6:,.0f} MB)")
+        print(
+            f"Parquet                  {parquet / rows:,.1f} B/row ({parquet / 1e6:,.1f} MB, zstd 3)"
+        )
+        print(f"gzip JSONL (level 6)     {gz / rows:,.1f} B/row ({gz / 1e6:,.1f} MB)")
+        print(f"Parquet / gzip           {parquet / gz:.2f}  (target ≤ 0.5)")
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
