@@ -105,7 +105,7 @@ def format_summary(run_json: dict[str, Any]) -> str:
     book = s["book"]
     suppressed = "; ".join(f"{d}: {_counts(r)}" for d, r in s["suppressed"].items()) or "none"
     lines = [
-        f"replay {run_json['session_id']}  profile {run_json['profile_name']} "
+        f"{run_json.get('mode', 'replay')} {run_json['session_id']}  profile {run_json['profile_name']} "
         f"(sha256 {run_json['profile_sha256'][:12]})  run {run_json['run_id']}",
         f"  frames          {s['frames']:,} ({_counts(s['rows_by_kind'])})",
         f"  book            {book['boundaries']:,} event boundaries, "

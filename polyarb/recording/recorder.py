@@ -112,8 +112,9 @@ class Recorder:
     """Record ``assets`` through a :class:`FeedClient` into ``writer`` until stopped.
 
     ``markets`` go to ``markets.parquet`` first (only those whose metadata
-    changed when resuming a session). Call :meth:`stop` (e.g. from a signal
-    handler) to seal the session.
+    changed when resuming a session). ``tap``, if given, also receives every
+    row, in order, on the event loop (shadow mode's engine). Call :meth:`stop`
+    (e.g. from a signal handler) to seal the session.
     """
 
     def __init__(
@@ -128,6 +129,7 @@ class Recorder:
         flush_interval_s: float = 0.5,
         status: TextIO | None = None,
         status_interval_s: float = 1.0,
+        tap: Callable[[str, str, int, int, int], None] | None = None,
     ) -> None:
         if not 0 < flush_interval_s <= 1.0:
             raise ValueError(f"flush interval must be within (0, 1] s, got {flush_interval_s}")
@@ -137,6 +139,15 @@ class Recorder:
 
         def sink(kind: str, payload: str, recv_ns: int, mono_ns: int, conn_id: int) -> None:
             append((kind, payload, recv_ns, mono_ns, conn_id))
+
+        if tap is not None:
+            # Shadow mode: the engine sees each row right after it is queued for disk, in the
+            # same order, so the writer's seq numbering is the engine's too.
+            def tapped(kind: str, payload: str, recv_ns: int, mono_ns: int, conn_id: int) -> None:
+                append((kind, payload, recv_ns, mono_ns, conn_id))
+                tap(kind, payload, recv_ns, mono_ns, conn_id)
+
+            sink = tapped
 
         self.feed = FeedClient(assets, sink, config=config, clock=clock, rng=rng)
         self._markets = markets or []
@@ -166,6 +177,7 @@ class Recorder:
         """Record until :meth:`stop`, ``duration_s`` or a store error; always seals."""
         self._write_markets()
         loop = asyncio.get_running_loop()
+
         def wake() -> None:
             loop.call_soon_threadsafe(self._stop.set)
 

@@ -1,0 +1,182 @@
+"""``polyarb shadow``: Phase 0, the live engine in dry-run beside the recorder."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import logging
+import random
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from polyarb.cli.common import CliError, add_recordings_arg
+
+DESCRIPTION = """\
+Run the engine live in dry-run (Phase 0): the market feed goes, row by row and in
+one order, to the recorder (a new session under --recordings) and to the engine
+with the simulated venue. No live venue can be built in this mode; a profile with
+mode: live is refused.
+
+Writes recordings/<session>/runs/shadow/: run.json, the Parquet tables of a replay
+run, run.log and events.jsonl (both flushed as they happen: tail -f them), and
+metrics including per-frame processing latency (frame_latency_ns, receive →
+decision), the connected-time ratio (connected_ratio_bps), reconnects and book
+health. Tick rows are inserted every profile tick_interval_ms. Alerts go to the log
+and to the webhook named by the alert rules (URL from .env).
+
+Ctrl-C or SIGTERM stops cleanly: the session is sealed and the run written. Then
+'polyarb parity --session <session>' proves the decisions equal a replay.
+"""
+
+EPILOG = """\
+examples:
+  polyarb shadow --profile profiles/live_shadow_atomic_v1.yaml event:some-event-slug
+  polyarb serve --session resolvedkit-btc15m --speed 60 --port 9000 &
+  polyarb shadow --profile profiles/live_shadow_atomic_v1.yaml \\
+      --markets-from resolvedkit-btc15m --url ws://127.0.0.1:9000 --duration 300
+
+exit codes: 0 clean stop; 1 the engine or the store failed (what was recorded stays
+readable); 2 bad input.
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
+    p = sub.add_parser(
+        "shadow",
+        help="Phase 0: run the engine live in dry-run and record as it goes",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_recordings_arg(p)
+    p.add_argument("--profile", type=Path, required=True, help="a dry_run profile (YAML)")
+    p.add_argument("targets", nargs="*", metavar="TARGET", help="token id, 0xcondition, slug")
+    p.add_argument("--event", action="append", default=[], help="an event slug or id (repeatable)")
+    p.add_argument("--markets-from", metavar="SESSION", help="take markets from this session")
+    p.add_argument("--session", help="new session id (default shadow-YYYYMMDD-HHMMSS, UTC)")
+    p.add_argument("--url", default=None, help="market WebSocket URL (default Polymarket's)")
+    p.add_argument("--gamma-url", default=None, help="Gamma API base URL")
+    p.add_argument("--clob-url", default=None, help="CLOB API base URL")
+    p.add_argument("--duration", type=float, help="soak mode: stop cleanly after this many seconds")
+    p.add_argument("--env", type=Path, default=Path(".env"), help="secrets file (webhook URL)")
+    c = p.add_argument_group("connections")
+    c.add_argument("--shard-size", type=int, default=200, help="assets per connection (≤ 500)")
+    c.add_argument("--ping-interval", type=float, default=10.0, help="seconds between PINGs")
+    c.add_argument("--pong-timeout", type=float, default=30.0, help="reconnect if no PONG")
+    c.add_argument(
+        "--silence-timeout", type=float, default=60.0, help="reconnect after this data silence (s)"
+    )
+    c.add_argument("--backoff-max", type=float, default=30.0, help="longest reconnect pause (s)")
+    c.add_argument("--seed", type=int, help="seed the backoff jitter (reproducible tests)")
+    p.add_argument(
+        "--flush-interval", type=float, default=0.5, help="journal flush period, s (≤ 1)"
+    )
+    s = p.add_mutually_exclusive_group()
+    s.add_argument("--status", dest="status", action="store_true", default=None)
+    s.add_argument("--no-status", dest="status", action="store_false", help="no status line")
+    # Test-only: hide the N-th market frame from the engine but not the recorder (parity FAIL).
+    p.add_argument("--test-drop-engine-frame", type=int, help=argparse.SUPPRESS)
+    p.set_defaults(func=run)
+
+
+def _notifier(rules: Any, env_path: Path) -> Any:
+    from polyarb.alerts import AlertEvent
+    from polyarb.alerts.notify import notifier_from_env
+    from polyarb.ops.env import EnvError, read_env
+
+    try:
+        env = read_env(env_path) if env_path.is_file() else None
+    except EnvError as exc:
+        raise CliError(str(exc)) from None
+    notifier = notifier_from_env(rules.webhook, env.secret if env is not None else lambda _: None)
+
+    def deliver(line: str) -> None:
+        import json
+
+        notifier.notify([AlertEvent(**json.loads(line))])
+
+    return deliver
+
+
+def run(args: argparse.Namespace) -> int:
+    from polyarb.cli.cmd_record import _resolve
+    from polyarb.cli.cmd_replay import format_summary, load
+    from polyarb.feed import FeedConfig
+    from polyarb.feed.client import MARKET_URL
+    from polyarb.recording.recorder import default_status_stream
+    from polyarb.recording.writer import StoreError
+    from polyarb.shadow.runner import ShadowError, ShadowOptions, ShadowRun
+
+    if not 0 < args.flush_interval <= 1:
+        raise CliError(f"--flush-interval must be within (0, 1] s, got {args.flush_interval}")
+    if args.duration is not None and args.duration <= 0:
+        raise CliError(f"--duration must be positive, got {args.duration}")
+    profile, rules = load(args.profile)
+    if rules is None:  # pragma: no cover - load() returns rules whenever a profile is given
+        from polyarb.alerts import AlertRules
+
+        rules = AlertRules()
+    try:
+        config = FeedConfig(
+            url=args.url or MARKET_URL,
+            shard_size=args.shard_size,
+            ping_interval_s=args.ping_interval,
+            pong_timeout_s=args.pong_timeout,
+            silence_timeout_s=args.silence_timeout,
+            backoff_max_s=max(args.backoff_max, 0.5),
+            tick_interval_s=profile.tick_interval_ms / 1000,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    markets, assets = _resolve(args)
+    session = args.session or dt.datetime.now(dt.UTC).strftime("shadow-%Y%m%d-%H%M%S")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    status = (
+        default_status_stream() if args.status is None else (sys.stderr if args.status else None)
+    )
+    try:
+        shadow = ShadowRun(
+            ShadowOptions(
+                profile=profile,
+                rules=rules,
+                markets=markets,
+                assets=assets,
+                recordings=args.recordings,
+                session_id=session,
+                feed=config,
+                duration_s=args.duration,
+                flush_interval_s=args.flush_interval,
+                status=status,
+                notify=_notifier(rules, args.env),
+                drop_engine_frame=args.test_drop_engine_frame,
+                rng=random.Random(args.seed) if args.seed is not None else None,
+            )
+        )
+    except (ShadowError, StoreError) as exc:
+        raise CliError(str(exc)) from None
+    print(
+        f"shadow {session}: profile {profile.name} (dry run, simulated venue), "
+        f"{len(markets)} markets, {len(assets)} assets from {config.url}",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        result = asyncio.run(_shadow(shadow))
+    except StoreError as exc:
+        raise CliError(f"{exc} (what was written before stays readable)", 1) from exc
+    print(format_summary(result))
+    if not result["clean_exit"]:
+        print(f"shadow stopped by an engine error: {result.get('error')}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _shadow(shadow: Any) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, shadow.stop)
+    result: dict[str, Any] = await shadow.run()
+    return result

@@ -1,0 +1,79 @@
+"""Run a real shadow (feed → recorder + engine) against a real `serve` on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from pathlib import Path
+from typing import Any
+
+from polyarb.alerts import AlertRules
+from polyarb.alerts.rules import load_alert_rules
+from polyarb.config.profile import Profile, load_profile
+from polyarb.feed import FeedConfig
+from polyarb.recording import SessionReader
+from polyarb.server import FaultPlan
+from polyarb.server.thread import ServerThread
+from polyarb.shadow.runner import ShadowOptions, ShadowRun
+
+REPO = Path(__file__).resolve().parents[2]
+PROFILES = REPO / "profiles"
+
+
+def profile_for(session_id: str) -> Profile:
+    name = "live_shadow_negrisk_v1" if session_id.startswith("negrisk") else "live_shadow_atomic_v1"
+    return load_profile(PROFILES / f"{name}.yaml")
+
+
+def production_rules() -> AlertRules:
+    return load_alert_rules(PROFILES / "alerts.production.yaml")
+
+
+def run_shadow(
+    source: Path,
+    recordings: Path,
+    session_id: str = "sh",
+    *,
+    profile: Profile | None = None,
+    rules: AlertRules | None = None,
+    faults: FaultPlan | None = None,
+    speed: float | None = None,
+    drop_engine_frame: int | None = None,
+    tick_s: float = 0.05,
+    silence_s: float = 60.0,
+    grace_s: float = 0.5,
+    notify: Any = None,
+) -> dict[str, Any]:
+    """Shadow ``source`` served by a real server until the server has played it all."""
+    reader = SessionReader(source)
+    feed = FeedConfig(
+        tick_interval_s=tick_s,
+        silence_timeout_s=silence_s,
+        backoff_initial_s=0.3,
+        backoff_max_s=0.5,
+        ping_interval_s=1.0,
+    )
+    with ServerThread(source, speed=speed, faults=faults) as server:
+        opts = ShadowOptions(
+            profile=profile or profile_for(reader.id),
+            rules=rules or production_rules(),
+            markets=reader.markets(),
+            assets=list(reader.manifest["assets"]),
+            recordings=recordings,
+            session_id=session_id,
+            feed=FeedConfig(**{**feed.__dict__, "url": server.url}),
+            flush_interval_s=0.2,
+            drop_engine_frame=drop_engine_frame,
+            rng=random.Random(7),
+            notify=notify,
+        )
+        shadow = ShadowRun(opts)
+
+        async def main() -> dict[str, Any]:
+            task = asyncio.create_task(shadow.run())
+            await asyncio.to_thread(server.wait_finished, 120)
+            await asyncio.sleep(grace_s)  # the last frames are still on the wire
+            shadow.stop()
+            return await task
+
+        return asyncio.run(main())
