@@ -115,6 +115,11 @@ def run(args: argparse.Namespace) -> int:
     if args.duration is not None and args.duration <= 0:
         raise CliError(f"--duration must be positive, got {args.duration}")
     profile, rules = load(args.profile)
+    if profile.mode != "dry_run":  # before anything connects anywhere
+        raise CliError(
+            f"profile {profile.name!r} has mode {profile.mode!r}: shadow runs dry_run profiles "
+            "only (live trading is not reachable from shadow mode)"
+        )
     if rules is None:  # pragma: no cover - load() returns rules whenever a profile is given
         from polyarb.alerts import AlertRules
 

@@ -1,0 +1,170 @@
+"""`polyarb shadow` and `polyarb parity` as a user runs them: real processes on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from polyarb.cli import main
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+SHADOW_PROFILE = REPO / "profiles" / "live_shadow_atomic_v1.yaml"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _polyarb(*args: str, recordings: Path, **kw: object) -> subprocess.Popen[str]:
+    env = {**os.environ, "POLYARB_RECORDINGS": str(recordings)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "polyarb", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def served(copy_session, tmp_path: Path):  # type: ignore[no-untyped-def]
+    source = copy_session("resolvedkit-btc15m")
+    port = _free_port()
+    server = _polyarb(
+        "serve",
+        "--session",
+        str(source),
+        "--port",
+        str(port),
+        "--speed",
+        "60",
+        recordings=tmp_path / "recordings",
+    )
+    time.sleep(1.5)
+    yield source, f"ws://127.0.0.1:{port}"
+    server.terminate()
+    server.wait(10)
+
+
+def test_sigterm_stops_cleanly_and_parity_passes(served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    source, url = served
+    out = tmp_path / "out"
+    shadow = _polyarb(
+        "shadow",
+        "--profile",
+        str(SHADOW_PROFILE),
+        "--markets-from",
+        str(source),
+        "--url",
+        url,
+        "--session",
+        "live1",
+        "--no-status",
+        "--env",
+        str(tmp_path / "none.env"),
+        recordings=out,
+    )
+    time.sleep(6)
+    shadow.send_signal(signal.SIGTERM)
+    stdout, stderr = shadow.communicate(timeout=60)
+    assert shadow.returncode == 0, stderr
+    assert "shadow live1" in stdout
+    run_dir = out / "live1" / "runs" / "shadow"
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["clean_exit"] and run["mode"] == "shadow"
+    assert run["summary"]["rows_by_kind"]["frame"] > 10
+    assert run["wall_end_ns"] > run["wall_start_ns"]
+    assert json.loads((out / "live1" / "manifest.json").read_text())["sealed"]
+    assert "finish seq=" in (run_dir / "run.log").read_text()
+    code = main(["parity", "--session", "live1", "--recordings", str(out)])
+    assert code == 0
+    assert json.loads((run_dir / "parity.json").read_text())["status"] == "PASS"
+
+
+def test_duration_soak_mode_ends_by_itself(served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    source, url = served
+    out = tmp_path / "out"
+    started = time.monotonic()
+    shadow = _polyarb(
+        "shadow",
+        "--profile",
+        str(SHADOW_PROFILE),
+        "--markets-from",
+        str(source),
+        "--url",
+        url,
+        "--session",
+        "soak",
+        "--duration",
+        "4",
+        "--no-status",
+        recordings=out,
+    )
+    _, stderr = shadow.communicate(timeout=60)
+    assert shadow.returncode == 0, stderr
+    assert 4 <= time.monotonic() - started < 40
+    run = json.loads((out / "soak" / "runs" / "shadow" / "run.json").read_text())
+    ticks = run["summary"]["rows_by_kind"]["tick"]
+    assert 3 <= ticks <= 6  # the profile's 1 s cadence over a 4 s soak
+    assert run["feed"]["connected_ticks"] == ticks
+
+
+def test_live_profile_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    live = REPO / "profiles" / "live_safe_atomic_v1.yaml"
+    closed = "http://127.0.0.1:9"  # nothing listens; the refusal must come before any request
+    code = main(
+        [
+            "shadow",
+            "--profile",
+            str(live),
+            "123",
+            "--recordings",
+            str(tmp_path),
+            "--url",
+            "ws://127.0.0.1:9",
+            "--gamma-url",
+            closed,
+            "--clob-url",
+            closed,
+        ]
+    )
+    assert code == 2
+    assert "shadow runs dry_run profiles only" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # nothing was started or written
+
+
+def test_parity_on_a_session_without_a_shadow_run_is_exit_2(
+    bundled_recordings: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "parity",
+            "--session",
+            "crossing-burst-2026-09-29",
+            "--recordings",
+            str(bundled_recordings),
+        ]
+    )
+    assert code == 2
+    assert "not a finished shadow run" in capsys.readouterr().err
+
+
+def test_shadow_imports_no_live_venue() -> None:
+    code = (
+        "import sys, polyarb.shadow.runner, polyarb.cli.cmd_shadow;"
+        "bad=[m for m in sys.modules if m.startswith(('polyarb.venues','polyarb.chain','web3'))];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
