@@ -118,3 +118,47 @@ def test_notebook_runs_headless_and_matches_the_data(
     market_sum = sum(v for k, v in got["market_pnl"].items() if k.startswith("shadow/"))
     assert market_sum == sum(sum(t.market_pnl.values()) for t in truths)
     assert sys.executable  # the kernel runs this interpreter (jupyter_client maps "python")
+
+
+@pytest.mark.slow
+def test_notebook_on_a_real_shadow_run_and_its_parity_replay(
+    bundled_recordings: Path,
+    shared_data: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No synthetic data: shadow the neg-risk session against `serve`, replay it with parity,
+    and the notebook's shadow and replay PnL must agree to the micro-dollar."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shadow"))
+    from shadow_support import run_shadow
+
+    from polyarb.recording.imports.negrisk import import_negrisk
+    from polyarb.shadow.parity import run_parity
+
+    source = import_negrisk(shared_data, tmp_path / "src")
+    recordings = tmp_path / "recordings"
+    run = run_shadow(source, recordings, "real-shadow", speed=20.0)
+    assert run["summary"]["fills"] > 0
+    assert run_parity(recordings / "real-shadow").passed
+
+    out = tmp_path / "totals.json"
+    monkeypatch.setenv("POLYARB_RECORDINGS", str(recordings))
+    monkeypatch.setenv("POLYARB_NOTEBOOK_OUT", str(out))
+    _ensure_python3_kernel(tmp_path / "kernel", monkeypatch)
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    got = json.loads(out.read_text())
+    want = _expected(recordings)
+    assert got["runs_by_mode"] == {"replay": 1, "shadow": 1} == want["runs_by_mode"]
+    assert (
+        got["pnl_by_mode"]["shadow"] == want["pnl_by_mode"]["shadow"] == run["summary"]["total_pnl"]
+    )
+    assert got["pnl_by_mode"]["shadow"] != 0  # real fills, real fees, a real number
+    assert got["curve_final_by_mode"]["shadow"] == got["curve_final_by_mode"]["replay"]
+    assert got["orders_by_mode"]["shadow"] == got["orders_by_mode"]["replay"] > 0
+    assert got["latency_p95_ms_by_mode"]["shadow"] == pytest.approx(
+        want["latency_p95_ms_by_mode"]["shadow"]
+    )
+    assert got["latency_p95_ms_by_mode"]["shadow"] > 0
