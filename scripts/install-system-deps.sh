@@ -8,6 +8,9 @@ have() { command -v "$1" >/dev/null 2>&1; }
 
 # (blocks are added here as tests need them)
 
+# tests/dashboard (headless browser test of the dashboard page): Debian's chromium.
+if [ ! -x /usr/bin/chromium ]; then need+=(chromium); fi
+
 # tests/chain, tests/ops (go-no-go RPC checks): node >= 16 and npm, for the local chain (ganache).
 node_ok() { have node && have npm && [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -ge 16 ]; }
 if ! node_ok; then need+=(nodejs npm); fi

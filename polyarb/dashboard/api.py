@@ -1,0 +1,359 @@
+"""The dashboard's JSON API: read-only answers built from the analytics views and session readers.
+
+Money, price and PnL numbers are ints in micro units (10**6 = $1, :mod:`polyarb.units`);
+where a human reads them the API adds the same value as a decimal string made by
+:func:`polyarb.units.format_fixed` (keys ending in ``_usd`` or under ``formatted``).
+Times are int ns since the epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import duckdb
+
+from polyarb import __version__
+from polyarb.analytics import connect
+from polyarb.analytics.views import AnalyticsError, define_views
+from polyarb.recording import SessionReader, list_sessions
+from polyarb.units import format_fixed
+
+ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+"""Session and run ids: folder names. No separators and no leading dot, so an id can only
+ever name a direct, non-hidden child folder (``..`` and absolute paths cannot match)."""
+
+MONEY_KEYS = ("realised_pnl", "marked_pnl", "total_pnl", "fees", "gas", "cash")
+COUNT_KEYS = (
+    "frames",
+    "opportunities_total",
+    "decisions",
+    "orders",
+    "fills",
+    "merges",
+    "settlements",
+    "alerts_fired",
+    "halts",
+)
+DEFAULT_DECISIONS = 100
+MAX_LIMIT = 10_000
+DEFAULT_PNL_POINTS = 2_000
+
+
+class ApiError(Exception):
+    """An answer that is not 200: ``status`` and a message for the JSON body."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Api:
+    """Routes ``/api/...`` paths to answers over ``recordings`` and ``reports``.
+
+    One DuckDB connection is shared and its views are re-defined at most every
+    ``max_age_s`` (defining them globs every session, ~0.3 s), so a page refreshing
+    every few seconds sees new runs without paying that on every request.
+    """
+
+    def __init__(self, recordings: Path, reports: Path, *, max_age_s: float = 2.0) -> None:
+        self.recordings = Path(recordings)
+        self.reports = Path(reports)
+        self.max_age_s = max_age_s
+        self._lock = threading.Lock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._defined_at = 0.0
+
+    # -- plumbing -------------------------------------------------------------
+
+    def _rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        # One lock around refresh + query: a DuckDB connection is not shared across threads
+        # safely, and requests are small enough that serialising them costs nothing visible.
+        with self._lock:
+            now = time.monotonic()
+            try:
+                if self._con is None:
+                    self._con = connect(self.recordings, self.reports)
+                    self._defined_at = now
+                elif now - self._defined_at >= self.max_age_s:
+                    define_views(self._con, self.recordings, self.reports)
+                    self._defined_at = now
+                cur = self._con.execute(sql, params or {})
+                names = [d[0] for d in cur.description or ()]
+                return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+            except (duckdb.Error, AnalyticsError) as exc:
+                raise ApiError(500, f"query failed: {exc}") from None
+
+    def handle(self, path: str, query: dict[str, list[str]]) -> Any:
+        """The JSON-able answer for ``GET path?query``; raises :class:`ApiError` otherwise."""
+        raw = path.split("/")[2:]  # drop "" and "api"
+        # Unquote per segment so "%2F" or "%2e%2e" lands inside one id and fails ID_RE.
+        parts = [unquote(p) for p in raw]
+        if parts and parts[-1] == "" and len(parts) > 1:
+            parts = parts[:-1]
+        match parts:
+            case ["health"]:
+                return self.health()
+            case ["sessions"]:
+                return self.sessions()
+            case ["sessions", sid]:
+                return self.session(sid)
+            case ["runs", sid, rid]:
+                return self.run(sid, rid)
+            case ["runs", sid, rid, "pnl"]:
+                return self.pnl(sid, rid, _int_arg(query, "max_points", DEFAULT_PNL_POINTS))
+            case ["runs", sid, rid, "alerts"]:
+                return self.alerts(sid, rid, _int_arg(query, "limit", 200))
+            case ["runs", sid, rid, "decisions"]:
+                return self.decisions(sid, rid, _int_arg(query, "limit", DEFAULT_DECISIONS))
+            case ["promotion"]:
+                return self.promotion()
+            case ["go-no-go"]:
+                return self.go_no_go()
+        raise ApiError(404, f"no such endpoint: {path} (see GET /api/health for the list)")
+
+    def _session_dir(self, sid: str) -> Path:
+        if not ID_RE.fullmatch(sid):
+            raise ApiError(400, f"invalid session id {sid!r}: letters, digits, '.', '_', '-' only")
+        folder = self.recordings / sid
+        if not (folder / "manifest.json").is_file():
+            raise ApiError(404, f"no session {sid!r} under {self.recordings}")
+        return folder
+
+    def _run_dir(self, sid: str, rid: str) -> Path:
+        session = self._session_dir(sid)
+        if not ID_RE.fullmatch(rid):
+            raise ApiError(400, f"invalid run id {rid!r}: letters, digits, '.', '_', '-' only")
+        folder = session / "runs" / rid
+        if not folder.is_dir():
+            raise ApiError(404, f"no run {rid!r} in session {sid!r}")
+        return folder
+
+    def _run_rows(self) -> dict[tuple[str, str], dict[str, Any]]:
+        rows = self._rows(
+            "SELECT session_id, run_id, mode, phase, profile_name, parity_status, clean_exit,"
+            " first_recv_ns, last_recv_ns, frames,"
+            " TRY_CAST(json_extract(summary, '$.total_pnl') AS BIGINT) AS total_pnl"
+            " FROM runs ORDER BY session_id, run_id"
+        )
+        return {(r["session_id"], r["run_id"]): r for r in rows}
+
+    # -- endpoints ------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        sessions = list_sessions(self.recordings)
+        runs = self._run_rows()
+        return {
+            "status": "ok",
+            "version": __version__,
+            "recordings": str(self.recordings.resolve()),
+            "recordings_exists": self.recordings.is_dir(),
+            "reports": str(self.reports.resolve()),
+            "sessions": len(sessions),
+            "runs": len(runs),
+            "units": "money ints are micro units (10**6 = $1); *_usd strings are format_fixed",
+            "endpoints": [
+                "/api/health",
+                "/api/sessions",
+                "/api/sessions/<session>",
+                "/api/runs/<session>/<run>",
+                "/api/runs/<session>/<run>/pnl?max_points=N",
+                "/api/runs/<session>/<run>/alerts?limit=N",
+                "/api/runs/<session>/<run>/decisions?limit=N",
+                "/api/promotion",
+                "/api/go-no-go",
+            ],
+        }
+
+    def sessions(self) -> list[dict[str, Any]]:
+        from polyarb.cli.cmd_sessions import session_summary
+
+        runs = self._run_rows()
+        out = []
+        for reader in list_sessions(self.recordings):
+            row = session_summary(reader)
+            # the folder name is what every URL and view uses (manifest ids may differ)
+            row["id"] = reader.dir.name
+            row["start_ns"] = reader.manifest.get("start_ns")
+            row["end_ns"] = reader.manifest.get("end_ns")
+            row["runs"] = _runs_of(reader.dir, runs)
+            out.append(row)
+        return out
+
+    def session(self, sid: str) -> dict[str, Any]:
+        from polyarb.cli.cmd_sessions import session_summary
+
+        reader = SessionReader(self._session_dir(sid))
+        manifest = {k: v for k, v in reader.manifest.items() if k not in ("assets", "parts")}
+        manifest["assets"] = len(reader.manifest.get("assets", []))
+        manifest["parts"] = len(reader.manifest.get("parts", []))
+        summary = session_summary(reader)
+        summary["id"] = sid
+        summary["runs"] = _runs_of(reader.dir, self._run_rows())
+        markets = [
+            {"condition_id": m.condition_id, "question": m.question, "neg_risk": m.neg_risk}
+            for m in reader.markets()
+        ]
+        return {"session": summary, "manifest": manifest, "markets": markets}
+
+    def run(self, sid: str, rid: str) -> dict[str, Any]:
+        folder = self._run_dir(sid, rid)
+        rows = self._rows(
+            "SELECT parity_status, run_json FROM runs WHERE session_id = $s AND run_id = $r",
+            {"s": sid, "r": rid},
+        )
+        run_json = json.loads(rows[0]["run_json"]) if rows and rows[0]["run_json"] else None
+        parity_file = folder / "parity.json"
+        parity = _read_json(parity_file) if parity_file.is_file() else None
+        summary = (run_json or {}).get("summary") or {}
+        numbers = {k: _as_int(summary.get(k)) for k in (*COUNT_KEYS, *MONEY_KEYS)}
+        formatted = {k: format_fixed(v) for k in MONEY_KEYS if isinstance(v := numbers.get(k), int)}
+        return {
+            "session_id": sid,
+            "run_id": rid,
+            # run.json is written last: without it the run is still going (or crashed)
+            "complete": run_json is not None,
+            "parity_status": rows[0]["parity_status"] if rows else None,
+            "numbers": numbers,
+            "formatted": formatted,
+            "run_json": run_json,
+            "parity": parity,
+        }
+
+    def pnl(self, sid: str, rid: str, max_points: int) -> dict[str, Any]:
+        self._run_dir(sid, rid)
+        rows = self._rows(
+            "SELECT seq, ts_ns, realised_pnl, marked_pnl FROM pnl"
+            " WHERE session_id = $s AND run_id = $r",
+            {"s": sid, "r": rid},
+        )
+        points = [
+            {
+                "ts_ns": r["ts_ns"],
+                "seq": r["seq"],
+                "realised": r["realised_pnl"] or 0,
+                "marked": r["marked_pnl"] or 0,
+                "total": (r["realised_pnl"] or 0) + (r["marked_pnl"] or 0),
+            }
+            for r in rows
+        ]
+        totals = [p["total"] for p in points]
+        # the chart's y range: both lines and zero
+        span = [0, *totals, *(p["realised"] for p in points)]
+        return {
+            "session_id": sid,
+            "run_id": rid,
+            "unit": "micro (10**6 = $1)",
+            "rows": len(points),
+            "final_usd": format_fixed(totals[-1]) if totals else None,
+            "min_usd": format_fixed(min(span)),
+            "max_usd": format_fixed(max(span)),
+            "points": _thin(points, max_points),
+        }
+
+    def alerts(self, sid: str, rid: str, limit: int) -> dict[str, Any]:
+        self._run_dir(sid, rid)
+        rows = self._rows(
+            "SELECT ts_ns, seq, rule, level, state, message, value, threshold FROM alerts"
+            " WHERE session_id = $s AND run_id = $r",
+            {"s": sid, "r": rid},
+        )
+        last: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            last[r["rule"]] = r
+        active = sorted(rule for rule, r in last.items() if r["state"] == "fired")
+        return {
+            "session_id": sid,
+            "run_id": rid,
+            "total": len(rows),
+            "active": active,
+            "alerts": rows[-limit:],
+        }
+
+    def decisions(self, sid: str, rid: str, limit: int) -> dict[str, Any]:
+        self._run_dir(sid, rid)
+        params = {"s": sid, "r": rid}
+        where = "WHERE session_id = $s AND run_id = $r"
+        total = self._rows(f"SELECT count(*) AS n FROM decisions {where}", params)[0]["n"]
+        # The view keeps file order (the order the engine decided); take the newest `limit`.
+        rows = self._rows(
+            f"SELECT * EXCLUDE (session_id, run_id) FROM decisions {where}"
+            f" LIMIT {limit} OFFSET {max(0, total - limit)}",
+            params,
+        )
+        return {"session_id": sid, "run_id": rid, "total": total, "decisions": rows}
+
+    def promotion(self) -> dict[str, Any]:
+        path = self.reports / "promotion" / "latest.json"
+        if not path.is_file():
+            return {"present": False, "path": str(path)}
+        return {"present": True, "path": str(path), "report": _read_json(path)}
+
+    def go_no_go(self) -> dict[str, Any]:
+        rows = self._rows("SELECT phase, status, checks, ts, path FROM go_no_go")
+        path = self.reports / "go_no_go" / "latest.json"
+        if not rows:
+            return {"present": False, "path": str(path)}
+        row = rows[0]
+        checks = json.loads(row["checks"]) if row["checks"] else []
+        return {
+            "present": True,
+            "path": str(path),
+            "phase": row["phase"],
+            "status": row["status"],
+            "ts": row["ts"],
+            "checks": checks,
+        }
+
+
+def _runs_of(folder: Path, runs: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Run folders of one session: completed ones (run.json) with their view row, others bare."""
+    out = []
+    sid = folder.name
+    for p in sorted((folder / "runs").glob("*")):
+        if not p.is_dir() or p.name.startswith("."):
+            continue
+        row = runs.get((sid, p.name))
+        entry: dict[str, Any] = {"run_id": p.name, "complete": row is not None}
+        if row is not None:
+            entry.update({k: v for k, v in row.items() if k not in ("session_id", "run_id")})
+            if isinstance(row.get("total_pnl"), int):
+                entry["total_pnl_usd"] = format_fixed(row["total_pnl"])
+        out.append(entry)
+    return out
+
+
+def _thin(points: list[dict[str, Any]], max_points: int) -> list[dict[str, Any]]:
+    """At most ``max_points`` evenly spaced points, always keeping the first and the last."""
+    if len(points) <= max_points:
+        return points
+    if max_points < 2:
+        return points[-1:]
+    step = (len(points) - 1) / (max_points - 1)
+    return [points[round(i * step)] for i in range(max_points)]
+
+
+def _int_arg(query: dict[str, list[str]], name: str, default: int) -> int:
+    values = query.get(name)
+    if not values:
+        return default
+    text = values[-1]
+    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+        raise ApiError(400, f"{name} must be an integer from 1 to {MAX_LIMIT}, not {text!r}")
+    return int(text)
+
+
+def _as_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ApiError(500, f"cannot read {path.name}: {exc}") from None
