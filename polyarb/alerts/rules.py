@@ -18,10 +18,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from polyarb.config.profile import format_validation_errors, micro
+from polyarb.config.yamlfile import load_yaml
 
 Level = Literal["CRITICAL", "WARNING", "INFO"]
 
@@ -198,16 +198,7 @@ def parse_alert_rules(data: Any, source: Path | str = "<alerts>") -> AlertRules:
 
 def load_alert_rules(path: Path | str) -> AlertRules:
     """Load ``path`` (YAML); :class:`AlertRulesError` lists every problem."""
-    p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as exc:
-        raise AlertRulesError(f"{p}: cannot read alert rules: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise AlertRulesError(f"{p}: not valid YAML: {exc}") from None
-    return parse_alert_rules(data, p)
+    return parse_alert_rules(load_yaml(path, AlertRulesError, "alert rules"), path)
 
 
 def rules_for_profile(profile_path: Path | str, alerts: str | None) -> AlertRules:

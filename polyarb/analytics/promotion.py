@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from polyarb.analytics.views import AnalyticsError, connect, sql_text
 from polyarb.config.profile import format_validation_errors
+from polyarb.config.yamlfile import load_yaml
 
 Status = Literal["PASS", "WARN", "FAIL"]
 Mode = Literal["shadow", "live", "replay"]
@@ -126,18 +126,7 @@ def parse_rules(data: Any, source: Path | str = "<promotion rules>") -> Promotio
 
 def load_rules(path: Path | str) -> PromotionRules:
     """Load and validate a thresholds file; :class:`PromotionConfigError` lists every problem."""
-    p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as exc:
-        raise PromotionConfigError(
-            f"{p}: cannot read promotion rules: {exc.strerror or exc}"
-        ) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise PromotionConfigError(f"{p}: not valid YAML: {exc}") from None
-    return parse_rules(data, p)
+    return parse_rules(load_yaml(path, PromotionConfigError, "promotion rules"), path)
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from polyarb.config.yamlfile import load_yaml
 from polyarb.units import SCALE
 
 Money = Decimal
@@ -204,15 +204,7 @@ def parse_profile(data: Any, source: Path | str = "<profile>") -> Profile:
 def load_profile(path: Path | str) -> Profile:
     """Load and validate ``path``; raises :class:`ProfileError` with every problem listed."""
     p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as exc:
-        raise ProfileError(f"{p}: cannot read profile: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ProfileError(f"{p}: not valid YAML: {exc}") from None
-    profile = parse_profile(data, p)
+    profile = parse_profile(load_yaml(p, ProfileError, "profile"), p)
     if profile.alerts:
         # A profile that names broken alert rules must not start: alerts are a safety gate.
         from polyarb.alerts.rules import AlertRulesError, load_alert_rules

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -415,6 +416,18 @@ class SessionWriter:
         """Seal the session: last part to Parquet, manifest marked sealed."""
         self.rotate()
         self._write_manifest(sealed=True)
+
+    @classmethod
+    def fresh(cls, root: Path | str, session_id: str, **options: Any) -> SessionWriter:
+        """A writer on an empty session folder: what was there is removed first.
+
+        For converters and generators, whose output is reproducible from their
+        input; a recorder opens with ``SessionWriter(...)`` and so resumes instead.
+        """
+        target = Path(root) / session_id
+        if target.exists():
+            shutil.rmtree(target)
+        return cls(root, session_id, **options)
 
     def __enter__(self) -> SessionWriter:
         return self

@@ -7,7 +7,6 @@ text, assets, markets) is the sources' own.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,10 +40,7 @@ def build_repeated_session(
     rows.sort(key=lambda r: r[0])
     base = rows[0][0]
     span = rows[-1][0] - base + 1_000_000_000
-    target = recordings / session_id
-    if target.exists():
-        shutil.rmtree(target)
-    writer = SessionWriter(
+    writer = SessionWriter.fresh(
         recordings,
         session_id,
         feed_url="synthetic:repeat",
@@ -73,4 +69,4 @@ def build_repeated_session(
         done += min(len(rows), frames - done)
     writer.append_rows(chunk)
     writer.close()
-    return target
+    return writer.dir

@@ -45,12 +45,7 @@ def import_burst(shared_data: Path, recordings: Path, *, session_id: str = SESSI
         tick_size=1_000,
         min_order_size=5 * SCALE,
     )
-    target = recordings / session_id
-    if target.exists():
-        import shutil
-
-        shutil.rmtree(target)
-    writer = SessionWriter(
+    writer = SessionWriter.fresh(
         recordings,
         session_id,
         feed_url="import:crossing-burst",
@@ -74,4 +69,4 @@ def import_burst(shared_data: Path, recordings: Path, *, session_id: str = SESSI
             next_tick += TICK_INTERVAL_NS
         writer.append(FrameKind.FRAME, compact(event), recv, recv - t0, 0)
     writer.close()
-    return target
+    return writer.dir

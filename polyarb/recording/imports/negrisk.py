@@ -24,7 +24,6 @@ on every boundary, so the placeholder exclusion is exercised all the time.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -197,10 +196,7 @@ def import_negrisk(
     metas = negrisk_markets(shared_data, augmented=augmented)
     quotes = _yes_quotes(shared_data)
     markets = [_Market(m) for m in metas]
-    target = recordings / session_id
-    if target.exists():
-        shutil.rmtree(target)
-    writer = SessionWriter(
+    writer = SessionWriter.fresh(
         recordings,
         session_id,
         feed_url="import:negrisk",
@@ -307,4 +303,4 @@ def import_negrisk(
         }
         emit(payload, end_ms + index)
     writer.close()
-    return target
+    return writer.dir

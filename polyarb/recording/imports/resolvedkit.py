@@ -103,12 +103,7 @@ def import_resolvedkit(
         )
     resolved_after = sorted((last_ts[m.condition_id], m) for m in metas)
 
-    target = recordings / session_id
-    if target.exists():
-        import shutil
-
-        shutil.rmtree(target)
-    writer = SessionWriter(
+    writer = SessionWriter.fresh(
         recordings,
         session_id,
         feed_url="import:resolvedkit",
@@ -185,7 +180,7 @@ def import_resolvedkit(
     if progress:
         progress(total, total)
     writer.close()
-    return target
+    return writer.dir
 
 
 def _emit_resolution(emit: Callable[[str, str, int], None], meta: MarketMeta, ts_ms: int) -> None:
