@@ -17,7 +17,6 @@ import asyncio
 import gzip
 import hashlib
 import json
-import resource
 import shutil
 import subprocess
 import sys
@@ -55,8 +54,11 @@ async def _record(url: str, out: Path, assets: list[str], proc: subprocess.Popen
     task = asyncio.create_task(recorder.run())
     first_t = last_t = None
     last_frames = 0
+    me = psutil.Process()
+    peak_rss = me.memory_info().rss
     while proc.poll() is None:
         await asyncio.sleep(0.05)
+        peak_rss = max(peak_rss, me.memory_info().rss)
         frames = recorder.feed.frames
         if frames and first_t is None:
             first_t = time.perf_counter()
@@ -72,6 +74,7 @@ async def _record(url: str, out: Path, assets: list[str], proc: subprocess.Popen
         "seal_s": time.perf_counter() - seal0,
         "cpu_s": time.process_time() - cpu0,
         "receive_cpu_s": recv_cpu,
+        "peak_rss": max(peak_rss, me.memory_info().rss),
     }
 
 
@@ -144,7 +147,7 @@ def main() -> None:
         assets = SessionReader(big).manifest["assets"]
         rss0 = psutil.Process().memory_info().rss
         result = asyncio.run(_record(url, work / "out", assets, proc))
-        peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        peak_rss = result["peak_rss"]
         stats = json.loads(stats_path.read_text())
         sent = stats["connections"]
         rec = work / "out" / "rec"
@@ -170,7 +173,10 @@ def main() -> None:
             f" (receiving: {result['receive_cpu_s'] / result['frames'] * 1e6:.2f})"
         )
         print(f"seal after stop          {result['seal_s']:.1f} s")
-        print(f"peak RSS                 {peak_rss / 1e6:,.0f} MB (at start {rss0 / 1e6:,.0f} MB)")
+        print(
+            f"peak RSS while recording {peak_rss / 1e6:,.0f} MB "
+            f"(+{(peak_rss - rss0) / 1e6:,.0f} MB over this process before it: the build's)"
+        )
         print(
             f"Parquet                  {parquet / rows:,.1f} B/row ({parquet / 1e6:,.1f} MB, zstd 3)"
         )

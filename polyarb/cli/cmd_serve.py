@@ -80,7 +80,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stats", type=Path, help="write what was sent (per connection) as JSON here")
     p.add_argument("--digest", action="store_true", help="SHA-256 of each stream in --stats")
     p.add_argument("-v", "--verbose", action="store_true", help="log connections to stderr")
-    f = p.add_argument_group("fault injection (counted in streamed frames per connection, dumps excluded)")
+    f = p.add_argument_group(
+        "fault injection (counted in streamed frames per connection, dumps excluded)"
+    )
     f.add_argument("--disconnect-after", type=int, default=0, metavar="N", help="close (1011)")
     f.add_argument("--freeze-after", type=int, default=0, metavar="N", help="stop data, keep PONGs")
     f.add_argument(

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.frames import Frame, Opcode
+from websockets.protocol import State
 
 from polyarb.clock import WallClock
 from polyarb.events import CONTROL_TEXTS
@@ -39,11 +40,15 @@ _FRAME = FrameKind.FRAME.value
 
 
 class _TextConnection(ClientConnection):
-    """Hands each complete text message to ``on_text`` as it is parsed, in order.
+    """Hands each complete text message to ``on_text`` as it arrives, in order.
 
-    Skips websockets' per-message queue and ``recv()`` future: at 100k frames/s
-    that machinery costs more than everything else we do per frame. Control
-    frames (ping, pong, close) still go through websockets.
+    At 100k frames/s websockets' generator-based frame parser, message queue and
+    ``recv()`` future cost more than everything else per frame. While the
+    connection is open this class cuts the byte stream into frames itself and
+    decodes unfragmented text frames (RFC 6455 §5.2: server frames are unmasked)
+    directly; every other frame (control, fragmented, binary) is handed to
+    websockets whole, so its parser always stays at a frame boundary and keeps
+    doing pings, pongs, fragments and the closing handshake.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -51,6 +56,50 @@ class _TextConnection(ClientConnection):
         self._on_text: Callable[[str], None] | None = None
         self._early: list[str] = []
         self._fragments: list[bytes] | None = None
+        self._pending = b""
+
+    def data_received(self, data: bytes) -> None:
+        on_text = self._on_text
+        if on_text is None or self.protocol.state is not State.OPEN:
+            super().data_received(data)
+            return
+        buf = self._pending + data if self._pending else data
+        view = memoryview(buf)
+        size = len(buf)
+        limit = self.protocol.max_message_size
+        pos = 0
+        while size - pos >= 2:
+            second = buf[pos + 1]
+            if second & 0x80:  # a masked server frame: let websockets fail the connection
+                self._pending = b""
+                super().data_received(buf[pos:])
+                return
+            length = second & 0x7F
+            head = 2
+            if length == 126:
+                if size - pos < 4:
+                    break
+                length = int.from_bytes(buf[pos + 2 : pos + 4], "big")
+                head = 4
+            elif length == 127:
+                if size - pos < 10:
+                    break
+                length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
+                head = 10
+            end = pos + head + length
+            if end > size:
+                break
+            if buf[pos] == 0x81 and self._fragments is None and (limit is None or length <= limit):
+                on_text(str(view[pos + head : end], "utf-8", "replace"))
+            else:
+                super().data_received(buf[pos:end])
+                if self.protocol.state is not State.OPEN:
+                    self._pending = b""
+                    if end < size:
+                        super().data_received(buf[end:])
+                    return
+            pos = end
+        self._pending = buf[pos:]
 
     def deliver_to(self, on_text: Callable[[str], None]) -> None:
         """Start delivering; messages that arrived with the handshake go first."""

@@ -233,3 +233,35 @@ def test_record_cli_from_a_session_against_serve(resolvedkit: Path, tmp_path: Pa
     assert rec.sealed
     assert len(rec.markets()) == len(SessionReader(resolvedkit).markets())
     assert rec.manifest["counts"]["frame"] >= 38_000
+
+
+def test_parts_rotate_by_size_and_by_age(resolvedkit: Path, tmp_path: Path) -> None:
+    from polyarb.feed import FeedConfig
+    from polyarb.recording import SessionWriter
+    from polyarb.recording.recorder import Recorder
+
+    assets = SessionReader(resolvedkit).manifest["assets"]
+
+    async def run(url: str, session: str, **limits: float) -> None:
+        writer = SessionWriter(tmp_path, session, **limits)  # type: ignore[arg-type]
+        recorder = Recorder(
+            writer, assets, config=FeedConfig(url=url, tick_interval_s=0.05), flush_interval_s=0.1
+        )
+        task = asyncio.create_task(recorder.run())
+        await asyncio.sleep(2.0)
+        recorder.stop()
+        await task
+
+    for session, limits in (
+        ("by-size", {"part_max_bytes": 64 << 10}),
+        ("by-age", {"part_max_seconds": 0.5}),
+    ):
+        with ServerThread(resolvedkit, speed=400) as server:
+            asyncio.run(run(server.url, session, **limits))
+        reader = SessionReader(tmp_path / session)
+        parts = reader.manifest["parts"]
+        assert len(parts) >= 3, (session, parts)
+        assert not list((tmp_path / session / "frames").glob("*.arrows"))
+        frames = list(reader.frames())
+        assert [f.seq for f in frames] == list(range(len(frames)))
+        assert [p["first_seq"] for p in parts] == sorted(p["first_seq"] for p in parts)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,3 @@ def burst(bundled_recordings: Path) -> Path:
 @pytest.fixture
 def resolvedkit(bundled_recordings: Path) -> Path:
     return bundled_recordings / "resolvedkit-btc15m"
-
-
-def subscribe(assets: list[str], *, custom: bool = True, dump: bool = True) -> str:
-    return json.dumps(
-        {
-            "assets_ids": assets,
-            "type": "market",
-            "custom_feature_enabled": custom,
-            "initial_dump": dump,
-        }
-    )

@@ -9,7 +9,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from conftest import subscribe
+from serve_support import subscribe
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -27,7 +27,8 @@ def session_frames(path: Path) -> list[str]:
 async def collect(url: str, first: str, *, limit: int = 10**9, timeout: float = 20) -> list[str]:
     """Send ``first``, then read until the server closes (or ``limit`` frames)."""
     out: list[str] = []
-    async with connect(url, ping_interval=None, max_size=None) as ws:
+    # max_queue=None: a client that stops reading early must still see the close frame.
+    async with connect(url, ping_interval=None, max_size=None, max_queue=None) as ws:
         await ws.send(first)
         try:
             async with asyncio.timeout(timeout):
