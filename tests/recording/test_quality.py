@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from recorder_support import REPO, record
 
 from polyarb.recording import SessionReader, SessionWriter
@@ -59,6 +60,7 @@ def test_a_tampered_book_fails_its_hash(bundled_recordings: Path, tmp_path: Path
     assert cert["hashes"]["examples"][0]["seq"] == tampered_seq
 
 
+@pytest.mark.slow
 def test_faults_show_up_in_the_certificate(bundled_recordings: Path, tmp_path: Path) -> None:
     session = bundled_recordings / "resolvedkit-btc15m"
     plan = FaultPlan(disconnect_after=10_000, garbage_every=3_000, duplicate_every=4_000)

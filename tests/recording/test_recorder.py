@@ -194,6 +194,7 @@ def test_lossless_at_scale_200k_frames(bundled_recordings: Path, tmp_path: Path)
     )
 
 
+@pytest.mark.slow
 def test_record_cli_from_a_session_against_serve(resolvedkit: Path, tmp_path: Path) -> None:
     with serve_process(
         resolvedkit, "--max", "--exit-at-end", "--recordings", str(resolvedkit.parent)
@@ -216,7 +217,7 @@ def test_record_cli_from_a_session_against_serve(resolvedkit: Path, tmp_path: Pa
                 "--session",
                 "cli",
                 "--duration",
-                "6",
+                "4",
                 "--tick-ms",
                 "200",
                 "--no-status",
