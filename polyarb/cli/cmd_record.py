@@ -11,10 +11,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from polyarb.cli.common import CliError, add_recordings_arg, session_path
+from polyarb.cli.common import CliError, add_recordings_arg
+from polyarb.cli.feedargs import (
+    add_connection_args,
+    add_target_args,
+    feed_config,
+    resolve_targets,
+)
 
 if TYPE_CHECKING:
-    from polyarb.protocol.markets import MarketMeta
     from polyarb.recording.recorder import Recorder, RecorderStatus
 
 DESCRIPTION = """\
@@ -60,23 +65,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_recordings_arg(p)
-    p.add_argument("targets", nargs="*", metavar="TARGET", help="token id, 0xcondition, slug")
-    p.add_argument("--event", action="append", default=[], help="an event slug or id (repeatable)")
-    p.add_argument("--markets-from", metavar="SESSION", help="take markets from this session")
+    add_target_args(p)
     p.add_argument("--session", help="session id (default rec-YYYYMMDD-HHMMSS, UTC)")
-    p.add_argument("--url", default=None, help="market WebSocket URL (default Polymarket's)")
-    p.add_argument("--gamma-url", default=None, help="Gamma API base URL")
-    p.add_argument("--clob-url", default=None, help="CLOB API base URL")
-    p.add_argument("--duration", type=float, help="stop and seal after this many seconds")
-    c = p.add_argument_group("connections")
-    c.add_argument("--shard-size", type=int, default=200, help="assets per connection (≤ 500)")
-    c.add_argument("--ping-interval", type=float, default=10.0, help="seconds between PINGs")
-    c.add_argument("--pong-timeout", type=float, default=30.0, help="reconnect if no PONG")
-    c.add_argument(
-        "--silence-timeout", type=float, default=60.0, help="reconnect after this data silence (s)"
-    )
-    c.add_argument("--backoff-max", type=float, default=30.0, help="longest reconnect pause (s)")
-    c.add_argument("--seed", type=int, help="seed the backoff jitter (reproducible tests)")
+    add_connection_args(p)
     t = p.add_argument_group("ticks and storage")
     t.add_argument("--profile", type=Path, help="take the tick cadence from this profile")
     t.add_argument("--tick-ms", type=int, help="tick row cadence in ms (default 1000; 0 = none)")
@@ -107,62 +98,15 @@ def _tick_ms(args: argparse.Namespace) -> int:
     return 1000
 
 
-def _resolve(args: argparse.Namespace) -> tuple[list[MarketMeta], list[str]]:
-    from polyarb.discovery import CLOB_URL, GAMMA_URL, HttpError, JsonHttp, ResolveError, resolve
-    from polyarb.recording import SessionReader
-
-    markets: list[MarketMeta] = []
-    assets: list[str] = []
-    if args.markets_from:
-        reader = SessionReader(session_path(args.recordings, args.markets_from))
-        markets = reader.markets()
-        assets = list(reader.manifest.get("assets", [])) or [
-            t for m in markets for t in m.token_ids
-        ]
-        if not assets:
-            raise CliError(f"session {args.markets_from} lists no assets")
-    targets = [*args.targets, *(f"event:{e}" for e in args.event)]
-    if targets:
-        try:
-            found = resolve(
-                targets,
-                gamma=JsonHttp(args.gamma_url or GAMMA_URL),
-                clob=JsonHttp(args.clob_url or CLOB_URL),
-            )
-        except (ResolveError, HttpError) as exc:
-            raise CliError(str(exc)) from exc
-        for note in found.notes:
-            print(f"note: {note}", file=sys.stderr)
-        known = {m.condition_id for m in markets}
-        markets += [m for m in found.markets if m.condition_id not in known]
-        assets = list(dict.fromkeys([*assets, *found.assets]))
-    if not assets:
-        raise CliError("nothing to record: give targets, --event or --markets-from (see --help)")
-    return markets, assets
-
-
 def run(args: argparse.Namespace) -> int:
-    from polyarb.feed import FeedConfig
-    from polyarb.feed.client import MARKET_URL
     from polyarb.recording import SessionReader, SessionWriter
     from polyarb.recording.recorder import Recorder, default_status_stream
     from polyarb.recording.writer import StoreError
 
     if not 0 < args.flush_interval <= 1:
         raise CliError(f"--flush-interval must be within (0, 1] s, got {args.flush_interval}")
-    try:
-        config = FeedConfig(
-            url=args.url or MARKET_URL,
-            shard_size=args.shard_size,
-            ping_interval_s=args.ping_interval,
-            pong_timeout_s=args.pong_timeout,
-            silence_timeout_s=args.silence_timeout,
-            backoff_max_s=max(args.backoff_max, 0.5),
-            tick_interval_s=_tick_ms(args) / 1000,
-        )
-    except ValueError as exc:
-        raise CliError(str(exc)) from exc
-    markets, assets = _resolve(args)
+    config = feed_config(args, _tick_ms(args) / 1000)
+    markets, assets = resolve_targets(args)
     session = args.session or dt.datetime.now(dt.UTC).strftime("rec-%Y%m%d-%H%M%S")
     existing = args.recordings / session / "manifest.json"
     if existing.is_file() and SessionReader(existing.parent).sealed:

@@ -13,6 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from polyarb.cli.common import CliError, add_recordings_arg
+from polyarb.cli.feedargs import (
+    add_connection_args,
+    add_target_args,
+    feed_config,
+    resolve_targets,
+)
 
 DESCRIPTION = """\
 Run the engine live in dry-run (Phase 0): the market feed goes, row by row and in
@@ -53,24 +59,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     )
     add_recordings_arg(p)
     p.add_argument("--profile", type=Path, required=True, help="a dry_run profile (YAML)")
-    p.add_argument("targets", nargs="*", metavar="TARGET", help="token id, 0xcondition, slug")
-    p.add_argument("--event", action="append", default=[], help="an event slug or id (repeatable)")
-    p.add_argument("--markets-from", metavar="SESSION", help="take markets from this session")
+    add_target_args(p)
     p.add_argument("--session", help="new session id (default shadow-YYYYMMDD-HHMMSS, UTC)")
-    p.add_argument("--url", default=None, help="market WebSocket URL (default Polymarket's)")
-    p.add_argument("--gamma-url", default=None, help="Gamma API base URL")
-    p.add_argument("--clob-url", default=None, help="CLOB API base URL")
-    p.add_argument("--duration", type=float, help="soak mode: stop cleanly after this many seconds")
     p.add_argument("--env", type=Path, default=Path(".env"), help="secrets file (webhook URL)")
-    c = p.add_argument_group("connections")
-    c.add_argument("--shard-size", type=int, default=200, help="assets per connection (≤ 500)")
-    c.add_argument("--ping-interval", type=float, default=10.0, help="seconds between PINGs")
-    c.add_argument("--pong-timeout", type=float, default=30.0, help="reconnect if no PONG")
-    c.add_argument(
-        "--silence-timeout", type=float, default=60.0, help="reconnect after this data silence (s)"
-    )
-    c.add_argument("--backoff-max", type=float, default=30.0, help="longest reconnect pause (s)")
-    c.add_argument("--seed", type=int, help="seed the backoff jitter (reproducible tests)")
+    add_connection_args(p)
     p.add_argument(
         "--flush-interval", type=float, default=0.5, help="journal flush period, s (≤ 1)"
     )
@@ -102,18 +94,13 @@ def _notifier(rules: Any, env_path: Path) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from polyarb.cli.cmd_record import _resolve
     from polyarb.cli.cmd_replay import format_summary, load
-    from polyarb.feed import FeedConfig
-    from polyarb.feed.client import MARKET_URL
     from polyarb.recording.recorder import default_status_stream
     from polyarb.recording.writer import StoreError
     from polyarb.shadow.runner import ShadowError, ShadowOptions, ShadowRun
 
     if not 0 < args.flush_interval <= 1:
         raise CliError(f"--flush-interval must be within (0, 1] s, got {args.flush_interval}")
-    if args.duration is not None and args.duration <= 0:
-        raise CliError(f"--duration must be positive, got {args.duration}")
     profile, rules = load(args.profile)
     if profile.mode != "dry_run":  # before anything connects anywhere
         raise CliError(
@@ -124,19 +111,8 @@ def run(args: argparse.Namespace) -> int:
         from polyarb.alerts import AlertRules
 
         rules = AlertRules()
-    try:
-        config = FeedConfig(
-            url=args.url or MARKET_URL,
-            shard_size=args.shard_size,
-            ping_interval_s=args.ping_interval,
-            pong_timeout_s=args.pong_timeout,
-            silence_timeout_s=args.silence_timeout,
-            backoff_max_s=max(args.backoff_max, 0.5),
-            tick_interval_s=profile.tick_interval_ms / 1000,
-        )
-    except ValueError as exc:
-        raise CliError(str(exc)) from exc
-    markets, assets = _resolve(args)
+    config = feed_config(args, profile.tick_interval_ms / 1000)
+    markets, assets = resolve_targets(args)
     session = args.session or dt.datetime.now(dt.UTC).strftime("shadow-%Y%m%d-%H%M%S")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     status = (
