@@ -15,8 +15,9 @@ import msgspec
 
 from polyarb.book import OrderBook
 from polyarb.config.profile import Profile
-from polyarb.detect.sizing import LegFill
+from polyarb.detect.sizing import LegBook, LegFill, size_basket
 from polyarb.protocol.markets import MarketMeta
+from polyarb.units import SCALE
 
 
 class Opportunity(msgspec.Struct, frozen=True, gc=False):
@@ -83,3 +84,43 @@ class Detector(Protocol):
 
 class DetectorFactory(Protocol):
     def __call__(self, profile: Profile, markets: Sequence[MarketMeta]) -> Detector: ...
+
+
+def sized_opportunity(
+    detector: str,
+    variant: str,
+    market: str,
+    side: str,
+    legs: Sequence[LegBook],
+    *,
+    payout: int,
+    min_edge: int,
+    max_cash: int,
+    seq: int,
+    ts_ms: int,
+    suppressed: dict[str, int],
+) -> Opportunity | None:
+    """Size ``legs`` in equal shares into an :class:`Opportunity`, or count ``below_one_lot``.
+
+    ``payout`` is what one set is worth (1 for a binary set, 1 or n − 1 for a neg-risk
+    basket); the id is deterministic: ``<detector>/<variant>:<market>:<seq>``.
+    """
+    sizing = size_basket(legs, side, payout=payout, min_edge=min_edge, max_cash=max_cash)
+    if sizing is None:
+        suppressed["below_one_lot"] = suppressed.get("below_one_lot", 0) + 1
+        return None
+    return Opportunity(
+        opportunity_id=f"{detector}/{variant}:{market}:{seq}",
+        detector=detector,
+        variant=variant,
+        market=market,
+        side=side,
+        size=sizing.size,
+        cash=sizing.cash,
+        payout=payout * sizing.size // SCALE,
+        fees=sizing.fees,
+        edge=sizing.edge,
+        legs=sizing.legs,
+        boundary_seq=seq,
+        ts_ms=ts_ms,
+    )

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 from polyarb.book import OrderBook
 from polyarb.config.profile import Profile, micro
-from polyarb.detect.base import MarketView, Opportunity
+from polyarb.detect.base import MarketView, Opportunity, sized_opportunity
 from polyarb.detect.guards import legs_guard
-from polyarb.detect.sizing import LegBook, size_basket
+from polyarb.detect.sizing import LegBook
 from polyarb.events import BUY, SELL
 from polyarb.protocol.markets import MarketMeta
 from polyarb.units import ONE, SCALE
@@ -110,23 +110,16 @@ class BinaryCompleteSet:
             )
             for b in books
         ]
-        sizing = size_basket(legs, side, payout=ONE, min_edge=self.min_edge, max_cash=self.max_cash)
-        if sizing is None:
-            self._suppressed["below_one_lot"] = self._suppressed.get("below_one_lot", 0) + 1
-            return None
-        variant = "buy_both" if side == BUY else "sell_both"
-        return Opportunity(
-            opportunity_id=f"{self.name}/{variant}:{market.condition_id}:{seq}",
-            detector=self.name,
-            variant=variant,
-            market=market.condition_id,
-            side=side,
-            size=sizing.size,
-            cash=sizing.cash,
-            payout=ONE * sizing.size // SCALE,
-            fees=sizing.fees,
-            edge=sizing.edge,
-            legs=sizing.legs,
-            boundary_seq=seq,
+        return sized_opportunity(
+            self.name,
+            "buy_both" if side == BUY else "sell_both",
+            market.condition_id,
+            side,
+            legs,
+            payout=ONE,
+            min_edge=self.min_edge,
+            max_cash=self.max_cash,
+            seq=seq,
             ts_ms=max(b.ts_ms for b in books),
+            suppressed=self._suppressed,
         )

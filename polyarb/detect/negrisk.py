@@ -19,13 +19,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from polyarb.config.profile import Profile, micro
-from polyarb.detect.base import MarketView, Opportunity
+from polyarb.detect.base import MarketView, Opportunity, sized_opportunity
 from polyarb.detect.binary import top_clears
 from polyarb.detect.guards import legs_guard
-from polyarb.detect.sizing import LegBook, size_basket
+from polyarb.detect.sizing import LegBook
 from polyarb.events import BUY
 from polyarb.protocol.markets import MarketMeta
-from polyarb.units import ONE, SCALE
+from polyarb.units import ONE
 
 
 def yes_no(meta: MarketMeta) -> tuple[str, str] | None:
@@ -110,24 +110,16 @@ class NegRiskBasket:
             LegBook(b.asset_id, m.condition_id, b.asks_best_first(), m.fee_rate, m.fee_exponent)
             for b, m in zip(books, group, strict=True)
         ]
-        sizing = size_basket(
-            legs, BUY, payout=payout, min_edge=self.min_edge, max_cash=self.max_cash
-        )
-        if sizing is None:
-            self._suppressed["below_one_lot"] = self._suppressed.get("below_one_lot", 0) + 1
-            return None
-        return Opportunity(
-            opportunity_id=f"{self.name}/{variant}:{group_id}:{seq}",
-            detector=self.name,
-            variant=variant,
-            market=group_id,
-            side=BUY,
-            size=sizing.size,
-            cash=sizing.cash,
-            payout=payout * sizing.size // SCALE,
-            fees=sizing.fees,
-            edge=sizing.edge,
-            legs=sizing.legs,
-            boundary_seq=seq,
+        return sized_opportunity(
+            self.name,
+            variant,
+            group_id,
+            BUY,
+            legs,
+            payout=payout,
+            min_edge=self.min_edge,
+            max_cash=self.max_cash,
+            seq=seq,
             ts_ms=max(b.ts_ms for b in books),
+            suppressed=self._suppressed,
         )
