@@ -145,6 +145,7 @@ def main() -> None:
         stats_path = work / "serve-stats.json"
         url, proc = _serve(big, stats_path)
         assets = SessionReader(big).manifest["assets"]
+        shutil.rmtree(work / "out", ignore_errors=True)  # a kept folder from an earlier run
         rss0 = psutil.Process().memory_info().rss
         result = asyncio.run(_record(url, work / "out", assets, proc))
         peak_rss = result["peak_rss"]

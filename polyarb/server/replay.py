@@ -16,7 +16,8 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import chain
+from functools import cache
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,18 @@ CLOSE_POLICY = 1008  # what Polymarket sends for a PING before the first subscri
 CLOSE_FAULT = 1011
 CLOSE_END = 1000
 _BATCH_BYTES = 64 << 10
+_CHUNK = 256
+"""Frames per bulk write under --max; the player yields to the event loop between chunks."""
+
+
+@cache
+def frame_header(size: int) -> bytes:
+    """The header of an unmasked final text frame of ``size`` bytes (RFC 6455 §5.2)."""
+    if size < 126:
+        return bytes((0x81, size))
+    if size < 65_536:
+        return b"\x81\x7e" + size.to_bytes(2, "big")
+    return b"\x81\x7f" + size.to_bytes(8, "big")
 
 
 @dataclass
@@ -225,7 +238,8 @@ class ReplayServer:
     async def _handle(self, ws: ServerConnection) -> None:
         stats = ConnectionStats(self._connections)
         self.stats.connections.append(stats)
-        client = _Client(ws, stats, self.faults.applies_to(self._connections), self.digest)
+        faulty = self.faults.any and self.faults.applies_to(self._connections)
+        client = _Client(ws, stats, faulty, self.digest)
         self._connections += 1
         self._clients.append(client)
         log.info("connection %d from %s", stats.index, ws.remote_address)
@@ -323,14 +337,7 @@ class ReplayServer:
         if client.hasher is not None:
             client.hasher.update(len(data).to_bytes(4, "big"))
             client.hasher.update(data)
-        size = len(data)
-        # An unmasked final text frame (RFC 6455 §5.2), framed here and written to the transport.
-        if size < 126:
-            client.out += bytes((0x81, size))
-        elif size < 65_536:
-            client.out += b"\x81\x7e" + size.to_bytes(2, "big")
-        else:
-            client.out += b"\x81\x7f" + size.to_bytes(8, "big")
+        client.out += frame_header(len(data))
         client.out += data
         if flush or len(client.out) >= _BATCH_BYTES:
             return await self._flush(client)
@@ -393,6 +400,57 @@ class ReplayServer:
             self._closers.add(closer)
             closer.add_done_callback(self._closers.discard)
 
+    def _bulk_ready(self) -> bool:
+        """Whether every subscriber takes every frame unchanged and without faults."""
+        subscribed = self._subscribed
+        return bool(subscribed) and all(
+            c.covers_all and c.custom and not c.faulty for c in subscribed
+        )
+
+    async def _bulk(self, chunk: list[tuple[int, bytes]]) -> None:
+        """Send a chunk of frames to subscribers that take everything: one write per chunk.
+
+        Per-frame calls dominated the cost of ``--max``; this frames the whole
+        chunk with one join and keeps the same stats, digests and book state.
+        """
+        datas = [data for _, data in chunk if not is_control(data)]
+        for data in datas:
+            self._note_books(data)
+        self.stats.played += len(datas)
+        if not datas:
+            return
+        size = sum(map(len, datas))
+        wire = b"".join([part for data in datas for part in (frame_header(len(data)), data)])
+        digest_input: bytes | None = None
+        for client in self._subscribed:
+            if client.closed:
+                continue
+            stats = client.stats
+            stats.frames += len(datas)
+            stats.data_frames += len(datas)
+            stats.bytes += size
+            if client.hasher is not None:
+                if digest_input is None:
+                    digest_input = b"".join(
+                        [part for data in datas for part in (len(data).to_bytes(4, "big"), data)]
+                    )
+                client.hasher.update(digest_input)
+            client.out += wire
+            await self._flush(client)
+
+    def _note_books(self, data: bytes) -> Route | None:
+        """Keep the latest ``book`` of each asset (initial dumps); an array frame's Route."""
+        asset = book_asset(data)
+        if asset is not None:
+            self._books[asset] = data
+            return None
+        if data[:1] != b"[":
+            return None
+        route = Route(data)
+        for a, b in route.books():
+            self._books[a] = b
+        return route
+
     # -- the timeline --------------------------------------------------------------------
 
     def _absorb_opening_snapshot(self) -> tuple[int, bytes] | None:
@@ -425,7 +483,15 @@ class ReplayServer:
         base_time = 0.0
         speed = self.speed
         played = 0
-        for recv, data in chain(head, self._frames):
+        frames = chain(head, self._frames)
+        for recv, data in frames:
+            if speed is None and self._bulk_ready():
+                # The common --max case: hand the rest of this chunk over in one piece.
+                chunk = [(recv, data), *islice(frames, _CHUNK - 1)]
+                played += len(chunk)
+                await self._bulk(chunk)
+                await asyncio.sleep(0)  # let PINGs and subscribes in
+                continue
             played += 1
             if is_control(data):
                 continue
@@ -445,14 +511,7 @@ class ReplayServer:
                 elif played & 255 == 0:
                     await self._flush_all()
                     await asyncio.sleep(0)
-            asset = book_asset(data)
-            route: Route | None = None
-            if asset is not None:
-                self._books[asset] = data
-            elif data[:1] == b"[":
-                route = Route(data)
-                for a, b in route.books():
-                    self._books[a] = b
+            route = self._note_books(data)
             for client in self._subscribed:
                 if client.covers_all and client.custom:
                     await self._deliver(client, data)

@@ -63,6 +63,25 @@ def test_max_replays_every_frame_in_order_after_one_dump(burst: Path) -> None:
     assert server.stats.bytes == sum(len(t.encode()) for t in got)
 
 
+def test_max_bulk_path_sends_what_the_paced_path_sends(resolvedkit: Path) -> None:
+    # --max to a client that takes everything goes out in chunks of frames (one write
+    # each); a paced replay goes frame by frame. Same bytes, same stats, same digest.
+    assets = SessionReader(resolvedkit).manifest["assets"]
+    runs = {}
+    for speed in (None, 1e9):
+        with ServerThread(resolvedkit, speed=speed, exit_at_end=True, digest=True) as server:
+            got = asyncio.run(collect(server.url, subscribe(assets)))
+        runs[speed] = (got, server.stats.connections[0])
+    (bulk, bulk_stats), (paced, paced_stats) = runs[None], runs[1e9]
+    assert len(bulk) > 30_000 and bulk == paced
+    assert (bulk_stats.frames, bulk_stats.bytes, bulk_stats.sha256) == (
+        paced_stats.frames,
+        paced_stats.bytes,
+        paced_stats.sha256,
+    )
+    assert bulk_stats.data_frames == paced_stats.data_frames == len(bulk) - 1  # minus the dump
+
+
 def test_only_subscribed_assets_and_dump_holds_their_books(resolvedkit: Path) -> None:
     reader = SessionReader(resolvedkit)
     market = reader.markets()[3]
