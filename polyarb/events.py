@@ -132,3 +132,4 @@ MarketEvent: TypeAlias = (
 )
 
 CONTROL_TEXTS = frozenset({"PONG", "NO NEW ASSETS", "INVALID OPERATION"})
+CONTROL_BYTES = frozenset(t.encode() for t in CONTROL_TEXTS)

@@ -1,9 +1,10 @@
 """The feed client: shards assets over connections and inserts ``tick`` rows.
 
-Reusable by anything that consumes the market channel: the recorder passes a
-sink that buffers rows for disk; shadow mode passes one that feeds the engine
-(:class:`QueueSink`). Every row arrives through the same callback in one
-order, so a recording of the stream is exactly what the consumer saw.
+Reusable by anything that consumes the market channel. Rows (open, subscribe,
+close, gap, error, tick) go to ``sink``; market frames go, one socket read at
+a time, to ``frames_sink`` as a :class:`FrameBlock`, or to ``sink`` one by one
+when no ``frames_sink`` is given (:class:`QueueSink`, tests). Both arrive in
+one order, so a recording of the stream is exactly what the consumer saw.
 """
 
 from __future__ import annotations
@@ -17,14 +18,24 @@ from typing import Any
 
 from polyarb.clock import WallClock
 from polyarb.feed.backoff import Backoff
-from polyarb.feed.connection import FeedConnection, Sink
+from polyarb.feed.connection import FeedConnection, FramesSink, Sink
+from polyarb.recording.block import FrameBlock
 from polyarb.recording.schema import FrameKind
 
 MARKET_URL = "wss://ws-subscriptions-clob.polymarket.com/ws/market"
 TICK_CONN_ID = -1
 """``conn_id`` of tick rows: they belong to the client, not to one connection."""
 
-__all__ = ["MARKET_URL", "TICK_CONN_ID", "FeedClient", "FeedConfig", "QueueSink", "Sink"]
+__all__ = [
+    "MARKET_URL",
+    "TICK_CONN_ID",
+    "FeedClient",
+    "FeedConfig",
+    "FramesSink",
+    "QueueSink",
+    "Sink",
+    "frames_to_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -66,14 +77,26 @@ class QueueSink:
         self.queue.put_nowait((kind, payload, recv_ns, mono_ns, conn_id))
 
 
+def frames_to_rows(sink: Sink) -> FramesSink:
+    """A frames sink that hands each frame of a block to ``sink`` as a ``frame`` row."""
+    kind = FrameKind.FRAME.value
+
+    def rows(block: FrameBlock) -> None:
+        for text in block.texts():
+            sink(kind, text, block.recv_ns, block.mono_ns, block.conn_id)
+
+    return rows
+
+
 class FeedClient:
-    """Subscribe ``assets`` (sharded) and report rows to ``sink`` until :meth:`stop`."""
+    """Subscribe ``assets`` (sharded); report rows to ``sink`` and frames to ``frames_sink``."""
 
     def __init__(
         self,
         assets: list[str],
         sink: Sink,
         *,
+        frames_sink: FramesSink | None = None,
         config: FeedConfig | None = None,
         clock: WallClock | None = None,
         rng: random.Random | None = None,
@@ -82,6 +105,7 @@ class FeedClient:
             raise ValueError("no assets to subscribe")
         self.config = config or FeedConfig()
         self.sink = sink
+        self.frames_sink = frames_sink or frames_to_rows(sink)
         self.clock = clock or WallClock()
         rng = rng or random.Random()
         unique = list(dict.fromkeys(assets))
@@ -92,6 +116,7 @@ class FeedClient:
                 unique[start : start + size],
                 self.config,
                 sink,
+                self.frames_sink,
                 self.clock,
                 Backoff(
                     self.config.backoff_initial_s,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from array import array
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -22,8 +23,9 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 from polyarb.clock import WallClock
-from polyarb.events import CONTROL_TEXTS
+from polyarb.events import CONTROL_BYTES
 from polyarb.feed.backoff import Backoff
+from polyarb.recording.block import FrameBlock
 from polyarb.recording.imports.common import compact, subscribe_text
 from polyarb.recording.schema import FrameKind
 
@@ -32,46 +34,54 @@ if TYPE_CHECKING:
 
 Sink = Callable[[str, str, int, int, int], None]
 """``sink(kind, payload, recv_ns, mono_ns, conn_id)``: called once per row, in arrival order."""
+FramesSink = Callable[[FrameBlock], None]
+"""Called with each read's market frames as one :class:`FrameBlock`, in order with the rows."""
 
 CLOSE_SILENCE = 4000
 CLOSE_PONG_TIMEOUT = 4001
 CLOSE_STOP = 1000
-_FRAME = FrameKind.FRAME.value
+_CONTROL_MAX = max(map(len, CONTROL_BYTES)) + 1
 
 
 class _TextConnection(ClientConnection):
-    """Hands each complete text message to ``on_text`` as it arrives, in order.
+    """Hands each read's complete text messages to ``on_block`` as one block, in order.
 
     At 100k frames/s websockets' generator-based frame parser, message queue and
     ``recv()`` future cost more than everything else per frame. While the
     connection is open this class cuts the byte stream into frames itself and
-    decodes unfragmented text frames (RFC 6455 §5.2: server frames are unmasked)
-    directly; every other frame (control, fragmented, binary) is handed to
-    websockets whole, so its parser always stays at a frame boundary and keeps
-    doing pings, pongs, fragments and the closing handshake.
+    collects unfragmented text frames (RFC 6455 §5.2: server frames are unmasked)
+    into one :class:`FrameBlock`-shaped ``(data, ends)`` per read; every other
+    frame (control, fragmented, binary) is handed to websockets whole, so its
+    parser always stays at a frame boundary and keeps doing pings, pongs,
+    fragments and the closing handshake.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._on_text: Callable[[str], None] | None = None
-        self._early: list[str] = []
+        self._on_block: Callable[[bytes, array[int]], None] | None = None
+        self._early: list[bytes] = []
         self._fragments: list[bytes] | None = None
         self._pending = b""
 
     def data_received(self, data: bytes) -> None:
-        on_text = self._on_text
-        if on_text is None or self.protocol.state is not State.OPEN:
+        on_block = self._on_block
+        if on_block is None or self.protocol.state is not State.OPEN:
             super().data_received(data)
             return
         buf = self._pending + data if self._pending else data
         view = memoryview(buf)
         size = len(buf)
         limit = self.protocol.max_message_size
+        pieces: list[memoryview] = []
+        ends = array("q")
+        total = 0
         pos = 0
         while size - pos >= 2:
             second = buf[pos + 1]
             if second & 0x80:  # a masked server frame: let websockets fail the connection
                 self._pending = b""
+                if pieces:
+                    on_block(b"".join(pieces), ends)
                 super().data_received(buf[pos:])
                 return
             length = second & 0x7F
@@ -90,8 +100,13 @@ class _TextConnection(ClientConnection):
             if end > size:
                 break
             if buf[pos] == 0x81 and self._fragments is None and (limit is None or length <= limit):
-                on_text(str(view[pos + head : end], "utf-8", "replace"))
+                pieces.append(view[pos + head : end])
+                total += length
+                ends.append(total)
             else:
+                if pieces:  # what came before this frame goes first
+                    on_block(b"".join(pieces), ends)
+                    pieces, ends, total = [], array("q"), 0
                 super().data_received(buf[pos:end])
                 if self.protocol.state is not State.OPEN:
                     self._pending = b""
@@ -100,13 +115,15 @@ class _TextConnection(ClientConnection):
                     return
             pos = end
         self._pending = buf[pos:]
+        if pieces:
+            on_block(b"".join(pieces), ends)
 
-    def deliver_to(self, on_text: Callable[[str], None]) -> None:
+    def deliver_to(self, on_block: Callable[[bytes, array[int]], None]) -> None:
         """Start delivering; messages that arrived with the handshake go first."""
-        self._on_text = on_text
+        self._on_block = on_block
         early, self._early = self._early, []
-        for text in early:
-            on_text(text)
+        for data in early:
+            on_block(data, array("q", [len(data)]))
 
     def process_event(self, event: Any) -> None:
         if not isinstance(event, Frame) or event.opcode not in _DATA:
@@ -121,11 +138,10 @@ class _TextConnection(ClientConnection):
             return
         data = b"".join(self._fragments) if len(self._fragments) > 1 else self._fragments[0]
         self._fragments = None
-        text = data.decode("utf-8", "replace")
-        if self._on_text is None:
-            self._early.append(text)
+        if self._on_block is None:
+            self._early.append(data)
         else:
-            self._on_text(text)
+            self._on_block(data, array("q", [len(data)]))
 
 
 _DATA = frozenset({Opcode.TEXT, Opcode.BINARY, Opcode.CONT})
@@ -140,6 +156,7 @@ class FeedConnection:
         assets: list[str],
         config: FeedConfig,
         sink: Sink,
+        frames_sink: FramesSink,
         clock: WallClock,
         backoff: Backoff,
     ) -> None:
@@ -147,6 +164,7 @@ class FeedConnection:
         self.assets = assets
         self.config = config
         self.sink = sink
+        self.frames_sink = frames_sink
         self.clock = clock
         self.backoff = backoff
         self.up = False
@@ -224,7 +242,7 @@ class FeedConnection:
             self._got_data = False
             self.up = True
             assert isinstance(ws, _TextConnection)
-            ws.deliver_to(self._on_text)
+            ws.deliver_to(self._on_block)
             helpers = [
                 asyncio.create_task(self._heartbeat(ws)),
                 asyncio.create_task(self._watchdog(ws)),
@@ -246,20 +264,26 @@ class FeedConnection:
                     await task
             self._closed(ws)
 
-    def _on_text(self, text: str) -> None:
+    def _on_block(self, data: bytes, ends: array[int]) -> None:
         mono = self.clock.mono_ns()
-        self.sink(_FRAME, text, self.clock.now_ns(), mono, self.conn_id)
-        self.frames += 1
-        self.bytes += len(text)
-        if text in CONTROL_TEXTS:
-            if text == "PONG" and self._pong_pending:
-                self._pong_pending = False
-                self.rtts_us.append((mono - self._ping_sent_mono) // 1000)
-            return  # PONGs are not data: they must not feed the watchdog
-        self._last_data_mono = mono
-        if not self._got_data:
-            self._got_data = True
-            self.backoff.reset()
+        self.frames_sink(FrameBlock(data, ends, self.clock.now_ns(), mono, self.conn_id))
+        self.frames += len(ends)
+        self.bytes += len(data)
+        fed = False
+        start = 0
+        for end in ends:
+            if end - start < _CONTROL_MAX and data[start:end] in CONTROL_BYTES:
+                if data[start:end] == b"PONG" and self._pong_pending:
+                    self._pong_pending = False
+                    self.rtts_us.append((mono - self._ping_sent_mono) // 1000)
+            else:
+                fed = True  # PONGs are not data: they must not feed the watchdog
+            start = end
+        if fed:
+            self._last_data_mono = mono
+            if not self._got_data:
+                self._got_data = True
+                self.backoff.reset()
 
     async def _heartbeat(self, ws: ClientConnection) -> None:
         cfg = self.config

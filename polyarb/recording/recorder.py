@@ -1,6 +1,7 @@
 """The live recorder: feed rows → a session on disk, lossless and crash-safe.
 
-The event loop only appends each row to a deque (the feed's sink). A store
+The event loop only appends each row, and each socket read's frames as one
+:class:`FrameBlock`, to a deque (the feed's sinks). A store
 thread drains it every ``flush_interval_s`` into the :class:`SessionWriter`'s
 journal, so a SIGKILL loses at most that interval; full parts are sealed to
 Parquet in a second thread while new rows go to the next journal, so sealing
@@ -23,18 +24,20 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from polyarb.clock import WallClock
-from polyarb.feed import FeedClient, FeedConfig
+from polyarb.feed import FeedClient, FeedConfig, frames_to_rows
 from polyarb.protocol.markets import MarketMeta
+from polyarb.recording.block import FrameBlock
 from polyarb.recording.reader import read_markets_table
 from polyarb.recording.writer import SessionWriter, StoreError, seal_journal
 
 Row = tuple[str, str, int, int, int]
+Item = Row | FrameBlock
 
 
 class _Store(threading.Thread):
     """Owns the writer: drains rows, flushes the journal, rotates and seals parts."""
 
-    def __init__(self, writer: SessionWriter, rows: deque[Row], interval_s: float) -> None:
+    def __init__(self, writer: SessionWriter, rows: deque[Item], interval_s: float) -> None:
         super().__init__(name="polyarb-store", daemon=True)
         self.writer = writer
         self.rows = rows
@@ -66,12 +69,18 @@ class _Store(threading.Thread):
         self._finish.set()
 
     def _drain(self) -> None:
-        rows = self.rows
-        batch = [rows.popleft() for _ in range(len(rows))]
-        if batch:
-            self.writer.append_rows(batch)
-            self.writer.flush()
-            self.rows_written += len(batch)
+        items = self.rows
+        writer = self.writer
+        first = writer.next_seq
+        for _ in range(len(items)):
+            item = items.popleft()
+            if isinstance(item, FrameBlock):
+                writer.append_block(item)
+            else:
+                writer.append(*item)
+        if writer.next_seq != first:
+            writer.flush()
+            self.rows_written += writer.next_seq - first
         self._collect()
         if self.writer.part_full():
             self._submit(self.writer.detach_part())
@@ -134,12 +143,13 @@ class Recorder:
         if not 0 < flush_interval_s <= 1.0:
             raise ValueError(f"flush interval must be within (0, 1] s, got {flush_interval_s}")
         self.writer = writer
-        self.rows: deque[Row] = deque()
+        self.rows: deque[Item] = deque()
         append = self.rows.append
 
         def sink(kind: str, payload: str, recv_ns: int, mono_ns: int, conn_id: int) -> None:
             append((kind, payload, recv_ns, mono_ns, conn_id))
 
+        frames_sink: Callable[[FrameBlock], None] = append
         if tap is not None:
             # Shadow mode: the engine sees each row right after it is queued for disk, in the
             # same order, so the writer's seq numbering is the engine's too.
@@ -147,9 +157,17 @@ class Recorder:
                 append((kind, payload, recv_ns, mono_ns, conn_id))
                 tap(kind, payload, recv_ns, mono_ns, conn_id)
 
-            sink = tapped
+            tap_frames = frames_to_rows(tap)
 
-        self.feed = FeedClient(assets, sink, config=config, clock=clock, rng=rng)
+            def tapped_frames(block: FrameBlock) -> None:
+                append(block)
+                tap_frames(block)
+
+            sink, frames_sink = tapped, tapped_frames
+
+        self.feed = FeedClient(
+            assets, sink, frames_sink=frames_sink, config=config, clock=clock, rng=rng
+        )
         self._markets = markets or []
         self._store = _Store(writer, self.rows, flush_interval_s)
         self._status = status

@@ -15,18 +15,20 @@ import json
 import os
 import shutil
 import time
-from collections import Counter
+from array import array
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
 import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from polyarb import __version__
 from polyarb.protocol.markets import MarketMeta
+from polyarb.recording.block import FrameBlock
 from polyarb.recording.schema import FRAMES_SCHEMA, MARKETS_SCHEMA, PARQUET_OPTIONS
 
 
@@ -142,6 +144,81 @@ def recover_journals(session_dir: Path) -> list[dict[str, Any]]:
     return parts
 
 
+_Piece = tuple[str, bytes, "array[int] | None", int, int, int]
+"""``(kind, data, ends, recv_ns, mono_ns, conn_id)``: one row (``ends`` None) or a block."""
+_BATCH_BYTES = 1 << 30
+"""Payload bytes per record batch: Arrow string offsets are int32."""
+
+
+def _groups(pieces: list[_Piece]) -> list[list[_Piece]]:
+    """Split pieces into runs whose payloads fit one string column."""
+    groups: list[list[_Piece]] = [[]]
+    size = 0
+    for piece in pieces:
+        if size + len(piece[1]) > _BATCH_BYTES and groups[-1]:
+            groups.append([])
+            size = 0
+        groups[-1].append(piece)
+        size += len(piece[1])
+    return groups
+
+
+def _record_batch(pieces: list[_Piece], first_seq: int) -> pa.RecordBatch:
+    """The journal batch of ``pieces``, built from their buffers without a per-row object."""
+    counts = np.fromiter((1 if p[2] is None else len(p[2]) for p in pieces), np.int64, len(pieces))
+    rows = int(counts.sum())
+    ends: list[np.ndarray] = [np.zeros(1, np.int64)]
+    singles: list[int] = []
+    base = 0
+    for _, data, piece_ends, *_ in pieces:
+        if piece_ends is None:
+            singles.append(len(data))
+            continue
+        if singles:
+            ends.append(np.cumsum(singles) + base)
+            base = int(ends[-1][-1])
+            singles = []
+        ends.append(np.frombuffer(piece_ends, np.int64) + base)
+        base += len(data)
+    if singles:
+        ends.append(np.cumsum(singles) + base)
+    offsets = np.concatenate(ends).astype(np.int32)
+    payload = pa.Array.from_buffers(
+        pa.string(),
+        rows,
+        [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(p[1] for p in pieces))],
+    )
+    try:
+        payload.validate(full=True)
+    except pa.ArrowInvalid:  # bytes that are not UTF-8: kept as a reader would decode them
+        payload = pa.array(
+            [bytes(b).decode("utf-8", "replace") for b in payload.cast(pa.binary()).to_pylist()],
+            pa.string(),
+        )
+    kinds = sorted({p[0] for p in pieces})
+    index = {k: i for i, k in enumerate(kinds)}
+    kind = pa.DictionaryArray.from_arrays(
+        np.repeat(np.fromiter((index[p[0]] for p in pieces), np.int32, len(pieces)), counts),
+        pa.array(kinds, pa.string()),
+    ).cast(pa.string())
+
+    def repeated(column: int, dtype: type[np.integer[Any]]) -> np.ndarray:
+        values = np.fromiter((p[column] for p in pieces), dtype, len(pieces))
+        return np.repeat(values, counts)
+
+    return pa.RecordBatch.from_arrays(
+        [
+            pa.array(np.arange(first_seq, first_seq + rows, dtype=np.int64)),
+            pa.array(repeated(3, np.int64)),
+            pa.array(repeated(4, np.int64)),
+            pa.array(repeated(5, np.int32)),
+            kind,
+            payload,
+        ],
+        schema=FRAMES_SCHEMA,
+    )
+
+
 class SessionWriter:
     """Writes ``recordings/<session_id>/``: frames parts, markets, manifest.
 
@@ -208,14 +285,8 @@ class SessionWriter:
         self._first_recv: int | None = old.get("start_ns")
         self._last_recv: int | None = old.get("end_ns")
         self._part_index = len(self.parts) and int(self.parts[-1]["file"][12:18]) + 1
-        self._cols: tuple[list[int], list[int], list[int], list[int], list[str], list[str]] = (
-            [],
-            [],
-            [],
-            [],
-            [],
-            [],
-        )
+        self._pieces: list[_Piece] = []
+        self._pending_rows = 0
         self._journal: ipc.RecordBatchStreamWriter | None = None
         self._sink: Any = None
         self._part_rows = 0
@@ -251,42 +322,34 @@ class SessionWriter:
 
     def append(self, kind: str, payload: str, recv_ns: int, mono_ns: int, conn_id: int = 0) -> int:
         """Add one row; returns its seq (gapless, from 0)."""
-        seq = self.next_seq
-        self.next_seq = seq + 1
-        cols = self._cols
-        cols[0].append(seq)
-        cols[1].append(recv_ns)
-        cols[2].append(mono_ns)
-        cols[3].append(conn_id)
-        cols[4].append(kind)
-        cols[5].append(payload)
-        self._part_bytes += len(payload)
-        self._counts[kind] = self._counts.get(kind, 0) + 1
-        if self._first_recv is None:
-            self._first_recv = recv_ns
-        self._last_recv = recv_ns
-        return seq
+        return self._add(kind, payload.encode(), None, recv_ns, mono_ns, conn_id)
 
     def append_rows(self, rows: Sequence[tuple[str, str, int, int, int]]) -> int:
         """Add many ``(kind, payload, recv_ns, mono_ns, conn_id)`` rows; returns the first seq."""
         first = self.next_seq
+        for kind, payload, recv_ns, mono_ns, conn_id in rows:
+            self._add(kind, payload.encode(), None, recv_ns, mono_ns, conn_id)
+        return first
+
+    def append_block(self, block: FrameBlock, kind: str = "frame") -> int:
+        """Add every frame of ``block`` as a ``kind`` row; returns the first seq."""
+        return self._add(kind, block.data, block.ends, block.recv_ns, block.mono_ns, block.conn_id)
+
+    def _add(
+        self, kind: str, data: bytes, ends: array[int] | None, recv: int, mono: int, conn: int
+    ) -> int:
+        first = self.next_seq
+        rows = 1 if ends is None else len(ends)
         if not rows:
             return first
-        kinds, payloads, recvs, monos, conns = zip(*rows, strict=True)
-        cols = self._cols
-        cols[0].extend(range(first, first + len(rows)))
-        cols[1].extend(recvs)
-        cols[2].extend(monos)
-        cols[3].extend(conns)
-        cols[4].extend(kinds)
-        cols[5].extend(payloads)
-        self.next_seq = first + len(rows)
-        self._part_bytes += sum(map(len, payloads))
-        for kind, n in Counter(kinds).items():
-            self._counts[kind] = self._counts.get(kind, 0) + n
+        self._pieces.append((kind, data, ends, recv, mono, conn))
+        self.next_seq = first + rows
+        self._pending_rows += rows
+        self._part_bytes += len(data)
+        self._counts[kind] = self._counts.get(kind, 0) + rows
         if self._first_recv is None:
-            self._first_recv = recvs[0]
-        self._last_recv = recvs[-1]
+            self._first_recv = recv
+        self._last_recv = recv
         return first
 
     def part_full(self) -> bool:
@@ -317,32 +380,25 @@ class SessionWriter:
     def flush(self) -> None:
         """Write buffered rows to the journal and push them to the OS."""
         self._last_flush = time.monotonic()
-        if not self._cols[0]:
+        if not self._pieces:
             return
-        batch = pa.RecordBatch.from_arrays(
-            [
-                pa.array(self._cols[0], pa.int64()),
-                pa.array(self._cols[1], pa.int64()),
-                pa.array(self._cols[2], pa.int64()),
-                pa.array(self._cols[3], pa.int32()),
-                pa.array(self._cols[4], pa.string()),
-                pa.array(self._cols[5], pa.string()),
-            ],
-            schema=FRAMES_SCHEMA,
-        )
+        pieces, self._pieces = self._pieces, []
+        first = self.next_seq - self._pending_rows
+        self._pending_rows = 0
         try:
             if self._journal is None:
                 path = self.dir / "frames" / f"part-{self._part_index:06d}.arrows"
                 self._sink = pa.OSFile(str(path), "wb")
                 self._journal = ipc.new_stream(self._sink, FRAMES_SCHEMA)
                 self._part_started = time.monotonic()
-            self._journal.write_batch(batch)
+            for group in _groups(pieces):
+                batch = _record_batch(group, first)
+                first += batch.num_rows
+                self._journal.write_batch(batch)
+                self._part_rows += batch.num_rows
             self._sink.flush()
         except OSError as exc:
             raise StoreError(f"cannot write frames to {self.dir}: {exc.strerror or exc}") from exc
-        self._part_rows += batch.num_rows
-        for col in self._cols:
-            col.clear()
 
     def rotate(self) -> None:
         """Seal the current part as Parquet and start a new one."""

@@ -12,9 +12,8 @@ from collections.abc import Collection
 
 import msgspec
 
-from polyarb.events import CONTROL_TEXTS
+from polyarb.events import CONTROL_BYTES
 
-CONTROL_BYTES = frozenset(t.encode() for t in CONTROL_TEXTS)
 CUSTOM_TYPES = frozenset({"best_bid_ask", "new_market", "market_resolved"})
 """Sent only to subscriptions with ``custom_feature_enabled`` (polymarket-protocol.md §1)."""
 
