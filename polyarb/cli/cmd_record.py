@@ -18,6 +18,7 @@ from polyarb.cli.feedargs import (
     feed_config,
     resolve_targets,
 )
+from polyarb.recording.schema import LIVE_COMPRESSION_LEVEL
 
 if TYPE_CHECKING:
     from polyarb.recording.recorder import Recorder, RecorderStatus
@@ -76,7 +77,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     )
     t.add_argument("--part-mb", type=float, default=256.0, help="rotate parts at this many MB")
     t.add_argument("--part-minutes", type=float, default=60.0, help="rotate parts at this age")
-    t.add_argument("--compression-level", type=int, default=3, help="zstd level when sealing parts")
+    t.add_argument(
+        "--compression-level",
+        type=int,
+        default=LIVE_COMPRESSION_LEVEL,
+        help=f"zstd level when sealing parts (default {LIVE_COMPRESSION_LEVEL}: fastest, and on "
+        "book-heavy data also smaller than 3; 9 saves ~12%% at ~6x the CPU)",
+    )
     s = p.add_mutually_exclusive_group()
     s.add_argument("--status", dest="status", action="store_true", default=None)
     s.add_argument("--no-status", dest="status", action="store_false", help="no status line")

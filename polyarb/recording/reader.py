@@ -88,14 +88,14 @@ class SessionReader:
         include_open: bool = False,
     ) -> Iterator[pa.RecordBatch]:
         """Frames as Arrow record batches in seq order; memory bounded by ``batch_size``."""
-        from polyarb.recording.writer import read_journal
+        from polyarb.recording.writer import journal_batches
 
         for path in self.part_paths(include_open=include_open):
             if path.suffix == ".arrows":
-                table = read_journal(path)
-                if columns:
-                    table = table.select(columns)
-                yield from table.to_batches(max_chunksize=batch_size)
+                for batch in journal_batches(path):
+                    if columns:
+                        batch = batch.select(columns)
+                    yield from pa.Table.from_batches([batch]).to_batches(max_chunksize=batch_size)
                 continue
             yield from pq.ParquetFile(str(path)).iter_batches(
                 batch_size=batch_size, columns=columns

@@ -31,6 +31,9 @@ from polyarb.recording.reader import read_markets_table
 from polyarb.recording.writer import SessionWriter, StoreError, seal_journal
 
 Row = tuple[str, str, int, int, int]
+_POLL_S = 0.02
+_DRAIN_ITEMS = 64
+"""Queued rows or blocks (a block is one socket read, up to 256 KiB) that trigger a drain."""
 Item = Row | FrameBlock
 
 
@@ -51,8 +54,12 @@ class _Store(threading.Thread):
 
     def run(self) -> None:
         try:
-            while not self._finish.wait(self.interval_s):
-                self._drain()
+            last = time.monotonic()
+            while not self._finish.wait(_POLL_S):
+                # A burst drains early: what waits in memory stays a few MB, not an interval's.
+                if len(self.rows) >= _DRAIN_ITEMS or time.monotonic() - last >= self.interval_s:
+                    last = time.monotonic()
+                    self._drain()
             self._drain()
             self._submit(self.writer.detach_part())
             for future in self._sealing:

@@ -16,7 +16,7 @@ import os
 import shutil
 import time
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,33 +69,62 @@ def write_json_atomic(path: Path, data: Any) -> None:
         raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
-def read_journal(path: Path) -> pa.Table:
-    """All complete record batches of a journal; a torn tail (crash) is dropped."""
-    batches: list[pa.RecordBatch] = []
+def journal_batches(path: Path) -> Iterator[pa.RecordBatch]:
+    """The complete record batches of a journal, one at a time; a torn tail (crash) is dropped."""
     try:
         with pa.OSFile(str(path), "rb") as source:
             reader = ipc.open_stream(source)
             while True:
                 try:
-                    batches.append(reader.read_next_batch())
-                except StopIteration:
-                    break
-                except (pa.ArrowInvalid, OSError):
-                    break
+                    batch = reader.read_next_batch()
+                except (StopIteration, pa.ArrowInvalid, OSError):
+                    return
+                yield batch
     except (pa.ArrowInvalid, OSError):
-        pass  # not even a schema made it to disk: an empty part
-    return pa.Table.from_batches(batches, schema=FRAMES_SCHEMA)
+        return  # not even a schema made it to disk: an empty part
 
 
-def _seal_table(
-    table: pa.Table, target: Path, compression_level: int | None = None
-) -> dict[str, Any]:
+def read_journal(path: Path) -> pa.Table:
+    """All complete record batches of a journal as one table (see :func:`journal_batches`)."""
+    return pa.Table.from_batches(list(journal_batches(path)), schema=FRAMES_SCHEMA)
+
+
+_ROW_GROUP_ROWS = 131_072
+_ROW_GROUP_BYTES = 64 << 20
+"""A row group is written once this much is gathered: sealing holds one, not the whole part."""
+
+
+def _seal_batches(
+    batches: Iterator[pa.RecordBatch], target: Path, compression_level: int | None = None
+) -> dict[str, Any] | None:
+    """Stream ``batches`` into ``target`` (temp file, fsync, rename); None if there were none."""
     tmp = target.with_name(target.name + ".tmp")
     options = dict(PARQUET_OPTIONS)
     if compression_level is not None:
         options["compression_level"] = compression_level
+    rows = 0
+    first_seq = last_seq = None
     try:
-        pq.write_table(table, str(tmp), row_group_size=131_072, **options)
+        with pq.ParquetWriter(str(tmp), FRAMES_SCHEMA, **options) as out:
+            group: list[pa.RecordBatch] = []
+            size = 0
+            for batch in batches:
+                if not batch.num_rows:
+                    continue
+                if first_seq is None:
+                    first_seq = batch.column(0)[0].as_py()
+                last_seq = batch.column(0)[-1].as_py()
+                rows += batch.num_rows
+                group.append(batch)
+                size += batch.nbytes
+                if size >= _ROW_GROUP_BYTES or sum(b.num_rows for b in group) >= _ROW_GROUP_ROWS:
+                    out.write_table(pa.Table.from_batches(group), row_group_size=_ROW_GROUP_ROWS)
+                    group, size = [], 0
+            if group:
+                out.write_table(pa.Table.from_batches(group), row_group_size=_ROW_GROUP_ROWS)
+        if not rows:
+            tmp.unlink()
+            return None
         with tmp.open("rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
@@ -104,12 +133,11 @@ def _seal_table(
             tmp.unlink()
         raise StoreError(f"cannot seal {target}: {exc.strerror or exc}") from exc
     _fsync_dir(target.parent)
-    seqs = table.column("seq")
     return {
         "file": f"frames/{target.name}",
-        "rows": table.num_rows,
-        "first_seq": seqs[0].as_py() if table.num_rows else None,
-        "last_seq": seqs[-1].as_py() if table.num_rows else None,
+        "rows": rows,
+        "first_seq": first_seq,
+        "last_seq": last_seq,
         "bytes": target.stat().st_size,
         "sha256": _sha256(target),
     }
@@ -120,11 +148,11 @@ def seal_journal(journal: Path, compression_level: int | None = None) -> dict[st
 
     Safe to run in a worker thread while the writer goes on with the next part;
     a crash before the journal is deleted just seals it again on recovery.
+    Memory stays at about one row group, whatever the part's size.
     """
-    table = read_journal(journal)
-    record = None
-    if table.num_rows:
-        record = _seal_table(table, journal.with_suffix(".parquet"), compression_level)
+    record = _seal_batches(
+        journal_batches(journal), journal.with_suffix(".parquet"), compression_level
+    )
     try:
         journal.unlink()
     except OSError as exc:

@@ -28,6 +28,7 @@ from polyarb.engine.sink import decisions_sha256
 from polyarb.feed import FeedConfig
 from polyarb.protocol.markets import MarketMeta
 from polyarb.recording.recorder import Recorder
+from polyarb.recording.schema import LIVE_COMPRESSION_LEVEL
 from polyarb.recording.writer import SessionWriter, write_json_atomic
 from polyarb.shadow.sink import ShadowSink
 
@@ -105,6 +106,7 @@ class ShadowRun:
             opts.session_id,
             feed_url=opts.feed.url,
             source={"mode": "shadow", "profile": opts.profile.name},
+            compression_level=LIVE_COMPRESSION_LEVEL,
         )
         self.pump = _AlertPump(opts.notify) if opts.notify is not None else None
         self.sink = ShadowSink(

@@ -137,3 +137,23 @@ def test_parquet_schema_documented_columns(tmp_path: Path) -> None:
         "markets",
         "sealed",
     } <= manifest.keys()
+
+
+def test_sealing_streams_the_journal_one_row_group_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from polyarb.recording import writer as writer_module
+
+    # A tiny row-group budget: each few journal batches become their own row group, so a
+    # part of any size is sealed holding one row group in memory, not the whole journal.
+    monkeypatch.setattr(writer_module, "_ROW_GROUP_BYTES", 2_000)
+    writer = SessionWriter(tmp_path, "s1")
+    for i in range(60):
+        writer.append("frame", "x" * 100 + str(i), i, i, 0)
+        writer.flush()
+    writer.close()
+    reader = SessionReader(tmp_path / "s1")
+    (part,) = reader.manifest["parts"]
+    assert pq.ParquetFile(str(tmp_path / "s1" / part["file"])).num_row_groups >= 10
+    assert (part["rows"], part["first_seq"], part["last_seq"]) == (60, 0, 59)
+    assert [f.payload for f in reader.frames()] == ["x" * 100 + str(i) for i in range(60)]
