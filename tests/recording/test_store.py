@@ -154,6 +154,6 @@ def test_sealing_streams_the_journal_one_row_group_at_a_time(
     writer.close()
     reader = SessionReader(tmp_path / "s1")
     (part,) = reader.manifest["parts"]
-    assert pq.ParquetFile(str(tmp_path / "s1" / part["file"])).num_row_groups >= 10
+    assert pq.ParquetFile(str(tmp_path / "s1" / part["file"])).num_row_groups >= 4
     assert (part["rows"], part["first_seq"], part["last_seq"]) == (60, 0, 59)
     assert [f.payload for f in reader.frames()] == ["x" * 100 + str(i) for i in range(60)]
