@@ -20,7 +20,6 @@ import json
 import multiprocessing as mp
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -29,6 +28,7 @@ from pathlib import Path
 import psutil
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from bench_support import serve_process
 
 from polyarb.cli.common import shared_data_dir
 from polyarb.feed import FeedConfig
@@ -39,17 +39,6 @@ from polyarb.recording.schema import LIVE_COMPRESSION_LEVEL, PARQUET_OPTIONS
 from polyarb.server.synthetic import build_repeated_session
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _serve(session: Path, stats: Path) -> tuple[str, subprocess.Popen[str]]:
-    cmd = [sys.executable, "-m", "polyarb", "serve", "--session", str(session), "--port", "0",
-           "--max", "--exit-at-end", "--digest", "--stats", str(stats)]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if " on " not in line:
-        raise SystemExit(f"serve did not start: {line!r}")
-    return line.split(" on ")[1].split()[0], proc
 
 
 async def _record(url: str, out: Path, assets: list[str], proc: subprocess.Popen[str]) -> dict:
@@ -185,7 +174,7 @@ def main() -> None:
             big = pool.submit(_build, shared, src, args.frames).result()
         print(f"built {args.frames:,}-frame session in {time.perf_counter() - t:.1f} s")
         stats_path = work / "serve-stats.json"
-        url, proc = _serve(big, stats_path)
+        url, proc = serve_process(big, "--max", "--digest", "--stats", str(stats_path))
         assets = SessionReader(big).manifest["assets"]
         shutil.rmtree(work / "out", ignore_errors=True)  # a kept folder from an earlier run
         rss0 = psutil.Process().memory_info().rss

@@ -152,7 +152,9 @@ class ReplayServer:
     ) -> None:
         if speed is not None and speed <= 0:
             raise ValueError(f"speed must be positive, got {speed}")
-        self.timeline = Timeline(session_dir)
+        # Reading a batch of the session blocks the loop; paced, a small batch keeps that
+        # stall (and the burst of overdue frames after it) to about a millisecond.
+        self.timeline = Timeline(session_dir, batch_size=16_384 if speed is None else 256)
         self.host = host
         self.port = port
         self.speed = speed
@@ -506,10 +508,8 @@ class ReplayServer:
                     base_recv, base_time = recv, loop.time()
                 wait = base_time + (recv - base_recv) / 1e9 / speed - loop.time()
                 if wait > 0.0005:
-                    await self._flush_all()
                     await asyncio.sleep(wait)
                 elif played & 255 == 0:
-                    await self._flush_all()
                     await asyncio.sleep(0)
             route = self._note_books(data)
             for client in self._subscribed:
@@ -521,6 +521,10 @@ class ReplayServer:
                 out = route.for_subscription(client.subs, client.custom)
                 if out is not None:
                     await self._deliver(client, out)
+            if speed is not None:
+                # Paced, each frame is written when it is due, as a live feed sends it;
+                # only --max batches writes.
+                await self._flush_all()
             self.stats.played += 1
         await self._flush_all()
         self.stats.play_s = loop.time() - began
