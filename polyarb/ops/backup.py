@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from polyarb import __version__
+from polyarb.recording.writer import sha256_file
 
 FORMAT = "polyarb-backup/1"
 MANIFEST = "MANIFEST.json"
@@ -47,14 +48,6 @@ def _wanted(rel: PurePosixPath, include_frames: bool) -> bool:
     if rel.parts[0] == "recordings" and "frames" in rel.parts[:-1] and not include_frames:
         return False
     return not rel.name.endswith((".tmp", ".partial"))
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def collect(root: Path, include_frames: bool = False) -> tuple[list[PurePosixPath], int]:
@@ -100,7 +93,7 @@ def create_backup(
     if not files:
         raise BackupError(f"nothing to back up under {root} (looked in {', '.join(SOURCES)})")
     entries: list[dict[str, Any]] = [
-        {"path": str(rel), "size": (root / rel).stat().st_size, "sha256": _sha256(root / rel)}
+        {"path": str(rel), "size": (root / rel).stat().st_size, "sha256": sha256_file(root / rel)}
         for rel in files
     ]
     manifest: dict[str, Any] = {

@@ -88,6 +88,7 @@ class SessionReader:
         include_open: bool = False,
     ) -> Iterator[pa.RecordBatch]:
         """Frames as Arrow record batches in seq order; memory bounded by ``batch_size``."""
+        from polyarb.recording.compact import decoded_batches, is_compacted
         from polyarb.recording.writer import journal_batches
 
         for path in self.part_paths(include_open=include_open):
@@ -97,9 +98,11 @@ class SessionReader:
                         batch = batch.select(columns)
                     yield from pa.Table.from_batches([batch]).to_batches(max_chunksize=batch_size)
                 continue
-            yield from pq.ParquetFile(str(path)).iter_batches(
-                batch_size=batch_size, columns=columns
-            )
+            pf = pq.ParquetFile(str(path))
+            if is_compacted(pf):
+                yield from decoded_batches(pf, batch_size=batch_size, columns=columns)
+                continue
+            yield from pf.iter_batches(batch_size=batch_size, columns=columns)
 
     def frames(self, *, batch_size: int = 65_536, include_open: bool = False) -> Iterator[Frame]:
         """Every frames row as a :class:`Frame`, in seq order."""

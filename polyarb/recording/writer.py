@@ -45,7 +45,8 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -139,7 +140,7 @@ def _seal_batches(
         "first_seq": first_seq,
         "last_seq": last_seq,
         "bytes": target.stat().st_size,
-        "sha256": _sha256(target),
+        "sha256": sha256_file(target),
     }
 
 
@@ -341,7 +342,7 @@ class SessionWriter:
                         "first_seq": meta[0].as_py() if len(meta) else None,
                         "last_seq": meta[-1].as_py() if len(meta) else None,
                         "bytes": path.stat().st_size,
-                        "sha256": _sha256(path),
+                        "sha256": sha256_file(path),
                     }
                 )
         return found
