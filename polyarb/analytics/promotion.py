@@ -242,6 +242,17 @@ def _threshold_text(crit: Criterion, value: Any) -> str:
     return f"{crit.op} {shown} {crit.unit}".rstrip()
 
 
+def _day_start_ns(day: dt.date) -> int:
+    start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+    return int(start.timestamp()) * 1_000_000_000
+
+
+def scope_text(scope: dict[str, Any]) -> str:
+    """``, profile P, since D`` for the parts of the scope that narrow it."""
+    text = f", profile {scope['profile']}" if scope.get("profile") else ""
+    return text + (f", since {scope['since']}" if scope.get("since") else "")
+
+
 def evaluate(
     phase: int,
     rules: PromotionRules,
@@ -249,9 +260,14 @@ def evaluate(
     recordings: Path | str,
     reports: Path | str,
     profile: str | None = None,
+    since: dt.date | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> PromotionResult:
-    """Evaluate the rules for entering ``phase`` over every run under ``recordings``."""
+    """Evaluate the rules for entering ``phase`` over the runs under ``recordings``.
+
+    ``since`` keeps only runs whose first frame is on or after that UTC day (for
+    example the day the current configuration went in).
+    """
     started = time.perf_counter()
     phase_rules = rules.for_phase(phase)
     con = con or connect(recordings, reports)
@@ -259,6 +275,8 @@ def evaluate(
         "from_phase": phase_rules.from_phase,
         "modes": list(phase_rules.modes),
         "profile": profile,
+        "since": since.isoformat() if since else None,
+        "since_ns": _day_start_ns(since) if since else None,
     }
     run_sql(con, "promote_scope", scope)
     runs = con.execute("SELECT count(*) FROM scope_runs").fetchone()
@@ -308,9 +326,7 @@ def render_markdown(result: PromotionResult) -> str:
         "",
         f"* evaluated: {result.evaluated_at}",
         f"* recordings: `{result.recordings}`",
-        f"* runs judged: {result.runs} (phase {prev}, mode {modes}"
-        + (f", profile {result.scope['profile']}" if result.scope.get("profile") else "")
-        + ")",
+        f"* runs judged: {result.runs} (phase {prev}, mode {modes}{scope_text(result.scope)})",
     ]
     if result.failed:
         lines.append(f"* failed: {', '.join(result.failed)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,9 +53,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"promotion rules YAML (default: {DEFAULT_THRESHOLDS})",
     )
     p.add_argument("--profile", help="judge only runs of this profile name (default: all)")
+    p.add_argument(
+        "--since",
+        type=_utc_day,
+        metavar="YYYY-MM-DD",
+        help="judge only runs that start on or after this UTC day (e.g. the last config change)",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--no-report", action="store_true", help="do not write the markdown report")
     p.set_defaults(func=run)
+
+
+def _utc_day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
             recordings=args.recordings,
             reports=args.reports,
             profile=args.profile,
+            since=args.since,
         )
     except PromotionConfigError as exc:
         raise CliError(str(exc)) from None
@@ -103,12 +118,12 @@ def _print_table(result: PromotionResult, report: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from polyarb.analytics.promotion import scope_text
+
     scope = result.scope
     title = (
         f"promote-check: phase {scope['from_phase']} → {result.phase} "
-        f"({result.runs} {'/'.join(scope['modes'])} run(s)"
-        + (f", profile {scope['profile']}" if scope.get("profile") else "")
-        + ")"
+        f"({result.runs} {'/'.join(scope['modes'])} run(s){scope_text(scope)})"
     )
     table = Table(title=title)
     for col in ("criterion", "measured", "threshold", "verdict", "detail"):

@@ -209,6 +209,26 @@ def test_overlapping_runs_are_counted_once(tmp_path: Path) -> None:
     assert only_b.runs == 4
 
 
+def test_since_judges_only_runs_from_that_day(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A week that passes; judged from its third day only, five days are too few and the
+    # breaker's one open-and-recover cycle (in an earlier day's run) is out of scope.
+    recordings, reports = _history(tmp_path)
+    args = ["--recordings", str(recordings), "--reports", str(reports), "--json"]
+    cmd = ["promote-check", "--phase", "1", "--thresholds", str(THRESHOLDS), *args]
+    assert main([*cmd, "--since", "2026-03-01"]) == 0
+    assert json.loads(capsys.readouterr().out)["runs"] == 7
+    assert main([*cmd, "--since", "2026-03-03"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["runs"] == 5 and out["failed"] == ["coverage_days", "breaker_recoveries"]
+    assert out["scope"]["since"] == "2026-03-03"
+    assert "since 2026-03-03" in Path(out["report"]).read_text()
+    with pytest.raises(SystemExit) as bad:
+        main([*cmd, "--since", "March"])
+    assert bad.value.code == 2 and "YYYY-MM-DD" in capsys.readouterr().err
+
+
 def test_no_runs_at_all_is_no_go_not_a_crash(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
