@@ -51,14 +51,16 @@ class BookState:
     by_asset: dict[str, tuple[Levels, Levels]] = field(default_factory=dict)
     by_market: dict[str, tuple[str, Levels, Levels]] = field(default_factory=dict)
 
-    def update(self, book: _Book | None) -> None:
+    def update(self, book: Book | None) -> None:
         if book is not None:
             self.by_asset[book.asset] = (book.bids, book.asks)
             self.by_market[book.market] = (book.asset, book.bids, book.asks)
 
 
 @dataclass(frozen=True)
-class _Book:
+class Book:
+    """A ``book`` frame split: its text without the level arrays' contents, and the levels."""
+
     asset: str
     market: str
     skeleton: str
@@ -78,7 +80,7 @@ def _side_span(text: str, side: str) -> tuple[int, int] | None:
     return start, end
 
 
-def _parse_book(text: str) -> _Book | None:
+def parse_book(text: str) -> Book | None:
     """The skeleton and levels of a single-object ``book`` frame; None for anything else."""
     if not text.startswith("{") or _BOOK not in text:
         return None
@@ -90,7 +92,7 @@ def _parse_book(text: str) -> _Book | None:
     skeleton = text[:a0] + text[a1:b0] + text[b1:]
     bids = dict(_ITEM.findall(text, spans[0][0], spans[0][1]))
     asks = dict(_ITEM.findall(text, spans[1][0], spans[1][1]))
-    return _Book(asset.group(1), market.group(1), skeleton, bids, asks)
+    return Book(asset.group(1), market.group(1), skeleton, bids, asks)
 
 
 def _side_text(levels: Levels, descending: bool) -> str:
@@ -162,12 +164,12 @@ def decode_row(
 ) -> str:
     """The exact text of one row; advances ``state`` (call for every row, in seq order)."""
     if payload is not None:
-        state.update(_parse_book(payload) if kind == "frame" else None)
+        state.update(parse_book(payload) if kind == "frame" else None)
         return payload
     if skeleton is None or ref is None or ops is None:
         raise ValueError("book-delta row without payload or encoding")
     asset, market, bids, asks = _decode_levels(skeleton, ref, ops, state)
-    state.update(_Book(asset, market, skeleton, bids, asks))
+    state.update(Book(asset, market, skeleton, bids, asks))
     return _assemble(skeleton, bids, asks)
 
 
@@ -181,7 +183,7 @@ class Encoded:
     ops: str | None = None
 
 
-def _candidate(book: _Book, state: BookState) -> tuple[int, str]:
+def _candidate(book: Book, state: BookState) -> tuple[int, str]:
     mirror = state.by_market.get(book.market)
     if mirror is not None and mirror[0] != book.asset:
         try:
@@ -199,7 +201,7 @@ def encode_rows(rows: Iterator[tuple[str, str]]) -> Iterator[Encoded]:
     """Encode ``(kind, payload)`` rows of one part, in seq order; lossless by verification."""
     state = BookState()
     for kind, payload in rows:
-        book = _parse_book(payload) if kind == "frame" else None
+        book = parse_book(payload) if kind == "frame" else None
         encoded = Encoded(payload)
         if book is not None:
             ref, ops = _candidate(book, state)

@@ -1,7 +1,7 @@
 """The replay server: one shared timeline broadcast to every subscribed connection.
 
 Like the exchange, the stream does not wait for anyone: a client that
-reconnects gets a fresh snapshot (the latest recorded ``book`` of each asset)
+reconnects gets a fresh snapshot (each asset's book as it stands, changes folded in)
 and misses what played while it was away. Under ``--max`` the timeline runs
 as fast as the subscribers read, and pauses while nobody is subscribed.
 Protocol behaviour follows polymarket-protocol.md §1 and §6.
@@ -25,8 +25,9 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
+from polyarb.server.books import DumpBooks
 from polyarb.server.faults import FaultPlan, garbage_of
-from polyarb.server.routing import Route, book_asset, dump_frame, is_control
+from polyarb.server.routing import Route, book_asset, is_control
 from polyarb.server.timeline import Timeline
 
 log = logging.getLogger("polyarb.server")
@@ -36,6 +37,7 @@ CLOSE_FAULT = 1011
 CLOSE_END = 1000
 _BATCH_BYTES = 64 << 10
 _CHUNK = 256
+_CHANGE_MARK = b'"price_change"'
 """Frames per bulk write under --max; the player yields to the event loop between chunks."""
 
 
@@ -164,7 +166,7 @@ class ReplayServer:
         self.digest = digest
         self.stats = ServeStats(self.timeline.reader.id, self.timeline.total)
         self._assets = frozenset(self.timeline.assets)
-        self._books: dict[str, bytes] = {}
+        self._books = DumpBooks()
         self._subscribed: tuple[_Client, ...] = ()
         self._connections = 0
         self._clients: list[_Client] = []
@@ -282,7 +284,7 @@ class ReplayServer:
             client.subscribed = True
             client.custom = bool(obj.get("custom_feature_enabled"))
             self._set_subs(client, set(assets))
-            dump = dump_frame(self._books, assets) if obj.get("initial_dump", True) else None
+            dump = self._books.dump(assets) if obj.get("initial_dump", True) else None
             if dump is not None:
                 await self._send(client, dump)
         elif operation in ("subscribe", "unsubscribe") and client.subscribed:
@@ -293,7 +295,7 @@ class ReplayServer:
                 return
             new = [a for a in assets if a not in client.subs]
             self._set_subs(client, client.subs | set(new))
-            dump = dump_frame(self._books, new)
+            dump = self._books.dump(new)
             if dump is not None:
                 await self._send(client, dump)
         else:
@@ -441,11 +443,13 @@ class ReplayServer:
             await self._flush(client)
 
     def _note_books(self, data: bytes) -> Route | None:
-        """Keep the latest ``book`` of each asset (initial dumps); an array frame's Route."""
+        """Keep each asset's book current for dumps (books, level changes); an array's Route."""
         asset = book_asset(data)
         if asset is not None:
             self._books[asset] = data
             return None
+        if _CHANGE_MARK in data:
+            self._books.fold(data)
         if data[:1] != b"[":
             return None
         route = Route(data)

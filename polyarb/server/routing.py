@@ -1,4 +1,4 @@
-"""Which subscribers a recorded frame goes to, and the book state behind initial dumps.
+"""Which subscribers a recorded frame goes to.
 
 Frames are handled as bytes exactly as recorded; only the fields that decide
 routing are decoded (msgspec skips the rest). An array frame that mixes
@@ -122,9 +122,3 @@ def book_asset(data: bytes) -> str | None:
 def is_control(data: bytes) -> bool:
     """A recorded control text (PONG, INVALID OPERATION…): an answer to that client, not data."""
     return len(data) < 24 and data in CONTROL_BYTES
-
-
-def dump_frame(books: dict[str, bytes], assets: list[str]) -> bytes | None:
-    """The initial-dump frame: one JSON array of the known books of ``assets``, in their order."""
-    parts = [books[a] for a in dict.fromkeys(assets) if a in books]
-    return b"[" + b",".join(parts) + b"]" if parts else None

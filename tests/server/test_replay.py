@@ -13,9 +13,10 @@ from serve_support import subscribe
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from polyarb.events import CONTROL_TEXTS, BookSnapshot, RejectedFrame
+from polyarb.events import CONTROL_TEXTS, BookSnapshot, LevelChange, RejectedFrame
 from polyarb.protocol.parser import parse_frame
 from polyarb.recording import SessionReader
+from polyarb.recording.imports.negrisk import import_negrisk
 from polyarb.server import FaultPlan, ReplayServer
 from polyarb.server.thread import ServerThread
 
@@ -259,3 +260,54 @@ def test_fault_connections_limits_faults_to_the_first(burst: Path) -> None:
 def test_speed_must_be_positive(burst: Path) -> None:
     with pytest.raises(ValueError, match="speed"):
         ReplayServer(burst, speed=0)
+
+
+def _book_state(frames: list[str]) -> dict[str, tuple[dict[int, int], dict[int, int], str]]:
+    """Each asset's levels and hash after every frame, by the project's parser (not the server)."""
+    state: dict[str, tuple[dict[int, int], dict[int, int], str]] = {}
+    for text in frames:
+        for event in parse_frame(text):
+            if isinstance(event, BookSnapshot):
+                state[event.asset_id] = (dict(event.bids), dict(event.asks), event.hash)
+            elif isinstance(event, LevelChange) and event.asset_id in state:
+                bids, asks, old = state[event.asset_id]
+                side = bids if event.side == "BUY" else asks
+                if event.size:
+                    side[event.price] = event.size
+                else:
+                    side.pop(event.price, None)
+                state[event.asset_id] = (bids, asks, event.hash or old)
+    return state
+
+
+def test_a_late_subscriber_gets_books_with_later_changes_folded_in(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    # Like the exchange, the dump is the book as it stands now, not the last recorded
+    # `book` frame: the price_changes after it are folded in, hash and timestamp included.
+    session = import_negrisk(shared_data, tmp_path)
+    assets = SessionReader(session).manifest["assets"]
+    frames = session_frames(session)
+    with ServerThread(session, speed=None) as server:
+
+        async def late_dump() -> str:
+            async with connect(server.url, ping_interval=None, max_queue=None) as early:
+                await early.send(subscribe(assets))
+                assert await asyncio.to_thread(server.wait_finished, 30)
+                async with connect(server.url, ping_interval=None, max_size=None) as late:
+                    await late.send(subscribe(assets))
+                    text = await asyncio.wait_for(late.recv(), 10)
+                    assert isinstance(text, str)
+                    return text
+
+        dump = asyncio.run(late_dump())
+    books = {e.asset_id: e for e in parse_frame(dump) if isinstance(e, BookSnapshot)}
+    expected = _book_state(frames)
+    assert set(books) == set(expected)
+    for asset, book in books.items():
+        assert (dict(book.bids), dict(book.asks), book.hash) == expected[asset], asset
+    last_books = {
+        e.asset_id: e for t in frames for e in parse_frame(t) if isinstance(e, BookSnapshot)
+    }
+    changed = [a for a in books if books[a].hash != last_books[a].hash]
+    assert len(changed) >= 3  # the session's price_changes moved several books since
