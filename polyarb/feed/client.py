@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,6 +155,25 @@ class FeedClient:
         if rtts:
             out["latency_p95_us"] = rtts[min(len(rtts) - 1, (len(rtts) * 95) // 100)]
         return out
+
+    def resync(self, assets: Iterable[str], why: str, *, min_interval_s: float = 30.0) -> set[str]:
+        """Reconnect the connections that carry ``assets``; returns the assets handled.
+
+        A connection resyncs at most once per ``min_interval_s``: assets whose
+        connection resynced more recently (or is down, and so resyncs anyway when
+        it comes back) are not returned, so the caller can ask again later.
+        """
+        wanted = set(assets)
+        done: set[str] = set()
+        now = self.clock.mono_ns()
+        for conn in self.connections:
+            mine = wanted.intersection(conn.assets)
+            if not mine:
+                continue
+            recent = conn.last_resync_mono and now - conn.last_resync_mono < min_interval_s * 1e9
+            if not recent and conn.resync(f"{why} ({len(mine)} asset(s))"):
+                done |= mine
+        return done
 
     # -- running -------------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ FramesSink = Callable[[FrameBlock], None]
 CLOSE_SILENCE = 4000
 CLOSE_PONG_TIMEOUT = 4001
 CLOSE_STOP = 1000
+CLOSE_RESYNC = 4002
 _CONTROL_MAX = max(map(len, CONTROL_BYTES)) + 1
 
 
@@ -181,6 +182,24 @@ class FeedConnection:
         self._ping_sent_mono = 0
         self._pong_pending = False
         self._got_data = False
+        self._closing: set[asyncio.Task[None]] = set()
+        self.last_resync_mono = 0
+
+    def resync(self, why: str) -> bool:
+        """Reconnect now for a fresh snapshot of this shard's books; False if not connected.
+
+        The engine asks for it when a book's hash no longer matches the exchange's:
+        a new subscribe is the one documented way to get every book again.
+        """
+        ws = self._ws
+        if ws is None or not self.up:
+            return False
+        self._why = why
+        self.last_resync_mono = self.clock.mono_ns()
+        task = asyncio.get_running_loop().create_task(ws.close(CLOSE_RESYNC, "resync"))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+        return True
 
     def _row(self, kind: str, payload: str) -> None:
         self.sink(kind, payload, self.clock.now_ns(), self.clock.mono_ns(), self.conn_id)

@@ -119,6 +119,8 @@ class ShadowRun:
         self._last_payload: dict[int, str] = {}
         self._last_frame_ns: int | None = None
         self.duplicates = 0
+        self.resyncs = 0
+        self._resync_wanted: set[str] = set()
         self.max_frame_gap_ns = 0
         self._ticks = 0
         self._connected_ticks = 0
@@ -156,10 +158,24 @@ class ShadowRun:
                 self.engine.on_frame(seq, recv_ns, kind, payload, conn_id)
                 if kind == "tick":
                     self._count_tick(payload)
+                    self._resync()
         except Exception as exc:  # an engine bug: stop, seal what was recorded, report it
             self.error = exc
             self.sink.log(f"engine error at seq={seq}: {type(exc).__name__}: {exc}")
             self.recorder.stop()
+
+    def _resync(self) -> None:
+        # Books whose hash stopped matching the exchange's are rebuilt from a fresh
+        # snapshot: their connection reconnects (rate-limited), as after a gap. The
+        # engine's decisions depend only on the recorded rows, so parity still holds.
+        self._resync_wanted.update(self.engine.drain_resync())
+        if not self._resync_wanted:
+            return
+        done = self.recorder.feed.resync(self._resync_wanted, "resync: book hash mismatch")
+        if done:
+            self._resync_wanted -= done
+            self.resyncs += 1
+            self.sink.log(f"resync: reconnecting for a fresh snapshot of {len(done)} asset(s)")
 
     def _watch_feed(self, payload: str, recv_ns: int, conn_id: int) -> None:
         # Feed faults the engine is right to ignore still belong in the metrics: a repeated
@@ -220,6 +236,7 @@ class ShadowRun:
                 "frames": feed.frames,
                 "bytes": feed.bytes,
                 "reconnects": feed.gaps,
+                "resyncs": self.resyncs,
                 "connections": len(feed.connections),
                 "connected_ticks": self._connected_ticks,
                 "connection_ticks": self._connections_ticks,

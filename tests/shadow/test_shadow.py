@@ -150,3 +150,39 @@ def test_parity_catches_an_engine_that_missed_a_frame(sources: Path, tmp_path: P
     assert div.frame is not None and div.frame["seq"] == div.seq
     report = json.loads((tmp_path / "b/sh/runs/shadow/parity.json").read_text())
     assert report["status"] == "FAIL" and report["first_divergence"]["seq"] == div.seq
+
+
+def _corrupted(source: Path, root: Path) -> Path:
+    """``source`` with one price_change size altered, its hash left as the exchange sent it."""
+    from polyarb.recording import SessionWriter
+    from polyarb.units import SCALE, format_fixed, parse_fixed
+
+    reader = SessionReader(source)
+    rows = [(f.kind, f.payload, f.recv_ns, f.mono_ns, f.conn_id) for f in reader.frames()]
+    at = next(i for i, r in enumerate(rows) if '"price_changes"' in r[1])
+    frame = json.loads(rows[at][1])
+    entry = frame["price_changes"][0]
+    # a size the book will not have had: the exchange's hash no longer matches
+    entry["size"] = format_fixed(parse_fixed(entry["size"]) + 7 * SCALE)
+    rows[at] = (rows[at][0], json.dumps(frame, separators=(",", ":")), *rows[at][2:])
+    with SessionWriter.fresh(root, "corrupted", source=reader.manifest["source"]) as writer:
+        writer.set_assets(reader.manifest["assets"])
+        writer.write_markets(reader.markets(), valid_from_seq=0)
+        writer.append_rows(rows)
+    return root / "corrupted"
+
+
+def test_a_book_that_stops_matching_its_hash_is_resynced(sources: Path, tmp_path: Path) -> None:
+    # The engine flags the book at its event boundary; shadow reconnects that connection for
+    # a fresh snapshot (the gap row says why), and parity still holds.
+    source = _corrupted(sources / "negrisk-2028-dem-nominee", tmp_path / "src")
+    run = run_shadow(source, tmp_path, speed=20.0, grace_s=2.0)
+    assert run["clean_exit"]
+    assert run["summary"]["book"]["resyncs_requested"] >= 1
+    assert run["feed"]["resyncs"] >= 1 and run["feed"]["reconnects"] >= 1
+    gaps = [
+        json.loads(f.payload) for f in SessionReader(tmp_path / "sh").frames() if f.kind == "gap"
+    ]
+    assert gaps and gaps[0]["reason"].startswith("resync: book hash mismatch")
+    result = run_parity(tmp_path / "sh")
+    assert result.passed, result.first_divergence
