@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from polyarb.units import SCALE, FixedPointError, format_fixed, parse_fixed
 
@@ -108,8 +109,13 @@ def _assemble(skeleton: str, bids: Levels, asks: Levels) -> str:
     return text.replace('"asks":[]', '"asks":[' + _side_text(asks, True) + "]", 1)
 
 
+@lru_cache(maxsize=1 << 14)
+def _flip_price(price: str) -> str:
+    return format_fixed(SCALE - parse_fixed(price))  # prices repeat: the cache does the work
+
+
 def _flip(levels: Levels) -> Levels:
-    return {format_fixed(SCALE - parse_fixed(p)): s for p, s in levels.items()}
+    return {_flip_price(p): s for p, s in levels.items()}
 
 
 def _ops(old: Levels, new: Levels) -> str:
@@ -185,7 +191,12 @@ class Encoded:
 
 def _candidate(book: Book, state: BookState) -> tuple[int, str]:
     mirror = state.by_market.get(book.market)
-    if mirror is not None and mirror[0] != book.asset:
+    if (
+        mirror is not None
+        and mirror[0] != book.asset
+        and len(mirror[2]) == len(book.bids)
+        and len(mirror[1]) == len(book.asks)
+    ):
         try:
             if _flip(mirror[2]) == book.bids and _flip(mirror[1]) == book.asks:
                 return 2, ""
