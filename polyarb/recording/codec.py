@@ -104,7 +104,8 @@ def _side_text(levels: Levels, descending: bool) -> str:
     return ",".join(f'{{"price":"{p}","size":"{s}"}}' for p, s in ordered)
 
 
-def _assemble(skeleton: str, bids: Levels, asks: Levels) -> str:
+def assemble_book(skeleton: str, bids: Levels, asks: Levels) -> str:
+    """A book's text from its skeleton and levels, bids ascending and asks descending (wire order)."""
     text = skeleton.replace('"bids":[]', '"bids":[' + _side_text(bids, False) + "]", 1)
     return text.replace('"asks":[]', '"asks":[' + _side_text(asks, True) + "]", 1)
 
@@ -176,7 +177,7 @@ def decode_row(
         raise ValueError("book-delta row without payload or encoding")
     asset, market, bids, asks = _decode_levels(skeleton, ref, ops, state)
     state.update(Book(asset, market, skeleton, bids, asks))
-    return _assemble(skeleton, bids, asks)
+    return assemble_book(skeleton, bids, asks)
 
 
 @dataclass
@@ -218,7 +219,7 @@ def encode_rows(rows: Iterator[tuple[str, str]]) -> Iterator[Encoded]:
             ref, ops = _candidate(book, state)
             try:
                 _, _, bids, asks = _decode_levels(book.skeleton, ref, ops, state)
-                if _assemble(book.skeleton, bids, asks) == payload:
+                if assemble_book(book.skeleton, bids, asks) == payload:
                     encoded = Encoded(None, book.skeleton, ref, ops)
             except (KeyError, ValueError, FixedPointError):
                 pass

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from polyarb.events import BookSnapshot, LevelChange
 from polyarb.protocol.parser import parse_frame
-from polyarb.recording.codec import parse_book
+from polyarb.recording.codec import assemble_book, parse_book
 from polyarb.units import format_fixed
 
 _TIMESTAMP = re.compile(r'"timestamp":"[^"]*"')
@@ -34,16 +34,13 @@ class _Folded:
     hash: str
 
     def text(self) -> str:
-        def side(levels: dict[int, int], descending: bool) -> str:
-            return ",".join(
-                f'{{"price":"{format_fixed(p)}","size":"{format_fixed(s)}"}}'
-                for p, s in sorted(levels.items(), reverse=descending)
-            )
-
         text = _TIMESTAMP.sub(f'"timestamp":"{self.ts_ms}"', self.skeleton, count=1)
         text = _HASH.sub(f'"hash":"{self.hash}"', text, count=1)
-        text = text.replace('"bids":[]', '"bids":[' + side(self.bids, False) + "]", 1)
-        return text.replace('"asks":[]', '"asks":[' + side(self.asks, True) + "]", 1)
+        return assemble_book(text, _as_text(self.bids), _as_text(self.asks))
+
+
+def _as_text(levels: dict[int, int]) -> dict[str, str]:
+    return {format_fixed(p): format_fixed(s) for p, s in levels.items()}
 
 
 class DumpBooks:
