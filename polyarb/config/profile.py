@@ -80,6 +80,11 @@ class RiskLimits(_Model):
     max_leg_skew_ms: int = Field(
         default=1_000, ge=0, le=60_000, description="exchange-time skew between legs"
     )
+    halt: Literal["rest_of_run", "while_active"] = Field(
+        default="rest_of_run",
+        description="how long a halting CRITICAL alert stops new trades: for the rest of "
+        "the run, or only while the alert is active",
+    )
 
 
 class Execution(_Model):

@@ -66,6 +66,10 @@ class MarketView(Protocol):
 
     def markets_in_group(self, neg_risk_market_id: str) -> Sequence[MarketMeta]: ...
 
+    def as_of_ms(self, asset_id: str) -> int:
+        """Exchange time up to which ``asset_id``'s book is known current (≥ its last change)."""
+        ...
+
 
 class Detector(Protocol):
     """Finds opportunities in one market's books at an event boundary."""

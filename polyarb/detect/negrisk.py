@@ -2,21 +2,27 @@
 
 Exactly one named outcome of a neg-risk event wins, so one YES of each pays
 1; n NOs convert through the NegRiskAdapter into n − 1 collateral
-(polymarket-protocol.md §5). Both break when unnamed outcomes can win:
-``negRiskAugmented`` events are skipped whole and ``negRiskOther``
-placeholders never count as an outcome.
+(polymarket-protocol.md §5). When unnamed outcomes can win the YES basket is
+not exhaustive: ``negRiskAugmented`` events are skipped whole, and an event
+with a ``negRiskOther`` placeholder gets no YES basket (the placeholder never
+counts as an outcome; n named NOs still pay at least n − 1, so the NO basket
+stays). The group is read from the view at every boundary, so a metadata
+update (a new outcome, the augmented flag, fees) applies from the next one.
 
-Freshness here is the connection watchdog (stale books) and consistency, not
-the legs' timestamps: in a many-outcome event most books sit unchanged for
-minutes, and an unchanged book on a live connection is current
-(polymarket-protocol.md §6.4: watch silence per connection, not per quiet
-asset). The binary detector can demand close timestamps because both
-tokens of one condition change in the same matching event.
+Freshness is the connection watchdog (stale books), consistency, and
+``risk.max_leg_skew_ms`` between the legs' *as-of* exchange times
+(``MarketView.as_of_ms``): an unchanged book on a live connection is current
+as of the latest exchange timestamp that connection delivered
+(polymarket-protocol.md §6.4), so legs skew when their connections are at
+different exchange times, not because one outcome's book sat still for
+minutes while another moved.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+import msgspec
 
 from polyarb.config.profile import Profile, micro
 from polyarb.detect.base import MarketView, Opportunity, sized_opportunity
@@ -37,19 +43,43 @@ def yes_no(meta: MarketMeta) -> tuple[str, str] | None:
     return meta.token_ids[yes], meta.token_ids[1 - yes]
 
 
-def basket_groups(markets: Sequence[MarketMeta]) -> dict[str, list[MarketMeta]]:
-    """Tradable neg-risk groups by neg-risk market id, in first-seen order."""
-    groups: dict[str, list[MarketMeta]] = {}
-    augmented: set[str] = set()
-    for m in markets:
-        if not m.neg_risk or not m.neg_risk_market_id:
+class Basket(msgspec.Struct, frozen=True):
+    """The tradable shape of one neg-risk event as its metadata stands now."""
+
+    outcomes: tuple[MarketMeta, ...]
+    """Named outcomes (placeholders excluded), in first-seen order."""
+    exhaustive: bool
+    """No placeholder: exactly one of ``outcomes`` wins, so a YES basket pays 1."""
+
+
+def basket_of(group: Sequence[MarketMeta]) -> Basket | None:
+    """``group``'s basket, or None (augmented event, fewer than two named outcomes)."""
+    named = []
+    exhaustive = True
+    for m in group:
+        if not m.neg_risk:
             continue
         if m.neg_risk_augmented:
-            augmented.add(m.neg_risk_market_id)
-        if m.neg_risk_other or yes_no(m) is None:
-            continue
-        groups.setdefault(m.neg_risk_market_id, []).append(m)
-    return {k: v for k, v in groups.items() if k not in augmented and len(v) >= 2}
+            return None
+        if m.neg_risk_other:
+            exhaustive = False
+        elif yes_no(m) is not None:
+            named.append(m)
+    return Basket(tuple(named), exhaustive) if len(named) >= 2 else None
+
+
+def basket_groups(markets: Sequence[MarketMeta]) -> dict[str, list[MarketMeta]]:
+    """Tradable neg-risk groups (named outcomes) by neg-risk market id, in first-seen order."""
+    groups: dict[str, list[MarketMeta]] = {}
+    for m in markets:
+        if m.neg_risk and m.neg_risk_market_id:
+            groups.setdefault(m.neg_risk_market_id, []).append(m)
+    out = {}
+    for key, group in groups.items():
+        basket = basket_of(group)
+        if basket is not None:
+            out[key] = list(basket.outcomes)
+    return out
 
 
 class NegRiskBasket:
@@ -60,7 +90,7 @@ class NegRiskBasket:
     def __init__(self, profile: Profile, markets: Sequence[MarketMeta]) -> None:
         self.min_edge = micro(profile.risk.min_edge)
         self.max_cash = micro(profile.risk.trade_size_usd)
-        self.groups = basket_groups(markets)
+        self.max_skew_ms = profile.risk.max_leg_skew_ms
         self._suppressed: dict[str, int] = {}
 
     @property
@@ -68,9 +98,12 @@ class NegRiskBasket:
         return self._suppressed
 
     def on_boundary(self, view: MarketView, market: MarketMeta, seq: int) -> list[Opportunity]:
-        group = self.groups.get(market.neg_risk_market_id)
-        if group is None:
+        if not market.neg_risk or not market.neg_risk_market_id:
             return []
+        basket = basket_of(view.markets_in_group(market.neg_risk_market_id))
+        if basket is None:
+            return []
+        group = basket.outcomes
         pairs = [yes_no(m) for m in group]
         yes = [p[0] for p in pairs if p]
         no = [p[1] for p in pairs if p]
@@ -85,6 +118,9 @@ class NegRiskBasket:
                 tops.append(min(book.asks))
             else:
                 if top_clears(tops, group, BUY, payout, self.min_edge):
+                    if variant == "buy_yes" and not basket.exhaustive:
+                        self._count("placeholder_outcome")
+                        continue
                     opp = self._sized(
                         view, market.neg_risk_market_id, group, assets, variant, payout, seq
                     )
@@ -92,19 +128,22 @@ class NegRiskBasket:
                         out.append(opp)
         return out
 
+    def _count(self, reason: str) -> None:
+        self._suppressed[reason] = self._suppressed.get(reason, 0) + 1
+
     def _sized(
         self,
         view: MarketView,
         group_id: str,
-        group: list[MarketMeta],
+        group: Sequence[MarketMeta],
         assets: list[str],
         variant: str,
         payout: int,
         seq: int,
     ) -> Opportunity | None:
-        books, reason = legs_guard(view, assets, None)
+        books, reason = legs_guard(view, assets, self.max_skew_ms, as_of=True)
         if reason is not None:
-            self._suppressed[reason] = self._suppressed.get(reason, 0) + 1
+            self._count(reason)
             return None
         legs = [
             LegBook(b.asset_id, m.condition_id, b.asks_best_first(), m.fee_rate, m.fee_exponent)

@@ -50,6 +50,8 @@ class BookState:
         self.groups: dict[str, list[MarketMeta]] = {}
         self.conn_of: dict[str, int] = {}
         self.last_data_ns: dict[int, int] = {}
+        self.conn_ts_ms: dict[int, int] = {}
+        """Connection → the latest exchange timestamp among its data frames."""
         self.open: dict[str, OpenEvent] = {}
         self.resolved: set[str] = set()
         self.now_ns = 0
@@ -76,7 +78,12 @@ class BookState:
                 self.books[token] = OrderBook(token, meta.condition_id, meta.tick_size)
         if meta.neg_risk_market_id:
             group = self.groups.setdefault(meta.neg_risk_market_id, [])
-            group[:] = [m for m in group if m.condition_id != meta.condition_id] + [meta]
+            # An update keeps its place: leg order (and so order ids) must not depend on it.
+            at = [i for i, m in enumerate(group) if m.condition_id == meta.condition_id]
+            if at:
+                group[at[0]] = meta
+            else:
+                group.append(meta)
 
     # -- MarketView ------------------------------------------------------------------
 
@@ -88,6 +95,11 @@ class BookState:
 
     def markets_in_group(self, neg_risk_market_id: str) -> Sequence[MarketMeta]:
         return self.groups.get(neg_risk_market_id, ())
+
+    def as_of_ms(self, asset_id: str) -> int:
+        """The latest exchange time its connection delivered: an unchanged book is current."""
+        book = self.books[asset_id]
+        return max(book.ts_ms, self.conn_ts_ms.get(self.conn_of.get(asset_id, 0), 0))
 
     def untradable(self, asset_id: str) -> str | None:
         """Why ``asset_id``'s book may not be traded on now (None: it may)."""
@@ -172,9 +184,14 @@ class BookState:
 
     # -- connection-level state ----------------------------------------------------------
 
-    def on_data(self, conn_id: int, now_ns: int) -> None:
-        """A data frame arrived on ``conn_id`` (control texts such as PONG do not count)."""
+    def on_data(self, conn_id: int, now_ns: int, ts_ms: int = 0) -> None:
+        """A data frame arrived on ``conn_id`` (control texts such as PONG do not count).
+
+        ``ts_ms`` is the latest exchange timestamp it carried (0: none).
+        """
         self.last_data_ns[conn_id] = now_ns
+        if ts_ms > self.conn_ts_ms.get(conn_id, 0):
+            self.conn_ts_ms[conn_id] = ts_ms
 
     def drop_connection(self, conn_id: int | None) -> None:
         """A closed connection (or a gap, ``None``: all) leaves its books unknown until resync."""

@@ -29,6 +29,7 @@ from polyarb.detect import Opportunity, build_detectors
 from polyarb.engine.books import BookState, OpenEvent
 from polyarb.engine.sink import MemorySink, RunSink
 from polyarb.events import (
+    BUY,
     SELL,
     BookSnapshot,
     ControlText,
@@ -43,7 +44,7 @@ from polyarb.ledger import Ledger
 from polyarb.protocol.markets import MarketMeta
 from polyarb.protocol.parser import parse_frame
 from polyarb.risk import RiskManager, RiskVerdict
-from polyarb.units import SCALE, format_fixed
+from polyarb.units import SCALE, format_fixed, mul_ceil
 
 EVENT_QUIET_NS = 20_000_000
 """An event with no frame for 20 ms of engine time is over (frames of one match arrive together)."""
@@ -101,6 +102,11 @@ class Engine:
         self._gas = micro(profile.execution.gas_cost_usd)
         self._max_market = micro(profile.risk.max_position_per_market_usd)
         self._baskets: dict[str, _Basket] = {}
+        self._trading: dict[str, str] = {}
+        """Opportunity key (:func:`opportunity_key`) → id of its basket still in flight."""
+        self._orders_out: dict[str, Order] = {}
+        """Orders submitted and not yet answered by the venue, by order id."""
+        self._halt_mode = profile.risk.halt
         self.now_ns = 0
         self.seq = -1
         self.first_recv_ns: int | None = None
@@ -147,8 +153,9 @@ class Engine:
             # An order arriving at t sees every row received before t and none after.
             self._match(now - 1, seq)
         if state.open:
-            for market, ev in state.quiet_events(now):
-                self._boundary(market, ev, seq)
+            quiet = state.quiet_events(now)
+            if quiet:
+                self._boundaries(quiet, seq)
         if kind == "frame":
             self._on_market_frame(seq, now, payload, conn_id)
         elif kind == "tick":
@@ -168,9 +175,9 @@ class Engine:
             return self.summary()
         self.finished = True
         seq = max(self.seq, 0)
-        for market, ev in list(self.state.open.items()):
-            del self.state.open[market]
-            self._boundary(market, ev, seq)
+        closing = list(self.state.open.items())
+        self.state.open.clear()
+        self._boundaries(closing, seq)
         guard = 0
         while self.venue.pending() and guard < 1_000:
             self._match(_FOREVER, seq)
@@ -195,6 +202,7 @@ class Engine:
         state = self.state
         books = state.books
         data = False
+        latest_ts = 0
         counts = self.events_by_type
         for ev in parse_frame(payload):
             t = type(ev)
@@ -209,6 +217,8 @@ class Engine:
                 data = True
                 market = book.market
                 ts = ev.ts_ms  # type: ignore[union-attr]
+                if ts > latest_ts:
+                    latest_ts = ts
                 ended = state.touch(market, ts, seq, now)
                 if ended is not None:
                     self._boundary(market, ended, seq)
@@ -245,7 +255,7 @@ class Engine:
             else:
                 data = True
         if data:
-            state.on_data(conn_id, now)
+            state.on_data(conn_id, now, latest_ts)
 
     def _tick_size_change(self, market: str, ev: TickSizeChange) -> None:
         state = self.state
@@ -291,14 +301,25 @@ class Engine:
     # -- boundaries and opportunities ------------------------------------------------
 
     def _boundary(self, market: str, ev: OpenEvent, seq: int) -> None:
+        self._boundaries([(market, ev)], seq)
+
+    def _boundaries(self, closing: Sequence[tuple[str, OpenEvent]], seq: int) -> None:
+        """Events that end on this row: verify every one of them, only then detect.
+
+        A basket spans several markets whose events often end on the same row;
+        detecting after the first hash check would price the others' books
+        before their own check could mark them unverified.
+        """
         state = self.state
-        state.verify(market, ev)
-        if market in state.resolved:
-            return
-        meta = state.metas[market]
-        for detector in self.detectors:
-            for opp in detector.on_boundary(state, meta, ev.last_seq):
-                self._on_opportunity(opp, seq)
+        for market, ev in closing:
+            state.verify(market, ev)
+        for market, ev in closing:
+            if market in state.resolved:
+                continue
+            meta = state.metas[market]
+            for detector in self.detectors:
+                for opp in detector.on_boundary(state, meta, ev.last_seq):
+                    self._on_opportunity(opp, seq)
 
     def _on_opportunity(self, opp: Opportunity, seq: int) -> None:
         key = f"{opp.detector}/{opp.variant}"
@@ -340,9 +361,14 @@ class Engine:
         reasons = {a: state.untradable(a) for a in opp.assets}
         stale = [a for a, r in reasons.items() if r == "stale"]
         unverified = [a for a, r in reasons.items() if r is not None and r != "stale"]
-        if self.alerts.halted:
-            # A CRITICAL alert halts new trades until it clears (alert rules, design §6).
-            verdict = RiskVerdict(False, "halted", {"alerts": list(self.alerts.active)})
+        key = opportunity_key(opp)
+        trading = self._trading.get(key)
+        if trading is not None:
+            # One basket per mispricing until it is done: its orders are in flight or its
+            # legs unfilled, so the same edge seen again is the one already being taken.
+            verdict = RiskVerdict(False, "in_flight", {"basket": trading})
+        elif self.halted:
+            verdict = RiskVerdict(False, "halted", self._halt_detail())
         else:
             verdict = self.risk.check(
                 legs,
@@ -353,6 +379,7 @@ class Engine:
                 unverified=unverified,
                 cost=opp.payout if opp.side == SELL else opp.cash,
                 split_first=opp.side == SELL,
+                in_flight=self._in_flight_exposure(),
             )
         self._decision(
             seq,
@@ -393,11 +420,13 @@ class Engine:
             seq,
         )
         self._baskets[opp.opportunity_id] = _Basket(execution, opp)
+        self._trading[key] = opp.opportunity_id
         for order in execution.orders():
             self._submit(order, seq, "order")
 
     def _submit(self, order: Order, seq: int, kind: str) -> None:
         arrive = self.venue.submit(order, self.now_ns)
+        self._orders_out[order.order_id] = order
         self._tick_counts[0] += 1
         self._decision(
             seq,
@@ -418,6 +447,7 @@ class Engine:
             self._on_result(result, seq)
 
     def _on_result(self, result: OrderResult, seq: int) -> None:
+        self._orders_out.pop(result.order.order_id, None)
         self.sink.row("orders", result.row())
         self.orders_by_status[result.status] = self.orders_by_status.get(result.status, 0) + 1
         self.sink.log(
@@ -440,6 +470,7 @@ class Engine:
             self._submit(order, seq, "unwind")
         if basket.execution.done:
             del self._baskets[result.order.decision_id]
+            self._trading.pop(opportunity_key(basket.opp), None)
             self._basket_done(basket, seq)
 
     def _basket_done(self, basket: _Basket, seq: int) -> None:
@@ -459,9 +490,16 @@ class Engine:
                 self.ledger.merge(opp.market, opp.assets, sets, self._gas)
                 self._after_merge(opp, seq, sets, "merge")
         elif opp.variant == "buy_no" and outcome.matched_size > 0:
-            pairs = [(leg.market, leg.asset_id) for leg in opp.legs]
-            self.ledger.convert_all(pairs, outcome.matched_size, self._gas)
-            self._after_merge(opp, seq, outcome.matched_size, "convert")
+            # Convert only what is held, and only while every outcome is still open: an
+            # outcome that resolved mid-flight has settled its NO, and the remaining NOs
+            # settle leg by leg to the same n − 1 (docs/execution.md, neg-risk).
+            if any(leg.market in self.state.resolved for leg in opp.legs):
+                return
+            size = min(outcome.matched_size, *(self.ledger.position(a) for a in opp.assets))
+            if size > 0:
+                pairs = [(leg.market, leg.asset_id) for leg in opp.legs]
+                self.ledger.convert_all(pairs, size, self._gas)
+                self._after_merge(opp, seq, size, "convert")
         # A YES basket is held: exactly one leg pays 1 at resolution.
 
     def _after_merge(self, opp: Opportunity, seq: int, sets: int, how: str) -> None:
@@ -477,6 +515,24 @@ class Engine:
             detail={"via": how, "gas": self._gas},
         )
         self.sink.row("pnl", self.ledger.snapshot(seq, self.now_ns))
+
+    def _in_flight_exposure(self) -> dict[str, int]:
+        """Cost each market gains if every BUY order still in flight fills at its limit."""
+        out: dict[str, int] = {}
+        for order in self._orders_out.values():
+            if order.side == BUY:
+                out[order.market] = out.get(order.market, 0) + mul_ceil(
+                    order.limit_price, order.size
+                )
+        return out
+
+    @property
+    def halted(self) -> bool:
+        """True while new trades are stopped by a halting CRITICAL alert (see ``risk.halt``)."""
+        return self.risk.breaker.halted or self.alerts.halted
+
+    def _halt_detail(self) -> dict[str, Any]:
+        return {"alerts": list(self.alerts.active), "why": self.risk.breaker.halt_reason or ""}
 
     def _breaker_failure(self) -> None:
         if self.risk.breaker.record_failure(self.now_ns) == "opened":
@@ -524,22 +580,25 @@ class Engine:
             new_trades=trades,
             new_opportunities=opps,
         )
-        was_halted = self.alerts.halted
+        was_halted = self.halted
         for alert in self.alerts.evaluate(snapshot):
             self.sink.row("alerts", alert.row())
             self.sink.alert(alert.to_json())
             self.sink.log(f"alert {alert.state} {alert.level} {alert.message}")
             if alert.state == "fired":
                 self.alerts_fired += 1
-        if self.alerts.halted != was_halted:
-            state = "halted" if self.alerts.halted else "resumed"
-            self.halts += self.alerts.halted
+                if alert.halts and self._halt_mode == "rest_of_run":
+                    # The default: a halting alert stops new trades for good, even once it clears.
+                    self.risk.breaker.halt(f"alert {alert.rule} {alert.level}")
+        if self.halted != was_halted:
+            state = "halted" if self.halted else "resumed"
+            self.halts += self.halted
             self._decision(
                 seq,
                 f"halt:{state}:{seq}",
                 "halt",
                 reason=state,
-                detail={"active": list(self.alerts.active)},
+                detail={"active": list(self.alerts.active), "mode": self._halt_mode},
             )
         if connected is not None:
             self._metric(seq, "connected", connected)
@@ -658,8 +717,13 @@ class Engine:
             "total_pnl": ledger.total_pnl(),
             "alerts_fired": self.alerts_fired,
             "halts": self.halts,
-            "halted_at_end": self.alerts.halted,
+            "halted_at_end": self.halted,
         }
+
+
+def opportunity_key(opp: Opportunity) -> str:
+    """One mispricing across boundaries: ``<detector>/<variant>:<market or group>``."""
+    return f"{opp.detector}/{opp.variant}:{opp.market}"
 
 
 def engine_markets_updates(

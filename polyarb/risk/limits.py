@@ -8,7 +8,7 @@ marked PnL since the start of the UTC day of the engine's (frame) time.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -37,7 +37,11 @@ REASONS = (
     "position_limit_total",
     "daily_loss_limit",
 )
-"""Every reason code :meth:`RiskManager.check` can return, in the order checks run."""
+"""Every reason code :meth:`RiskManager.check` can return, in the order checks run.
+
+The engine adds ``in_flight`` before any of these (the same mispricing is already being
+traded) and gives ``halted`` itself while a halting alert stops new trades.
+"""
 
 
 class RiskVerdict(msgspec.Struct, frozen=True):
@@ -115,6 +119,7 @@ class RiskManager:
         unverified: Collection[str] = (),
         cost: int | None = None,
         split_first: bool = False,
+        in_flight: Mapping[str, int] | None = None,
     ) -> RiskVerdict:
         """Verdict for trading ``legs`` with ``edge`` per share after fees (micro).
 
@@ -124,7 +129,10 @@ class RiskManager:
         included; the split collateral of a SELL basket); by default the
         worst case, BUY legs at their limits plus any split. ``split_first`` says SELL
         legs will be covered by splitting collateral into sets first, so they
-        need no inventory and the split counts as exposure.
+        need no inventory and the split counts as exposure. ``in_flight`` is the cost, by
+        market, of orders already sent and not yet answered (BUY at their limits): the
+        position limits count it, so baskets decided before any fill cannot exceed them
+        together.
         """
         if self.breaker.halted:
             return _no("halted", why=self.breaker.halt_reason or "")
@@ -175,15 +183,25 @@ class RiskManager:
                     size=leg.size,
                     held=positions.position(leg.asset_id),
                 )
+        pending = in_flight or {}
         for market in sorted(added):
-            after = positions.exposure(market) + added[market]
+            after = positions.exposure(market) + pending.get(market, 0) + added[market]
             if after > self.max_market:
                 return _no(
-                    "position_limit_market", market=market, exposure=after, limit=self.max_market
+                    "position_limit_market",
+                    market=market,
+                    exposure=after,
+                    in_flight=pending.get(market, 0),
+                    limit=self.max_market,
                 )
-        total = positions.total_exposure() + sum(added.values())
+        total = positions.total_exposure() + sum(pending.values()) + sum(added.values())
         if total > self.max_total:
-            return _no("position_limit_total", exposure=total, limit=self.max_total)
+            return _no(
+                "position_limit_total",
+                exposure=total,
+                in_flight=sum(pending.values()),
+                limit=self.max_total,
+            )
         day_pnl = self.daily_pnl(now_ns, positions)
         if -day_pnl >= self.max_daily_loss:
             return _no("daily_loss_limit", daily_pnl=day_pnl, limit=self.max_daily_loss)

@@ -2,7 +2,8 @@
 
 The ticks are appended to a real imported session with ``SessionWriter``; the
 engine evaluates the production rules on them, writes ``alerts.jsonl`` and the
-``alerts`` table, halts on the CRITICAL rule and resumes when it clears, and a
+``alerts`` table, halts on the CRITICAL rule (for the rest of the run, or until it
+clears with ``risk.halt: while_active``), and a
 second replay writes the same bytes.
 """
 
@@ -74,6 +75,13 @@ def test_tick_health_raises_and_clears_alerts_through_the_engine(session: Path) 
     assert ws["level"] == "CRITICAL" and ws["value"] == 5_000 and ws["threshold"] == 5_000
     rpc = next(r for r in table if r["rule"] == "RPC_UNHEALTHY" and r["state"] == "fired")
     assert rpc["level"] == "WARNING" and rpc["value"] == 3
+    halts = [r["reason"] for r in pq.read_table(run_dir / "decisions.parquet").to_pylist()
+             if r["type"] == "halt"]  # fmt: skip
+    assert halts == ["halted"]  # the shipped profile halts for the rest of the run
+    lenient = profile.model_copy(
+        update={"risk": profile.risk.model_copy(update={"halt": "while_active"})}
+    )
+    run_dir = Path(replay(session, lenient, run_id="w", alert_rules=rules)["run_dir"])
     halts = [r["reason"] for r in pq.read_table(run_dir / "decisions.parquet").to_pylist()
              if r["type"] == "halt"]  # fmt: skip
     assert halts == ["halted", "resumed"]

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from polyarb.cli import main
-from polyarb.config.profile import ProfileError, load_profile
+from polyarb.config.profile import ProfileError, RiskLimits, load_profile, parse_profile
 
 REPO = Path(__file__).resolve().parents[2]
 PROFILES = REPO / "profiles"
@@ -29,6 +29,14 @@ def test_shipped_profile_validates_with_its_phase(name: str) -> None:
     assert (p.phase, p.mode, str(p.risk.trade_size_usd)) == (phase, mode, size)
     assert p.alerts == "alerts.production.yaml"
     assert len(p.sha256()) == 64
+
+
+def test_halt_defaults_to_the_rest_of_the_run() -> None:
+    """``risk.halt`` exists, defaults to ``rest_of_run`` and every shipped profile says so."""
+    assert RiskLimits().halt == "rest_of_run"
+    assert {load_profile(PROFILES / n).risk.halt for n in SHIPPED} == {"rest_of_run"}
+    data = _set(_base(), "risk.halt", "while_active")
+    assert parse_profile(data).risk.halt == "while_active"
 
 
 def test_negrisk_profile_uses_the_basket_detector() -> None:
@@ -59,6 +67,7 @@ BROKEN = [
     ("risk.stale_book_ms", 10, ["risk.stale_book_ms = 10", "ge 100"]),
     ("risk.max_leg_skew_ms", 70_000, ["risk.max_leg_skew_ms = 70000", "le 60000"]),
     ("risk.max_daily_loss_usd", "0", ["risk.max_daily_loss_usd = '0'", "gt 0"]),
+    ("risk.halt", "forever", ["risk.halt = 'forever'", "'rest_of_run' or 'while_active'"]),
     (
         "risk.max_position_per_market_usd",
         "1.00",

@@ -17,6 +17,7 @@ class FakeView:
         self.metas = {m.condition_id: m for m in metas}
         self.books: dict[str, OrderBook] = {}
         self.bad: dict[str, str] = {}
+        self.as_of: dict[str, int] = {}
         for m in metas:
             for t in m.token_ids:
                 self.books[t] = OrderBook(t, m.condition_id, m.tick_size)
@@ -32,6 +33,9 @@ class FakeView:
 
     def markets_in_group(self, neg_risk_market_id: str) -> Sequence[MarketMeta]:
         return [m for m in self.metas.values() if m.neg_risk_market_id == neg_risk_market_id]
+
+    def as_of_ms(self, asset_id: str) -> int:
+        return self.as_of.get(asset_id, self.books[asset_id].ts_ms)
 
     def set(self, asset_id: str, bids=(), asks=(), ts_ms: int = 1) -> None:
         self.books[asset_id].apply_snapshot(

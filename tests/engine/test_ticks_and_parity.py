@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from engine_support import big_profile
 
-from polyarb.config.profile import Profile
+from polyarb.config.profile import Profile, RiskLimits
 from polyarb.engine import Engine, MemorySink, canonical_decision, decisions_sha256, replay
 from polyarb.engine.replay import split_history
 from polyarb.recording import SessionReader
@@ -14,9 +15,22 @@ from polyarb.recording import SessionReader
 S = 1_000_000_000
 
 
-def test_disconnected_ticks_fire_a_critical_alert_that_halts_then_clears():
+@pytest.mark.parametrize(
+    ("mode", "halts", "halted_at_end"),
+    [
+        (None, ["halted"], True),  # the default: the rest of the run
+        ("rest_of_run", ["halted"], True),
+        ("while_active", ["halted", "resumed"], False),
+    ],
+)
+def test_disconnected_ticks_fire_a_critical_alert_that_halts(mode, halts, halted_at_end):
+    """A halting CRITICAL alert stops trading for the rest of the run unless ``halt: while_active``.
+
+    Fails on the old engine for the default: it resumed as soon as the alert cleared.
+    """
     sink = MemorySink()
-    engine = Engine([], Profile(name="t"), sink)
+    risk = RiskLimits() if mode is None else RiskLimits(halt=mode)
+    engine = Engine([], Profile(name="t", risk=risk), sink)
     for second in range(12):
         connected = 0 if 2 <= second < 9 else 1
         engine.on_frame(
@@ -28,10 +42,8 @@ def test_disconnected_ticks_fire_a_critical_alert_that_halts_then_clears():
     fired = sink.tables["alerts"][0]
     assert fired["ts_ns"] == 7 * S and fired["value"] == 5_000  # 5 s down by frame time
     assert [json.loads(line)["state"] for line in sink.alert_lines] == ["fired", "cleared"]
-    assert [d["reason"] for d in sink.tables["decisions"] if d["type"] == "halt"] == [
-        "halted",
-        "resumed",
-    ]
+    assert [d["reason"] for d in sink.tables["decisions"] if d["type"] == "halt"] == halts
+    assert engine.summary()["halted_at_end"] is halted_at_end
     connected = [m["value"] for m in sink.tables["metrics"] if m["name"] == "connected"]
     assert connected == [1, 0, 1]  # a gauge row only when the value changes
 

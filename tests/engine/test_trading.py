@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import pytest
 from engine_support import big_profile
 
 from polyarb.alerts.rules import AlertRules, CircuitBreakerOpen, RuleSet
@@ -125,3 +126,25 @@ def test_critical_alert_halts_until_cleared(negrisk_session):
     halts = _decisions(sink, "halt")
     assert [h["reason"] for h in halts] == ["halted"]
     assert sink.alert_lines and json.loads(sink.alert_lines[0])["rule"]
+
+
+@pytest.mark.parametrize(("mode", "second"), [(None, "halted"), ("while_active", "ok")])
+def test_halt_lasts_the_rest_of_the_run_unless_while_active(negrisk_session, mode, second):
+    """Item 13. The breaker alert (CRITICAL, halts) fires after the first basket fails and clears
+    10 s later. By default trading stays halted for the rest of the run; with ``risk.halt:
+    while_active`` the second basket trades once the alert has cleared.
+
+    The old engine resumed on clearing whatever the profile said (the default failed).
+    """
+    sink = MemorySink()
+    extra = {} if mode is None else {"halt": mode}
+    profile = big_profile(
+        latency=LatencyModel(mean_ms=1_500), consecutive_failures=1, breaker_cooldown_s=10, **extra
+    )
+    run = replay(negrisk_session, profile, sink=sink)
+    fired = [a["state"] for a in sink.tables["alerts"] if a["rule"] == "CIRCUIT_BREAKER_OPEN"]
+    assert fired[:2] == ["fired", "cleared"]
+    assert [v["reason"] for v in _decisions(sink, "verdict")] == ["ok", second]
+    halts = [h["reason"] for h in _decisions(sink, "halt")]
+    assert halts[:2] == (["halted"] if mode is None else ["halted", "resumed"])
+    assert run["summary"]["halted_at_end"] is (mode is None)
