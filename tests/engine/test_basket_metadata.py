@@ -37,6 +37,31 @@ def _update(kind: str, metas):
     return msgspec.structs.replace(metas[2], fee_rate=1_000_000)  # fee 0.21 a share at 0.30
 
 
+FLAT = (330_000, 340_000)  # Σ asks of three outcomes 1.02: nothing to trade
+FLAT_NO = (660_000, 670_000)
+CHEAP = (210_000, 220_000)  # one outcome at 0.22: Σ asks 0.90
+CHEAP_NO = (780_000, 790_000)
+
+
+def _one_basket_then(metas, updates):
+    """One outcome's quote drops: exactly one boundary sees the basket; it fills. The same quote
+    is re-sent at seq 5, the row where ``updates`` (if any) take effect, and closes at seq 6."""
+    feed = Feed(metas, profile(), updates=updates)
+    feed.frame(quotes(metas, T0_MS, yes=FLAT, no=FLAT_NO), 0)  # seq 1
+    feed.tick(30)  # seq 2: nothing
+    feed.frame(quotes(metas[:1], T0_MS + 100, yes=CHEAP, no=CHEAP_NO), 100)  # seq 3
+    feed.tick(130)  # seq 4: the basket
+    feed.frame(quotes(metas[:1], T0_MS + 400, yes=CHEAP, no=CHEAP_NO), 400)  # seq 5
+    feed.tick(430)  # seq 6: the same books again
+    return feed
+
+
+def test_unchanged_metadata_sees_the_basket_again():
+    """The control for the next test: without an update the re-sent quote is a basket again."""
+    feed = _one_basket_then(group("u", 3), [])
+    assert feed.reasons() == ["ok", "ok"]
+
+
 @pytest.mark.parametrize("kind", ["new_outcome", "augmented", "fees"])
 def test_metadata_updates_reach_the_basket_at_once(kind):
     """Item 9. A basket trades; then a metadata update arrives (a fourth outcome, the augmented
@@ -45,30 +70,21 @@ def test_metadata_updates_reach_the_basket_at_once(kind):
     The old detector kept the groups it was built with and traded the stale basket again.
     """
     metas = group("u", 3)
-    feed = Feed(metas, profile(), updates=[(5, _update(kind, metas))])
-    feed.frame(quotes(metas, T0_MS, yes=YES, no=NO), 0)  # seq 1
-    feed.tick(30)  # seq 2: the basket
-    feed.tick(200)  # seq 3: filled, done
-    assert feed.reasons() == ["ok", "in_flight", "in_flight"]
-    feed.frame(quotes(metas[:1], T0_MS + 300, yes=YES, no=NO), 300)  # seq 4
-    feed.tick(400)  # seq 5: the update applies, then the boundary
-    summary = feed.engine.finish()
-    assert summary["opportunities_total"] == 3  # only the three of the first boundary row
-    assert summary["verdicts"]["accept"] == 1
+    feed = _one_basket_then(metas, [(5, _update(kind, metas))])
+    assert feed.reasons() == ["ok"]
+    assert feed.engine.finish()["opportunities_total"] == 1
 
 
 def test_fees_from_an_update_price_the_basket():
-    """Item 9. The update's fee reaches sizing too: a small fee leaves a basket with less edge."""
+    """Item 9. The update's fee reaches sizing too: a small fee leaves a basket with less edge.
+
+    The old detector priced the second basket with the fees it was built with (same edge).
+    """
     metas = group("v", 3)
     fee = msgspec.structs.replace(metas[0], fee_rate=20_000)  # 0.02 × p(1 − p)
-    feed = Feed(metas, profile(), updates=[(4, fee)])
-    feed.frame(quotes(metas, T0_MS, yes=YES, no=NO), 0)
-    feed.tick(30)
-    feed.tick(200)
-    feed.frame(quotes(metas[:1], T0_MS + 300, yes=YES, no=NO), 300)
-    feed.tick(400)
+    feed = _one_basket_then(metas, [(5, fee)])
     edges = [d["edge"] for d in feed.decisions("opportunity")]
-    assert len(set(edges[:3])) == 1 and edges[-1] < edges[0]
+    assert len(edges) == 2 and edges[1] < edges[0]
 
 
 def test_negrisk_legs_skewed_across_connections_are_not_traded():

@@ -124,10 +124,12 @@ def test_no_basket_outcome_resolving_mid_flight_settles_instead_of_crashing():
     metas = group("f", 3)
     jitter = LatencyModel(kind="uniform", mean_ms=100, jitter_ms=80, seed=3)
     feed = Feed(metas, profile(latency=jitter))
-    # NO asks 0.64 × 3 = 1.92 < n − 1 = 2; YES asks sum 1.2: only the NO basket
-    feed.frame(quotes(metas, T0_MS, yes=(360_000, 400_000), no=(600_000, 640_000)), 0)
+    # Σ YES asks 1.02, Σ NO asks 2.01: nothing; then one NO ask drops to 0.55: Σ 1.89 < n − 1
+    feed.frame(quotes(metas, T0_MS, yes=(330_000, 340_000), no=(660_000, 670_000)), 0)
     feed.tick(30)
-    assert feed.reasons() == ["ok", "in_flight", "in_flight"]
+    feed.frame(quotes(metas[:1], T0_MS + 100, yes=(450_000, 460_000), no=(540_000, 550_000)), 100)
+    feed.tick(130)  # one boundary, one NO basket
+    assert feed.reasons() == ["ok"]
     orders = sorted(
         (json.loads(d["detail"])["arrive_ns"], d["market"]) for d in feed.decisions("order")
     )
