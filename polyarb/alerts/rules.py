@@ -51,7 +51,9 @@ class _Rule(BaseModel):
     level: Level
     enabled: bool = True
     halts: bool = Field(
-        default=False, description="a fired CRITICAL rule halts trading until it clears"
+        default=False,
+        description="a fired CRITICAL rule halts new trades (for the rest of the run, or "
+        "until it clears with the profile's risk.halt: while_active)",
     )
 
     @model_validator(mode="after")
