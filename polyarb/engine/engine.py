@@ -301,7 +301,9 @@ class Engine:
     # -- boundaries and opportunities ------------------------------------------------
 
     def _boundary(self, market: str, ev: OpenEvent, seq: int) -> None:
-        self._boundaries([(market, ev)], seq)
+        """The one event that ends on this row (see :meth:`_boundaries`)."""
+        self.state.verify(market, ev)
+        self._detect(market, ev, seq)
 
     def _boundaries(self, closing: Sequence[tuple[str, OpenEvent]], seq: int) -> None:
         """Events that end on this row: verify every one of them, only then detect.
@@ -310,16 +312,19 @@ class Engine:
         detecting after the first hash check would price the others' books
         before their own check could mark them unverified.
         """
+        for market, ev in closing:
+            self.state.verify(market, ev)
+        for market, ev in closing:
+            self._detect(market, ev, seq)
+
+    def _detect(self, market: str, ev: OpenEvent, seq: int) -> None:
         state = self.state
-        for market, ev in closing:
-            state.verify(market, ev)
-        for market, ev in closing:
-            if market in state.resolved:
-                continue
-            meta = state.metas[market]
-            for detector in self.detectors:
-                for opp in detector.on_boundary(state, meta, ev.last_seq):
-                    self._on_opportunity(opp, seq)
+        if market in state.resolved:
+            return
+        meta = state.metas[market]
+        for detector in self.detectors:
+            for opp in detector.on_boundary(state, meta, ev.last_seq):
+                self._on_opportunity(opp, seq)
 
     def _on_opportunity(self, opp: Opportunity, seq: int) -> None:
         key = f"{opp.detector}/{opp.variant}"

@@ -125,7 +125,9 @@ def from_gamma_market(m: dict[str, Any], event: dict[str, Any] | None = None) ->
         tick_size=_fixed(m.get("orderPriceMinTickSize"), "orderPriceMinTickSize", 10_000),
         min_order_size=_fixed(m.get("orderMinSize"), "orderMinSize", 5 * SCALE),
         neg_risk=_truthy(m.get("negRisk")),
-        neg_risk_augmented=_truthy(event.get("negRiskAugmented")),
+        # An event flag; a bare /markets record may carry it itself.
+        neg_risk_augmented=_truthy(event.get("negRiskAugmented"))
+        or _truthy(m.get("negRiskAugmented")),
         neg_risk_market_id=str(m.get("negRiskMarketID") or event.get("negRiskMarketID") or ""),
         neg_risk_other=_truthy(m.get("negRiskOther")),
         event_id=str(event.get("id") or ""),

@@ -117,3 +117,21 @@ def test_negrisk_legs_skewed_across_connections_are_not_traded():
     three.frame(quotes(metas[1:], T0_MS + 5_000, yes=yes, no=no), 4_000, conn=2)
     three.tick(4_100)
     assert three.reasons() == ["ok"]
+
+
+def test_markets_parquet_without_the_neg_risk_columns_still_loads(tmp_path):
+    """Old sessions: a ``markets.parquet`` written before ``neg_risk_other`` and
+    ``neg_risk_augmented`` existed loads with both False (a guard, not a regression test)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from polyarb.recording.reader import read_markets_table
+    from polyarb.recording.schema import MARKETS_SCHEMA
+
+    metas = group("o", 2)
+    rows = [{"valid_from_seq": 0, **msgspec.structs.asdict(m)} for m in metas]
+    table = pa.Table.from_pylist(rows, schema=MARKETS_SCHEMA)
+    old = table.drop_columns(["neg_risk_other", "neg_risk_augmented"])
+    pq.write_table(old, tmp_path / "markets.parquet")
+    loaded = [m for _, m in read_markets_table(tmp_path / "markets.parquet")]
+    assert loaded == metas

@@ -68,3 +68,16 @@ def test_bad_metadata_names_the_field() -> None:
         from_gamma_market(
             {"conditionId": "0x1", "clobTokenIds": '["1","2"]', "outcomes": '["a","b","c"]'}
         )
+
+
+def test_gamma_market_placeholder_and_own_augmented_flag(shared_data: Path) -> None:
+    """A bare market record (no parent event) keeps ``negRiskOther`` and its own
+    ``negRiskAugmented`` (issue 11 item 9: either makes a YES basket non-exhaustive)."""
+    (event,) = _json(shared_data, "gamma/event_neg_risk_2028_dem_nominee.json")
+    raw = dict(event["markets"][0], negRiskOther=True, negRiskAugmented=True)
+    raw.pop("events", None)
+    meta = from_gamma_market(raw)
+    assert meta.neg_risk and meta.neg_risk_other and meta.neg_risk_augmented
+    plain = dict(event["markets"][0])
+    plain.pop("events", None)
+    assert not from_gamma_market(plain).neg_risk_augmented
