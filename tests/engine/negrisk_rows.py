@@ -24,8 +24,13 @@ def group(
     name: str, n: int, *, placeholder: bool = False, augmented: bool = False, fee_rate: int = 0
 ) -> list[MarketMeta]:
     """``n`` outcomes of one neg-risk event (the last one a ``negRiskOther`` if asked)."""
-    return [outcome(name, i, placeholder=placeholder and i == n - 1, augmented=augmented,
-                    fee_rate=fee_rate) for i in range(n)]  # fmt: skip
+    last = n - 1
+    return [
+        outcome(
+            name, i, placeholder=placeholder and i == last, augmented=augmented, fee_rate=fee_rate
+        )
+        for i in range(n)
+    ]
 
 
 def outcome(
