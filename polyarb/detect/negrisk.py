@@ -107,7 +107,14 @@ class NegRiskBasket:
             self._suppressed[reason] = self._suppressed.get(reason, 0) + 1
             return None
         legs = [
-            LegBook(b.asset_id, m.condition_id, b.asks_best_first(), m.fee_rate, m.fee_exponent)
+            LegBook(
+                b.asset_id,
+                m.condition_id,
+                b.asks_best_first(),
+                m.fee_rate,
+                m.fee_exponent,
+                m.min_order_size,
+            )
             for b, m in zip(books, group, strict=True)
         ]
         return sized_opportunity(

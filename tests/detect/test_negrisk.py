@@ -25,7 +25,8 @@ def test_groups_exclude_placeholder_and_augmented(shared_data):
 
 def _opportunities(path):
     sink = MemorySink()
-    replay(path, profile(), sink=sink)
+    # $200: every leg reaches the venue's 5 shares and $1 (Smith's YES costs 0.011).
+    replay(path, profile(trade_size="200"), sink=sink)
     return [d for d in sink.tables["decisions"] if d["type"] == "opportunity"]
 
 
