@@ -7,8 +7,8 @@ leg got beyond the smallest leg is naked exposure; the profile's
 arrival (``unwind``, the loss is booked by the ledger from the unwind fills)
 or keep it until resolution (``hold``). An unwind never gives up more than
 ``execution.max_unwind_slippage`` per share against the leg's own average
-fill: what the book does not take within that bound is held, not dumped. Order ids derive from the decision id,
-so a replay produces the same ids.
+fill: what the book does not take within that bound is held, not dumped.
+Order ids derive from the decision id, so a replay produces the same ids.
 """
 
 from __future__ import annotations
