@@ -29,6 +29,7 @@ RULE_NAMES = (
     "WS_DISCONNECTED",
     "LIVE_NO_FILLS",
     "CIRCUIT_BREAKER_OPEN",
+    "UNWIND_HELD",
     "RPC_UNHEALTHY",
     "HIGH_REJECT_RATE",
     "LATENCY_P95_HIGH",
@@ -80,6 +81,13 @@ class LiveNoFills(_Rule):
 
 
 class CircuitBreakerOpen(_Rule):
+    level: Level = "CRITICAL"
+    halts: bool = True
+
+
+class UnwindHeld(_Rule):
+    """An unwind left shares naked: the book was worse than ``execution.max_unwind_slippage``."""
+
     level: Level = "CRITICAL"
     halts: bool = True
 
@@ -137,6 +145,7 @@ class RuleSet(BaseModel):
     WS_DISCONNECTED: WsDisconnected = WsDisconnected()
     LIVE_NO_FILLS: LiveNoFills = LiveNoFills()
     CIRCUIT_BREAKER_OPEN: CircuitBreakerOpen = CircuitBreakerOpen()
+    UNWIND_HELD: UnwindHeld = UnwindHeld()
     RPC_UNHEALTHY: RpcUnhealthy = RpcUnhealthy()
     HIGH_REJECT_RATE: HighRejectRate = HighRejectRate()
     LATENCY_P95_HIGH: LatencyP95High = LatencyP95High()
@@ -234,6 +243,8 @@ class HealthSnapshot:
     balance: int | None = None
     rpc_ok: bool | None = None
     position_utilisation_bps: int = 0
+    unwinds_held_in_window: int = 0
+    """Legs an unwind could not close within its bound (held, loss marked) in the window."""
     new_trades: int = 0
     new_opportunities: int = 0
 
@@ -297,6 +308,7 @@ class AlertEvaluator:
             "WS_DISCONNECTED": self._ws_disconnected,
             "LIVE_NO_FILLS": self._live_no_fills,
             "CIRCUIT_BREAKER_OPEN": self._breaker,
+            "UNWIND_HELD": self._unwind_held,
             "RPC_UNHEALTHY": self._rpc,
             "HIGH_REJECT_RATE": self._reject_rate,
             "LATENCY_P95_HIGH": self._latency,
@@ -387,6 +399,15 @@ class AlertEvaluator:
     def _breaker(self, s: HealthSnapshot) -> _Check:
         state = "open" if s.breaker_open else "closed"
         return s.breaker_open, int(s.breaker_open), 1, f"CIRCUIT_BREAKER_OPEN: breaker {state}"
+
+    def _unwind_held(self, s: HealthSnapshot) -> _Check:
+        n = s.unwinds_held_in_window
+        msg = (
+            f"UNWIND_HELD: {n} leg(s) in the last {self.rules.window_ticks} ticks held naked: "
+            "the book was past execution.max_unwind_slippage (or under the venue's minimums); "
+            "the loss is marked, not dumped"
+        )
+        return n > 0, n, 1, msg
 
     def _rpc(self, s: HealthSnapshot) -> _Check:
         r = self.rules.rules.RPC_UNHEALTHY

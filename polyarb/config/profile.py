@@ -92,6 +92,13 @@ class Execution(_Model):
 
     order_type: Literal["FOK", "FAK"] = "FOK"
     leg_failure: Literal["unwind", "hold"] = "unwind"
+    max_unwind_slippage: Money = Field(
+        default=Decimal("0.05"),
+        ge=0,
+        le=Decimal("0.5"),
+        decimal_places=6,
+        description="price units an unwind may give up per share vs its leg's average fill",
+    )
     merge_complete_sets: bool = True
     gas_cost_usd: Money = Field(default=Decimal("0.01"), ge=0, le=10)
 

@@ -15,7 +15,7 @@ import msgspec
 
 from polyarb.book import OrderBook
 from polyarb.config.profile import Profile
-from polyarb.detect.sizing import LegBook, LegFill, size_basket
+from polyarb.detect.sizing import LegBook, LegFill, size_basket, venue_minimum_reason
 from polyarb.protocol.markets import MarketMeta
 from polyarb.units import SCALE
 
@@ -104,7 +104,10 @@ def sized_opportunity(
     ts_ms: int,
     suppressed: dict[str, int],
 ) -> Opportunity | None:
-    """Size ``legs`` in equal shares into an :class:`Opportunity`, or count ``below_one_lot``.
+    """Size ``legs`` in equal shares into an :class:`Opportunity`, or count why not.
+
+    ``below_one_lot``: not one lot clears the edge; ``below_min_size`` /
+    ``below_min_notional``: the largest worthwhile size is one the venue refuses.
 
     ``payout`` is what one set is worth (1 for a binary set, 1 or n − 1 for a neg-risk
     basket); the id is deterministic: ``<detector>/<variant>:<market>:<seq>``.
@@ -112,6 +115,10 @@ def sized_opportunity(
     sizing = size_basket(legs, side, payout=payout, min_edge=min_edge, max_cash=max_cash)
     if sizing is None:
         suppressed["below_one_lot"] = suppressed.get("below_one_lot", 0) + 1
+        return None
+    reason = venue_minimum_reason(legs, sizing)
+    if reason is not None:
+        suppressed[reason] = suppressed.get(reason, 0) + 1
         return None
     return Opportunity(
         opportunity_id=f"{detector}/{variant}:{market}:{seq}",

@@ -107,6 +107,7 @@ class BinaryCompleteSet:
                 b.asks_best_first() if side == BUY else b.bids_best_first(),
                 market.fee_rate,
                 market.fee_exponent,
+                market.min_order_size,
             )
             for b in books
         ]

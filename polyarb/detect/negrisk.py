@@ -146,7 +146,14 @@ class NegRiskBasket:
             self._count(reason)
             return None
         legs = [
-            LegBook(b.asset_id, m.condition_id, b.asks_best_first(), m.fee_rate, m.fee_exponent)
+            LegBook(
+                b.asset_id,
+                m.condition_id,
+                b.asks_best_first(),
+                m.fee_rate,
+                m.fee_exponent,
+                m.min_order_size,
+            )
             for b, m in zip(books, group, strict=True)
         ]
         return sized_opportunity(

@@ -11,7 +11,11 @@ legs turn an arbitrage into a bet). Two limits set the size:
 * cash: the basket's total cost (floored per-fill fees included) must fit
   the profile's trade size.
 
-The result is floored to the 0.01-share size grid. All integers, no floats.
+Depth is counted on the venue's 0.01-share lot grid (a level of 3.005 shares
+offers 3.00: the venue fills whole lots only), so the result is a whole number
+of lots; :func:`venue_minimum_reason` says when that size is still below what
+the venue accepts (the market's minimum shares, $1 at the limit). All
+integers, no floats.
 """
 
 from __future__ import annotations
@@ -22,10 +26,11 @@ import msgspec
 
 from polyarb.events import BUY, Level
 from polyarb.execution.fees import taker_fee
-from polyarb.units import SCALE
+from polyarb.execution.venue import MIN_MARKETABLE_NOTIONAL, SIZE_QUANTUM
+from polyarb.units import SCALE, mul
 
-LOT = 10_000
-"""Order sizes have 2 decimals (0.01 share); sizes are floored to this grid."""
+LOT = SIZE_QUANTUM
+"""Order sizes have 2 decimals (0.01 share): the venue's lot, the grid every size is on."""
 
 
 class LegBook(msgspec.Struct, frozen=True, gc=False):
@@ -36,6 +41,8 @@ class LegBook(msgspec.Struct, frozen=True, gc=False):
     levels: Sequence[Level]
     fee_rate: int = 0
     fee_exponent: int = 1
+    min_size: int = 0
+    """The market's ``min_order_size`` (shares, micro): the venue refuses smaller orders."""
 
 
 class LegFill(msgspec.Struct, frozen=True, gc=False):
@@ -138,8 +145,10 @@ def size_basket(
     """The largest equal-share basket worth taking, or ``None`` if not even one lot is.
 
     ``max_cash`` caps what the basket ties up: its cost for a BUY, the
-    ``payout`` collateral split into sets for a SELL.
+    ``payout`` collateral split into sets for a SELL. Level sizes count in
+    whole lots only (what the venue can fill).
     """
+    legs = [_on_lot_grid(leg) for leg in legs]
     depth = profitable_depth(legs, side, payout, min_edge) // LOT
     if depth <= 0:
         return None
@@ -166,3 +175,25 @@ def size_basket(
     gross = payout * size // SCALE
     profit = gross - cash if side == BUY else cash - gross
     return Sizing(size, cash, fees, profit * SCALE // size, tuple(fills))
+
+
+def _on_lot_grid(leg: LegBook) -> LegBook:
+    """``leg`` with each level floored to whole lots (levels under one lot dropped)."""
+    if all(size % LOT == 0 for _, size in leg.levels):
+        return leg
+    levels = [(p, size // LOT * LOT) for p, size in leg.levels if size >= LOT]
+    return msgspec.structs.replace(leg, levels=levels)
+
+
+def venue_minimum_reason(legs: Sequence[LegBook], sizing: Sizing) -> str | None:
+    """Why the venue would refuse a leg of ``sizing`` (``below_min_size``/``below_min_notional``).
+
+    Same rules as :class:`polyarb.execution.SimVenue`: shares at least the
+    market's minimum, and $1 at the leg's limit (its worst price), BUY or SELL.
+    """
+    for leg, fill in zip(legs, sizing.legs, strict=True):
+        if sizing.size < leg.min_size:
+            return "below_min_size"
+        if mul(fill.worst_price, sizing.size) < MIN_MARKETABLE_NOTIONAL:
+            return "below_min_notional"
+    return None

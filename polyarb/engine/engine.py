@@ -100,6 +100,7 @@ class Engine:
         self._window = TickWindow(self.alerts.rules.window_ticks)
         self._updates = sorted(engine_markets_updates(updates), key=lambda u: u[0])
         self._gas = micro(profile.execution.gas_cost_usd)
+        self._max_unwind_slippage = micro(profile.execution.max_unwind_slippage)
         self._max_market = micro(profile.risk.max_position_per_market_usd)
         self._baskets: dict[str, _Basket] = {}
         self._trading: dict[str, str] = {}
@@ -126,7 +127,8 @@ class Engine:
         self.halts = 0
         self.finished = False
         # since the previous tick, for the alert windows
-        self._tick_counts = [0, 0, 0, 0, 0, 0]  # orders, fills, rejects, decisions, trades, opps
+        # orders, fills, rejects, decisions, trades, opps, legs held after an unwind
+        self._tick_counts = [0, 0, 0, 0, 0, 0, 0]
         self._ticks = 0
         self._down_since_ns: int | None = None
         self._peak_pnl = 0
@@ -178,10 +180,7 @@ class Engine:
         closing = list(self.state.open.items())
         self.state.open.clear()
         self._boundaries(closing, seq)
-        guard = 0
-        while self.venue.pending() and guard < 1_000:
-            self._match(_FOREVER, seq)
-            guard += 1
+        self._match(_FOREVER, seq)
         self._mark()
         self.sink.row("pnl", self.ledger.snapshot(seq, self.now_ns))
         for row in self.ledger.position_rows():
@@ -225,10 +224,14 @@ class Engine:
                     state.touch(market, ts, seq, now)
                 if t is BookSnapshot:
                     assert isinstance(ev, BookSnapshot)
-                    book.apply_snapshot(ev.bids, ev.asks, ts, ev.tick_size, ev.last_trade_price)
+                    tick = ev.tick_size
+                    if tick is not None and tick != state.metas[market].tick_size:
+                        # The venue and the detectors price on the grid the exchange announced.
+                        self._set_tick(market, tick)
+                    book.apply_snapshot(ev.bids, ev.asks, ts, tick, ev.last_trade_price)
                     state.open[market].hashes.pop(asset, None)
                     state.conn_of[asset] = conn_id
-                    self.venue.on_book_update(asset)
+                    self.venue.on_snapshot(asset, book.bids, book.asks)
                 elif t is LevelChange:
                     assert isinstance(ev, LevelChange)
                     if not book.synced:
@@ -237,7 +240,7 @@ class Engine:
                     book.apply_level(ev.side, ev.price, ev.size, ts)
                     if ev.hash is not None:
                         state.open[market].hashes[asset] = ev.hash
-                    self.venue.on_book_update(asset, ev.side, ev.price)
+                    self.venue.on_level(asset, ev.side, ev.price, ev.size)
                 elif t is LastTrade:
                     assert isinstance(ev, LastTrade)
                     book.last_trade_text = ev.price_text
@@ -260,13 +263,17 @@ class Engine:
     def _tick_size_change(self, market: str, ev: TickSizeChange) -> None:
         state = self.state
         state.counters["tick_size_changes"] += 1
-        meta = msgspec.structs.replace(state.metas[market], tick_size=ev.new_tick_size)
-        state.add_market(meta)
-        self.venue.update_market(meta)
+        self._set_tick(market, ev.new_tick_size)
         book = state.books[ev.asset_id]
         book.new_epoch(ev.new_tick_size)
         state.open[market].hashes.pop(ev.asset_id, None)
-        self.venue.on_book_update(ev.asset_id)
+        # What we took stays taken: the next snapshot re-states every level (SimVenue.on_snapshot).
+
+    def _set_tick(self, market: str, tick: int) -> None:
+        """One tick size for the market's metadata, detectors' view and venue, at once."""
+        meta = msgspec.structs.replace(self.state.metas[market], tick_size=tick)
+        self.state.add_market(meta)
+        self.venue.update_market(meta)
 
     def _resolved(self, ev: MarketResolved, seq: int, now: int) -> None:
         state = self.state
@@ -423,6 +430,7 @@ class Engine:
             self.profile.execution.order_type,
             self.profile.execution.leg_failure,
             seq,
+            max_unwind_slippage=self._max_unwind_slippage,
         )
         self._baskets[opp.opportunity_id] = _Basket(execution, opp)
         self._trading[key] = opp.opportunity_id
@@ -448,8 +456,24 @@ class Engine:
     # -- venue results -----------------------------------------------------------------
 
     def _match(self, until_ns: int, seq: int) -> None:
-        for result in self.venue.on_time(until_ns, self.state, seq):
-            self._on_result(result, seq)
+        """Match orders arriving up to ``until_ns``, each against the book at its own arrival.
+
+        An event whose frames stopped ``quiet_ns`` before an order arrives is
+        over by then: it is closed first (boundary, hashes, detectors), so the
+        order sees its book; ``mid_event`` only covers events still receiving frames.
+        """
+        state = self.state
+        venue = self.venue
+        while True:
+            arrival = venue.next_arrival_ns()
+            if arrival is None or arrival > until_ns:
+                return
+            if state.open:
+                quiet = state.quiet_events(arrival)
+                if quiet:
+                    self._boundaries(quiet, seq)
+            for result in venue.on_time(arrival, state, seq):
+                self._on_result(result, seq)
 
     def _on_result(self, result: OrderResult, seq: int) -> None:
         self._orders_out.pop(result.order.order_id, None)
@@ -484,6 +508,13 @@ class Engine:
         opp = basket.opp
         if outcome.leg_failed:
             self._breaker_failure()
+            if outcome.held and self.profile.execution.leg_failure == "unwind":
+                # Held past the unwind bound: the loss shows now, at the best bids, not later.
+                self._tick_counts[6] += len(outcome.held)
+                self._mark()
+                self.sink.row("pnl", self.ledger.snapshot(seq, self.now_ns))
+            if self.risk.note_pnl(self.now_ns, self.ledger):
+                self.sink.log(f"daily loss limit hit at seq={seq}: no new trades this UTC day")
         else:
             self.risk.breaker.record_success()
             self._tick_counts[4] += 1
@@ -562,9 +593,9 @@ class Engine:
             self._mark()
         pnl = self.ledger.total_pnl()
         self._peak_pnl = max(self._peak_pnl, pnl)
-        orders, fills, rejects, decisions, trades, opps = self._tick_counts
-        win = self._window.push(orders, fills, rejects, decisions)
-        self._tick_counts = [0, 0, 0, 0, 0, 0]
+        orders, fills, rejects, decisions, trades, opps, held = self._tick_counts
+        win = self._window.push(orders, fills, rejects, decisions, held)
+        self._tick_counts = [0, 0, 0, 0, 0, 0, 0]
         snapshot = HealthSnapshot(
             ts_ns=now,
             seq=seq,
@@ -582,6 +613,7 @@ class Engine:
             balance=health.get("balance"),
             rpc_ok=health.get("rpc_ok"),
             position_utilisation_bps=self._utilisation_bps(),
+            unwinds_held_in_window=win[4],
             new_trades=trades,
             new_opportunities=opps,
         )

@@ -5,8 +5,10 @@ locks its edge when every leg fills the same number of shares. Whatever one
 leg got beyond the smallest leg is naked exposure; the profile's
 ``execution.leg_failure`` says whether to sell it back into the book at
 arrival (``unwind``, the loss is booked by the ledger from the unwind fills)
-or keep it until resolution (``hold``). Order ids derive from the decision id,
-so a replay produces the same ids.
+or keep it until resolution (``hold``). An unwind never gives up more than
+``execution.max_unwind_slippage`` per share against the leg's own average
+fill: what the book does not take within that bound is held, not dumped.
+Order ids derive from the decision id, so a replay produces the same ids.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Literal, TypeAlias
 import msgspec
 
 from polyarb.execution.orders import FILLED, Order, OrderResult, OrderType, Side
+from polyarb.execution.venue import MIN_MARKETABLE_NOTIONAL
 from polyarb.units import SCALE
 
 LegFailure: TypeAlias = Literal["unwind", "hold"]
@@ -75,7 +78,10 @@ class BasketExecution:
         order_type: OrderType,
         leg_failure: LegFailure,
         seq: int,
+        *,
+        max_unwind_slippage: int = SCALE,
     ) -> None:
+        """``max_unwind_slippage``: per-share price an unwind may give up (micro; SCALE = any)."""
         if not legs:
             raise ValueError("a basket needs at least one leg")
         if leg_failure not in ("unwind", "hold"):
@@ -85,6 +91,9 @@ class BasketExecution:
         self.order_type: OrderType = order_type
         self.leg_failure: LegFailure = leg_failure
         self.seq = seq
+        if max_unwind_slippage < 0:
+            raise ValueError(f"max_unwind_slippage must be >= 0, got {max_unwind_slippage}")
+        self.max_unwind_slippage = max_unwind_slippage
         self._leg_results: dict[int, OrderResult] = {}
         self._unwinds: dict[str, tuple[Order, int]] = {}  # order id → (order, leg index)
         self._unwind_results: dict[str, OrderResult] = {}
@@ -166,8 +175,7 @@ class BasketExecution:
         for i, excess in residuals:
             leg = self.legs[i]
             back: Side = "SELL" if leg.side == "BUY" else "BUY"
-            # Any price the book offers: leg risk means taking what is there at arrival.
-            limit = 1 if back == "SELL" else SCALE - 1
+            limit = self._unwind_limit(self._leg_results[i], back, excess)
             order = Order(
                 order_id=f"{self.decision_id}/U{i}",
                 decision_id=self.decision_id,
@@ -182,6 +190,20 @@ class BasketExecution:
             self._unwinds[order.order_id] = (order, i)
             orders.append(order)
         return orders
+
+    def _unwind_limit(self, leg: OrderResult, back: Side, size: int) -> int:
+        """The worst price an unwind of ``size`` shares of ``leg`` accepts.
+
+        The leg's average fill moved by at most ``max_unwind_slippage``
+        (clamped to the price range). A SELL's limit is also raised to what
+        reaches the venue's $1 minimum at its limit: tighter than the bound,
+        so still within it, and an order the venue accepts.
+        """
+        avg = leg.cash * SCALE // leg.filled_size
+        if back == "SELL":
+            floor_for_notional = -(-MIN_MARKETABLE_NOTIONAL * SCALE // size)
+            return max(1, avg - self.max_unwind_slippage, floor_for_notional)
+        return min(SCALE - 1, avg + self.max_unwind_slippage)
 
     def _held(self, residuals: list[tuple[int, int]]) -> tuple[Residual, ...]:
         return tuple(

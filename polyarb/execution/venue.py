@@ -3,9 +3,13 @@
 The engine owns time. It calls :meth:`SimVenue.submit` when it decides and
 :meth:`SimVenue.on_time` as its clock moves; the venue matches every order
 whose arrival time has come against the :class:`BookView` it is handed then,
-never the book that triggered the decision (design §7). Our own fills take
-liquidity away until the engine reports that level changed
-(:meth:`SimVenue.on_book_update`), so two orders cannot both eat one level.
+never the book that triggered the decision (design §7).
+
+Our own fills take liquidity away, and it stays taken until the exchange's
+own data says otherwise (:meth:`SimVenue.on_level`, :meth:`SimVenue.on_snapshot`).
+A binary market is one book seen from two tokens (polymarket-protocol.md §5:
+a YES ask at p is a NO bid at 1 − p), so what we take is recorded once per
+market, on the first token's side and price, and is gone from both tokens.
 """
 
 from __future__ import annotations
@@ -33,8 +37,11 @@ from polyarb.units import SCALE, mul
 SIZE_QUANTUM = 10_000
 """Order sizes have 2 decimals on every tick regime (polymarket-protocol.md §4)."""
 MIN_MARKETABLE_NOTIONAL = SCALE
-"""A marketable BUY needs at least 1 pUSD of notional (protocol §4: "invalid amount for a
-marketable BUY order … min size: $1"); a SELL is sized in shares and has no such floor."""
+"""A marketable order needs at least 1 pUSD of notional at its limit (protocol §4: "invalid
+amount for a marketable BUY order … min size: $1"); applied to SELLs too (limit × shares), the
+stricter reading, so a simulated fill is never one the exchange could refuse."""
+
+_MIRROR = {"asks": "bids", "bids": "asks"}
 
 
 class BookView(Protocol):
@@ -64,26 +71,22 @@ class SimVenue:
     """Simulated CLOB for replay and shadow.
 
     ``markets`` maps condition id → :class:`MarketMeta` (tick, minimum size,
-    fee schedule); keep it current with :meth:`update_market`.
-    ``min_shares_marketable`` also applies the market's ``orderMinSize``
-    share minimum (5 shares, documented for resting orders) to FOK/FAK
-    orders; off by default, because it would make every $2 two-leg trade
-    impossible, on when a run wants the stricter reading.
+    fee schedule); keep it current with :meth:`update_market`. Every order,
+    BUY or SELL, must reach the market's ``min_order_size`` in shares and
+    :data:`MIN_MARKETABLE_NOTIONAL` at its limit.
     """
 
-    def __init__(
-        self,
-        latency: Latency,
-        markets: Mapping[str, MarketMeta],
-        *,
-        min_shares_marketable: bool = False,
-    ) -> None:
+    def __init__(self, latency: Latency, markets: Mapping[str, MarketMeta]) -> None:
         self._latency = latency
-        self._markets: dict[str, MarketMeta] = dict(markets)
-        self._min_shares = min_shares_marketable
+        self._markets: dict[str, MarketMeta] = {}
+        # asset → (book id, first token?): both tokens of a binary market share one book id.
+        self._book_of: dict[str, tuple[str, bool]] = {}
+        for meta in markets.values():
+            self.update_market(meta)
         self._pending: list[tuple[int, int, Order, int]] = []
         self._counter = 0
-        # (asset, book side "asks"/"bids", price) → shares we already took there.
+        # (book id, side "asks"/"bids" as the first token sees it, price) → shares we took
+        # there that the exchange's data has not yet shown gone.
         self._consumed: dict[tuple[str, str, int], int] = {}
 
     # --- engine-facing API -------------------------------------------------
@@ -91,6 +94,10 @@ class SimVenue:
     def update_market(self, meta: MarketMeta) -> None:
         """Replace a market's metadata (tick size change, resolution, new market)."""
         self._markets[meta.condition_id] = meta
+        tokens = meta.token_ids
+        if len(tokens) == 2:
+            self._book_of[tokens[0]] = (meta.condition_id, True)
+            self._book_of[tokens[1]] = (meta.condition_id, False)
 
     def submit(self, order: Order, now_ns: int) -> int:
         """Queue ``order`` decided at ``now_ns``; returns its arrival time in ns."""
@@ -122,29 +129,56 @@ class SimVenue:
             results.append(self._execute(order, submit_ns, arrive, book, seq))
         return results
 
-    def on_book_update(
-        self, asset_id: str, side: str | None = None, price: int | None = None
-    ) -> None:
-        """Forget the liquidity we consumed where the book changed.
+    def on_level(self, asset_id: str, side: str, price: int, size: int) -> None:
+        """A ``price_change``: the level now holds ``size`` (``side`` BUY = bids, SELL = asks).
 
-        ``side`` uses the feed's convention (``BUY`` = bid side, ``SELL`` = ask
-        side); with ``price`` it resets one level (a ``price_change``), without
-        it the whole asset (a ``book`` snapshot or tick-size change).
+        What we took there stays taken unless the new size says it cannot
+        be: the level holds ``size`` now, so at most ``size`` of the orders
+        we took can still be resting (``consumed = min(consumed, size)``).
+        A rise is new orders (ours stay taken); a fall may have removed
+        ours, but only what falls below what we took is known to be gone.
         """
-        if side is None:
-            for key in [k for k in self._consumed if k[0] == asset_id]:
-                del self._consumed[key]
+        if not self._consumed:
             return
-        book_side = "bids" if side == "BUY" else "asks"
-        if price is None:
-            for key in [k for k in self._consumed if k[0] == asset_id and k[1] == book_side]:
+        key = self._key(asset_id, "bids" if side == "BUY" else "asks", price)
+        took = self._consumed.get(key)
+        if took is not None and size < took:
+            if size:
+                self._consumed[key] = size
+            else:
                 del self._consumed[key]
-        else:
-            self._consumed.pop((asset_id, book_side, price), None)
+
+    def on_snapshot(self, asset_id: str, bids: Mapping[int, int], asks: Mapping[int, int]) -> None:
+        """A ``book`` snapshot of ``asset_id``: every level we took from is re-stated.
+
+        The same rule as :meth:`on_level` for each level of the book (a level
+        absent from the snapshot holds 0), so a snapshot never gives back
+        more than it shows. It covers the other token of the market too.
+        """
+        if not self._consumed:
+            return
+        book_id, first = self._book_of.get(asset_id, (asset_id, True))
+        for key in [k for k in self._consumed if k[0] == book_id]:
+            _, side, price = key
+            if not first:
+                side, price = _MIRROR[side], SCALE - price
+            size = (bids if side == "bids" else asks).get(price, 0)
+            if size < self._consumed[key]:
+                if size:
+                    self._consumed[key] = size
+                else:
+                    del self._consumed[key]
 
     def consumed(self, asset_id: str, book_side: str, price: int) -> int:
-        """Shares we have taken at one level since it last updated (``asks``/``bids``)."""
-        return self._consumed.get((asset_id, book_side, price), 0)
+        """Shares we have taken at one level (``asks``/``bids`` of ``asset_id``) still held gone."""
+        return self._consumed.get(self._key(asset_id, book_side, price), 0)
+
+    def _key(self, asset_id: str, book_side: str, price: int) -> tuple[str, str, int]:
+        """One key per resting level of the market's single book, whichever token shows it."""
+        book_id, first = self._book_of.get(asset_id, (asset_id, True))
+        if first:
+            return book_id, book_side, price
+        return book_id, _MIRROR[book_side], SCALE - price
 
     # --- matching ----------------------------------------------------------
 
@@ -169,9 +203,9 @@ class SimVenue:
             return done(REJECTED, "size_not_positive", limit, size)
         if not tick <= limit <= SCALE - tick:
             return done(REJECTED, "price_out_of_range", limit, size)
-        if self._min_shares and size < meta.min_order_size:
+        if size < meta.min_order_size:
             return done(REJECTED, "below_min_size", limit, size)
-        if order.side == "BUY" and mul(limit, size) < MIN_MARKETABLE_NOTIONAL:
+        if mul(limit, size) < MIN_MARKETABLE_NOTIONAL:
             return done(REJECTED, "below_min_notional", limit, size)
 
         buying = order.side == "BUY"
@@ -182,7 +216,7 @@ class SimVenue:
         for price, level_size in levels:
             if remaining == 0 or (price > limit if buying else price < limit):
                 break
-            free = level_size - self._consumed.get((order.asset_id, book_side, price), 0)
+            free = level_size - self._consumed.get(self._key(order.asset_id, book_side, price), 0)
             # Sizes on the wire can be finer than the order grid; take whole grid units only.
             take = min(remaining, free) // SIZE_QUANTUM * SIZE_QUANTUM
             if take > 0:
@@ -194,7 +228,7 @@ class SimVenue:
             return done(KILLED, "insufficient_liquidity", limit, size)
         fills = []
         for i, (price, take) in enumerate(takes):
-            key = (order.asset_id, book_side, price)
+            key = self._key(order.asset_id, book_side, price)
             self._consumed[key] = self._consumed.get(key, 0) + take
             fee = taker_fee(take, price, meta.fee_rate, meta.fee_exponent)
             fills.append(

@@ -2,7 +2,9 @@
 
 Checks run in a fixed order and the first failure names the verdict, so a
 replay always reports the same reason (design §6). Daily loss is realised +
-marked PnL since the start of the UTC day of the engine's (frame) time.
+marked PnL since the start of the UTC day of the engine's (frame) time (the
+run's first day starts at zero PnL); once it reaches the limit, unwind losses
+included, new trades stop until the next UTC day even if marks recover.
 """
 
 from __future__ import annotations
@@ -79,8 +81,9 @@ class RiskManager:
         min_buy_notional: int = MIN_MARKETABLE_NOTIONAL,
     ) -> None:
         self.limits = limits
-        # The venue rejects a marketable BUY under $1 (protocol notes §4); a basket whose
-        # legs cannot each reach it must be refused here, not sent to fail leg by leg.
+        # The venue rejects a marketable order under $1 at its limit, BUY or SELL (protocol
+        # notes §4); a basket whose legs cannot each reach it is refused here, not sent to
+        # fail leg by leg.
         self.min_buy_notional = min_buy_notional
         self.breaker = breaker
         self.trade_size = micro(limits.trade_size_usd)
@@ -91,6 +94,7 @@ class RiskManager:
         self.min_edge = micro(limits.min_edge)
         self._day: int | None = None
         self._day_start_pnl = 0
+        self._loss_hit = False
 
     @classmethod
     def from_profile(cls, profile: Profile) -> RiskManager:
@@ -102,6 +106,13 @@ class RiskManager:
         """Tick-row timers: roll the UTC day and evaluate the breaker cool-down."""
         self._roll_day(now_ns, positions)
         return self.breaker.on_tick(now_ns)
+
+    def note_pnl(self, now_ns: int, positions: PositionView) -> bool:
+        """Check the daily loss now (after a loss was booked); True when the limit is first hit."""
+        if self._loss_hit or -self.daily_pnl(now_ns, positions) < self.max_daily_loss:
+            return False
+        self._loss_hit = True
+        return True
 
     def daily_pnl(self, now_ns: int, positions: PositionView) -> int:
         """Realised + marked PnL since the start of the UTC day of ``now_ns``."""
@@ -157,7 +168,7 @@ class RiskManager:
         if cost > self.trade_size:
             return _no("size_above_limit", cost=cost, limit=self.trade_size)
         for leg in legs:
-            if leg.side == "BUY" and mul(leg.limit_price, leg.size) < self.min_buy_notional:
+            if mul(leg.limit_price, leg.size) < self.min_buy_notional:
                 return _no(
                     "below_min_notional",
                     asset=leg.asset_id,
@@ -203,15 +214,20 @@ class RiskManager:
                 limit=self.max_total,
             )
         day_pnl = self.daily_pnl(now_ns, positions)
-        if -day_pnl >= self.max_daily_loss:
+        if self._loss_hit or -day_pnl >= self.max_daily_loss:
+            self._loss_hit = True
             return _no("daily_loss_limit", daily_pnl=day_pnl, limit=self.max_daily_loss)
         return RiskVerdict(True, OK, {"cost": cost, "edge": edge, "daily_pnl": day_pnl})
 
     def _roll_day(self, now_ns: int, positions: PositionView) -> None:
         day = now_ns // NS_PER_DAY
         if day != self._day:
+            # The run's first day counts from the run's start (PnL 0), not from the first
+            # check: a loss booked before any tick or check still counts.
+            if self._day is not None:
+                self._day_start_pnl = positions.total_pnl()
+                self._loss_hit = False
             self._day = day
-            self._day_start_pnl = positions.total_pnl()
 
 
 def _exposure_added(legs: Sequence[Leg], split_first: bool) -> dict[str, int]:

@@ -37,6 +37,7 @@ BREACH: dict[str, dict[str, object]] = {
     "WS_DISCONNECTED": {"connected": 1, "disconnected_for_ms": 6_000},
     "LIVE_NO_FILLS": {"live": True, "orders_in_window": 6, "fills_in_window": 0},
     "CIRCUIT_BREAKER_OPEN": {"breaker_open": True},
+    "UNWIND_HELD": {"unwinds_held_in_window": 1},
     "HIGH_REJECT_RATE": {"orders_in_window": 10, "fills_in_window": 3, "rejects_in_window": 7},
     "LATENCY_P95_HIGH": {"latency_p95_us": 900_000},
     "PNL_DRAWDOWN": {"drawdown": 6_000_000},
@@ -63,6 +64,7 @@ def test_production_rules_file_has_ten_rules_at_three_levels() -> None:
         "WS_DISCONNECTED",
         "LIVE_NO_FILLS",
         "CIRCUIT_BREAKER_OPEN",
+        "UNWIND_HELD",
     }
     assert {n for n, lv in levels.items() if lv == "INFO"} == {
         "TRADE_EXECUTED",

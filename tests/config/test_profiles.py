@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 PROFILES = REPO / "profiles"
 SHIPPED = {
     "live_shadow_atomic_v1.yaml": (0, "dry_run", "2.00"),
-    "live_shadow_negrisk_v1.yaml": (0, "dry_run", "10.00"),
+    "live_shadow_negrisk_v1.yaml": (0, "dry_run", "100.00"),
     "live_safe_atomic_v1.yaml": (1, "live", "2.00"),
     "live_constrained_atomic_v1.yaml": (2, "live", "5.00"),
     "live_scaled_atomic_v1.yaml": (3, "live", "15.00"),

@@ -16,6 +16,8 @@ from polyarb.detect.sizing import LOT
 from polyarb.execution.fees import taker_fee
 from polyarb.units import SCALE
 
+MIN_SIZE = 5 * SCALE  # binary_meta's min_order_size
+
 
 def _expand(levels, lots):
     """Price of each lot in walk order (level sizes are whole lots here)."""
@@ -64,6 +66,11 @@ def oracle(legs, rate, exp, buy, min_edge, max_cash):
             break
         profit = (q - cash) if buy else (cash - q)
         best = (q, profit * SCALE // q, cash)
+    if best is not None:
+        q = best[0]
+        worst = [p[q // LOT - 1] for p in per_lot]
+        if q < MIN_SIZE or any(w * q // SCALE < SCALE for w in worst):
+            return None  # the venue would refuse a leg: 5 shares and $1 at the limit
     return best
 
 
@@ -123,10 +130,68 @@ def _planted_view():
 
 def test_fires_on_clean_edge():
     meta, view = _planted_view()
-    det = BinaryCompleteSet(profile(), [meta], require_mirror=False)
+    det = BinaryCompleteSet(profile(trade_size="5"), [meta], require_mirror=False)
     (opp,) = det.on_boundary(view, meta, 3)
     assert opp.variant == "buy_both" and opp.edge == 50_000
-    assert opp.size == 2_100_000  # $2 buys 2.1 sets at 0.95
+    assert opp.size == 5_260_000  # $5 buys 5.26 sets at 0.95
+
+
+def test_never_sizes_below_the_venue_minimums():
+    """Acceptance 5: the detector proposes no basket the venue would refuse a leg of.
+
+    $2 buys 2.1 sets at 0.95: under the market's 5-share minimum (the old detector
+    proposed it); at 0.02 + 0.93, $5 gives 5.26 shares but the 0.02 leg is $0.11.
+    """
+    meta, view = _planted_view()
+    det = BinaryCompleteSet(profile(), [meta], require_mirror=False)
+    assert det.on_boundary(view, meta, 3) == []
+    y, n = meta.token_ids
+    view.set(y, asks=[(20_000, 100 * SCALE)], ts_ms=1_000)
+    view.set(n, asks=[(930_000, 100 * SCALE)], ts_ms=1_000)
+    det5 = BinaryCompleteSet(profile(trade_size="5"), [meta], require_mirror=False)
+    assert det5.on_boundary(view, meta, 4) == []
+    assert det.suppressed == {"below_min_size": 1}
+    assert det5.suppressed == {"below_min_notional": 1}
+
+
+class _VenueView:
+    """The venue's ``BookView`` over a detector test view: the same books, best first."""
+
+    def __init__(self, view: FakeView) -> None:
+        self.view = view
+
+    def asks(self, asset_id):
+        return self.view.books[asset_id].asks_best_first()
+
+    def bids(self, asset_id):
+        return self.view.books[asset_id].bids_best_first()
+
+
+def test_depth_counts_only_whole_lots_the_venue_can_fill():
+    """Acceptance 5: levels of 5.005 shares offer 5.00 at the venue; the size and limit agree.
+
+    The old detector counted 10.01 shares over two such levels; the venue fills
+    5.00 + 5.00 up to the limit and kills the FOK for the last 0.01.
+    """
+    from polyarb.execution import Latency, Order, SimVenue
+
+    meta, view = _planted_view()
+    y, n = meta.token_ids
+    view.set(y, asks=[(400_000, 5_005_000), (410_000, 5_005_000), (600_000, 100 * SCALE)])
+    view.set(n, asks=[(550_000, 100 * SCALE)])
+    det = BinaryCompleteSet(profile(trade_size="50"), [meta], require_mirror=False)
+    (opp,) = det.on_boundary(view, meta, 5)
+    assert opp.size == 10 * SCALE and opp.size % LOT == 0
+    venue = SimVenue(Latency("constant", 0), {meta.condition_id: meta})
+    for i, leg in enumerate(opp.legs):
+        venue.submit(
+            Order(
+                f"o/L{i}", "o", meta.condition_id, leg.asset_id, "BUY", opp.size, leg.worst_price
+            ),
+            0,
+        )
+    results = venue.on_time(0, _VenueView(view), seq=1)
+    assert [r.status for r in results] == ["filled", "filled"]
 
 
 def test_guards_suppress_untradable_and_skewed_legs():

@@ -27,7 +27,8 @@ def test_groups_exclude_placeholder_and_augmented(shared_data):
 
 def _opportunities(path):
     sink = MemorySink()
-    replay(path, profile(), sink=sink)
+    # $200: every leg reaches the venue's 5 shares and $1 (Smith's YES costs 0.011).
+    replay(path, profile(trade_size="200"), sink=sink)
     return [d for d in sink.tables["decisions"] if d["type"] == "opportunity"]
 
 
@@ -60,7 +61,7 @@ def test_placeholder_session_has_no_yes_basket_but_keeps_the_no_basket(shared_da
     """
     path = import_negrisk(shared_data, tmp_path, session_id="other", placeholder=True)
     sink = MemorySink()
-    run = replay(path, profile(), sink=sink)
+    run = replay(path, profile(trade_size="200"), sink=sink)
     variants = [json.loads(d["detail"])["variant"] for d in sink.tables["decisions"]
                 if d["type"] == "opportunity"]  # fmt: skip
     assert set(variants) == {"buy_no"}
@@ -75,7 +76,7 @@ def test_negrisk_detector_honours_max_leg_skew_ms(shared_data):
     for m in metas:
         view.set(m.token_ids[0], bids=[(180_000, 10**9)], asks=[(190_000, 10**9)], ts_ms=1_000)
         view.set(m.token_ids[1], bids=[(800_000, 10**9)], asks=[(820_000, 10**9)], ts_ms=1_000)
-    det = NegRiskBasket(profile(skew_ms=500), metas)
+    det = NegRiskBasket(profile(trade_size="200", skew_ms=500), metas)
     assert [o.variant for o in det.on_boundary(view, metas[0], 1)] == ["buy_yes"]
     view.as_of[metas[3].token_ids[0]] = 1_600  # that leg's connection is 600 ms ahead
     assert det.on_boundary(view, metas[0], 2) == []

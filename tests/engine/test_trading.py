@@ -106,14 +106,12 @@ def test_breaker_opens_on_failures_and_closes_on_a_tick_after_cooldown(negrisk_s
 
 
 def test_unfundable_basket_is_refused_before_any_order(negrisk_session):
-    """$2 over five legs puts every leg under the venue's $1 minimum: risk says so, no orders."""
+    """$2 over five legs puts every leg under the venue's minimums: no basket is even proposed."""
     sink = MemorySink()
     run = replay(negrisk_session, big_profile(trade_size_usd=Decimal("2")), sink=sink)
-    verdicts = _decisions(sink, "verdict")
-    assert [v["reason"] for v in verdicts] == ["below_min_notional"] * 2
-    assert json.loads(verdicts[0]["detail"])["minimum"] == SCALE
+    assert _decisions(sink, "opportunity") == [] and _decisions(sink, "verdict") == []
+    assert run["summary"]["suppressed"]["negrisk_basket"] == {"below_min_size": 2}
     assert sink.tables["orders"] == []
-    assert run["summary"]["verdicts"] == {"accept": 0, "reject": 2}
 
 
 def test_critical_alert_halts_until_cleared(negrisk_session):

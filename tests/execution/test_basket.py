@@ -98,13 +98,13 @@ def test_failed_leg_held_settles_at_resolution(book: FakeBook) -> None:
 
 def test_fak_partial_legs_keep_matched_sets_and_unwind_only_the_excess(book: FakeBook) -> None:
     venue, ledger = setup(book)
-    book.ask[NO] = {500_000: 6 * SH}
+    book.ask[NO] = {500_000: 5 * SH}
     basket = BasketExecution("dec-4", legs(), "FAK", "unwind", seq=1)
     results = run(basket, venue, book, ledger)
     out = basket.outcome
-    assert out is not None and out.matched_size == 6 * SH and out.status == "unwound"
-    assert results[-1].order.size == 4 * SH
-    assert ledger.position(YES) == ledger.position(NO) == 6 * SH
+    assert out is not None and out.matched_size == 5 * SH and out.status == "unwound"
+    assert results[-1].order.size == 5 * SH
+    assert ledger.position(YES) == ledger.position(NO) == 5 * SH
 
 
 def test_unwind_that_cannot_fill_is_held(book: FakeBook) -> None:
@@ -138,3 +138,37 @@ def test_foreign_results_and_bad_arguments_are_refused(book: FakeBook) -> None:
         BasketExecution("x", [], "FOK", "unwind", 1)
     with pytest.raises(ValueError, match="leg_failure"):
         BasketExecution("x", legs(), "FOK", "panic", 1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="max_unwind_slippage"):
+        BasketExecution("x", legs(), "FOK", "unwind", 1, max_unwind_slippage=-1)
+
+
+def test_unwind_is_bounded_by_max_unwind_slippage(book: FakeBook) -> None:
+    """Acceptance 6: an unwind never sells more than the bound below the leg's own fill.
+
+    Old code sent unwinds at any price (limit 0.000001) and dumped the leg into any bid.
+    """
+    venue, ledger = setup(book)
+    book.ask[NO] = {}  # the NO leg is killed; 10 YES bought at 0.47 are naked
+    basket = BasketExecution("dec-8", legs(), "FOK", "unwind", seq=1, max_unwind_slippage=40_000)
+    results = run(basket, venue, book, ledger)
+    unwind = results[-1]
+    assert unwind.order.limit_price == 430_000  # 0.47 − 0.04
+    assert [(f.price, f.size) for f in unwind.fills] == [(430_000, 3 * SH)]  # not the 0.42 bid
+    out = basket.outcome
+    assert out is not None and out.status == "held"
+    assert [(r.asset_id, r.size) for r in out.held] == [(YES, 7 * SH)]
+    assert ledger.position(YES) == 7 * SH  # held and marked, not dumped
+    ledger.mark({YES: 420_000})
+    assert ledger.marked_pnl() == 7 * 420_000 - 7 * 470_000
+
+
+def test_unwind_limit_reaches_the_venue_minimum_within_the_bound(book: FakeBook) -> None:
+    """A SELL unwind whose bound would put it under $1 at its limit asks a tighter price instead."""
+    venue, ledger = setup(book)
+    book.ask[NO] = {}
+    book.bid[YES] = {300_000: 100 * SH}
+    few = [Leg(MARKET, YES, "BUY", 5 * SH, 480_000), Leg(MARKET, NO, "BUY", 5 * SH, 500_000)]
+    basket = BasketExecution("dec-9", few, "FOK", "unwind", seq=1, max_unwind_slippage=400_000)
+    unwind = run(basket, venue, book, ledger)[-1]
+    # 0.47 − 0.40 = 0.07 would be $0.35 for 5 shares: the limit rises to $1 / 5 = 0.20
+    assert unwind.order.limit_price == 200_000 and unwind.status == "filled"

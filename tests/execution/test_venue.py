@@ -111,7 +111,7 @@ def test_fok_kills_when_depth_to_limit_is_short_and_takes_nothing(book: FakeBook
     assert (res.status, res.reason) == ("killed", "insufficient_liquidity")
 
 
-def test_own_fills_consume_liquidity_until_the_level_updates(book: FakeBook) -> None:
+def test_own_fills_consume_liquidity_until_the_exchange_shows_it_gone(book: FakeBook) -> None:
     v = venue(0)
     book.ask[YES] = {500_000: 10_000_000}
     v.submit(order("a/L0", size=6_000_000), 0)
@@ -120,13 +120,50 @@ def test_own_fills_consume_liquidity_until_the_level_updates(book: FakeBook) -> 
     assert first.status == "filled"
     assert second.status == "killed"  # only 4 shares left for us at 0.50
     assert v.consumed(YES, "asks", 500_000) == 6_000_000
-    v.on_book_update(YES, "BUY", 500_000)  # a bid-side change does not restore asks
+    v.on_level(YES, "BUY", 500_000, 1_000_000)  # a bid-side change does not restore asks
     assert v.consumed(YES, "asks", 500_000) == 6_000_000
-    v.on_book_update(YES, "SELL", 500_000)  # the ask level was re-stated by the feed
-    v.submit(order("c/L0", size=6_000_000), 0)
-    assert v.on_time(0, book, seq=2)[0].status == "filled"
-    v.on_book_update(YES)  # snapshot resets the whole asset
+    v.on_level(YES, "SELL", 500_000, 10_000_000)  # re-stated unchanged: still ours
+    assert v.consumed(YES, "asks", 500_000) == 6_000_000
+    book.ask[YES] = {500_000: 5_000_000}
+    v.on_level(YES, "SELL", 500_000, 5_000_000)  # 5 left: at most 5 of ours can remain
+    assert v.consumed(YES, "asks", 500_000) == 5_000_000
+    v.submit(order("c/L0", size=5_000_000), 0)
+    assert v.on_time(0, book, seq=2)[0].status == "killed"
+    book.ask[YES] = {500_000: 12_000_000}
+    v.on_snapshot(YES, {}, book.ask[YES])  # 7 new shares arrived; our 5 stay taken
+    v.submit(order("d/L0", size=7_000_000), 0)
+    assert v.on_time(0, book, seq=3)[0].status == "filled"
+    assert v.consumed(YES, "asks", 500_000) == 12_000_000
+    v.on_snapshot(YES, {}, {})  # the level is gone: nothing of ours can be left there
     assert v.consumed(YES, "asks", 500_000) == 0
+
+
+def test_one_book_per_binary_market(book: FakeBook) -> None:
+    """Acceptance 1: YES asks and NO bids are one set of resting orders (p ↔ 1 − p).
+
+    Old code kept what we took per token, so the NO bid at 0.60 still offered the
+    shares we had just bought as YES asks at 0.40.
+    """
+    v = venue(0)
+    book.ask[YES] = {400_000: 10_000_000}
+    book.bid[NO] = {600_000: 10_000_000}  # the same orders, seen from the NO token
+    v.submit(order("a/L0", size=10_000_000, limit=400_000), 0)
+    (buy,) = v.on_time(0, book, seq=1)
+    assert buy.status == "filled"
+    v.submit(order("b/L0", side="SELL", size=5_000_000, limit=600_000, kind="FAK", asset=NO), 0)
+    (sell,) = v.on_time(0, book, seq=2)
+    assert (sell.status, sell.filled_size) == ("killed", 0)
+    assert v.consumed(NO, "bids", 600_000) == 10_000_000
+    # the feed re-states the level from the NO side: the same min rule, the same level
+    v.on_level(NO, "BUY", 600_000, 4_000_000)
+    assert v.consumed(YES, "asks", 400_000) == 4_000_000
+    # and the other way round: NO asks are YES bids
+    book.bid[YES] = {300_000: 10_000_000}
+    book.ask[NO] = {700_000: 10_000_000}
+    v.submit(order("c/L0", size=10_000_000, limit=700_000, asset=NO), 0)
+    v.submit(order("d/L0", side="SELL", size=10_000_000, limit=300_000), 0)
+    c, d = v.on_time(0, book, seq=3)
+    assert c.status == "filled" and d.status == "killed"
 
 
 def test_tick_rounding_is_conservative_and_range_checked(book: FakeBook) -> None:
@@ -141,7 +178,7 @@ def test_tick_rounding_is_conservative_and_range_checked(book: FakeBook) -> None
     v.submit(order("d2/L0", limit=995_000), 0)  # 0.99 is the top valid price for tick 0.01
     (res,) = v.on_time(0, book, seq=2)
     assert res.limit_price == 990_000 and res.status == "filled"
-    v.submit(order("d3/L0", side="SELL", limit=1), 0)  # rounds up to 0.01: valid
+    v.submit(order("d3/L0", side="SELL", size=100_000_000, limit=1), 0)  # rounds up to 0.01
     v.submit(order("d4/L0", limit=5_000), 0)  # rounds down to 0: below the tick
     res3, res4 = v.on_time(0, book, seq=3)
     assert res3.limit_price == 10_000 and res3.reason == "insufficient_liquidity"
@@ -149,23 +186,28 @@ def test_tick_rounding_is_conservative_and_range_checked(book: FakeBook) -> None
 
 
 def test_min_notional_min_size_and_size_grid(book: FakeBook) -> None:
+    """Acceptance 5: the market's minimum shares and $1 at the limit, for BUY and SELL alike.
+
+    Old code checked neither for a SELL and the share minimum only behind a flag.
+    """
     v = venue(0)
     book.ask[YES] = {100_000: 10**9}
     book.bid[YES] = {100_000: 10**9}
     v.submit(order("a/L0", size=9_000_000, limit=100_000), 0)  # $0.90 < $1 notional
     v.submit(order("b/L0", size=10_000_000, limit=100_000), 0)  # exactly $1
-    v.submit(order("c/L0", side="SELL", size=2_000_000, limit=100_000), 0)  # sells: no $ floor
+    v.submit(order("c/L0", side="SELL", size=9_990_000, limit=100_000), 0)  # $0.999
     v.submit(order("d/L0", size=10_009_999, limit=100_000), 0)  # sizes have 2 decimals
     v.submit(order("e/L0", size=9_999), 0)
-    a, b, c, d, e = v.on_time(0, book, seq=1)
+    v.submit(order("f/L0", size=4_990_000, limit=500_000), 0)  # $2.495 but 4.99 < 5 shares
+    v.submit(order("g/L0", side="SELL", size=4_990_000, limit=100_000), 0)
+    v.submit(order("h/L0", side="SELL", size=10_000_000, limit=100_000), 0)
+    a, b, c, d, e, f, g, h = v.on_time(0, book, seq=1)
     assert (a.status, a.reason) == ("rejected", "below_min_notional")
-    assert b.status == "filled" and c.status == "filled"
+    assert b.status == "filled" and h.status == "filled"
+    assert (c.status, c.reason) == ("rejected", "below_min_notional")
     assert d.size == 10_000_000 and d.filled_size == 10_000_000
     assert (e.status, e.reason) == ("rejected", "size_not_positive")
-    strict = SimVenue(Latency(), {MARKET: meta()}, min_shares_marketable=True)
-    strict.submit(order(size=4_000_000, limit=500_000), 0)
-    (res,) = strict.on_time(10**12, book, seq=1)
-    assert (res.status, res.reason) == ("rejected", "below_min_size")
+    assert (f.reason, g.reason) == ("below_min_size", "below_min_size")
 
 
 def test_unknown_and_closed_markets_are_rejected(book: FakeBook) -> None:
@@ -202,6 +244,7 @@ def test_fees_follow_the_markets_own_schedule_from_gamma(shared_data, book: Fake
     v.submit(Order("d/L0", "d", m.condition_id, up, "BUY", 2_083_334, 480_000), 0)
     v.submit(Order("e/L0", "e", m.condition_id, up, "BUY", 5_000_000, 480_000), 0)
     small, res = v.on_time(0, book, seq=1)
-    # The on-chain vector's 2.083334 shares at 0.48 floor to 2.08 here: under $1, so rejected.
-    assert (small.size, small.reason) == (2_080_000, "below_min_notional")
+    # The on-chain vector's 2.083334 shares at 0.48 floor to 2.08 here: under the market's
+    # 5-share minimum (and $1), so rejected.
+    assert (small.size, small.reason) == (2_080_000, "below_min_size")
     assert res.fills[0].fee == 87_360  # 5 × 0.07 × 0.48 × 0.52

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from venue_fakes import MARKET, YES, FakeBook, meta
+from venue_fakes import MARKET, NO, YES, FakeBook, meta
 
 from polyarb.execution.latency import Latency
 from polyarb.execution.orders import Order
@@ -63,3 +63,92 @@ def test_same_seed_same_results(kind: str, seed: int, specs) -> None:
         return [(r.row(), [f.row() for f in r.fills]) for r in v.on_time(10**12, book, 1)]
 
     assert run() == run()
+
+
+# --- acceptance 2: what we took stays taken until the exchange's data says otherwise --------
+
+SH = 1_000_000
+YES_ASKS = (500_000, 520_000, 550_000)
+YES_BIDS = (400_000, 450_000, 480_000)
+LEVELS = [("asks", p) for p in YES_ASKS] + [("bids", p) for p in YES_BIDS]
+_level = st.sampled_from(LEVELS)
+_size = st.integers(0, 40).map(lambda k: k * SH // 2)
+_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("set"), _level, _size, st.sampled_from(["yes", "no", "both"])),
+        st.tuples(st.just("snap"), st.sampled_from([YES, NO])),
+        st.tuples(
+            st.just("order"),
+            _level,
+            st.sampled_from([YES, NO]),
+            st.integers(5, 30).map(lambda k: k * SH),
+            st.sampled_from(["FOK", "FAK"]),
+        ),
+    ),
+    max_size=40,
+)
+
+
+def _mirror(side: str, price: int) -> tuple[str, int]:
+    return ("bids" if side == "asks" else "asks"), 1_000_000 - price
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_size, min_size=len(LEVELS), max_size=len(LEVELS)), _ops)
+def test_taken_liquidity_never_exceeds_what_the_exchange_showed(initial, ops) -> None:
+    """Acceptance 2 as an invariant, per resting level of the market's one book.
+
+    ``inflow`` = the level's first size + every increase the exchange later showed
+    (new orders). Across any sequence of level updates (from either token), snapshots
+    and our orders on either token: ``filled + (size − consumed) ≤ inflow`` (what we
+    took plus what we may still take never exceeds what ever rested there), and
+    ``consumed ≤ size`` (min rule). So a level that never grew beyond 100 yields at
+    most 100. The old venue forgot what it took on any update of the level.
+    """
+    truth = dict(zip(LEVELS, initial, strict=True))  # YES-view level → size
+    inflow = dict(truth)
+    filled = dict.fromkeys(LEVELS, 0)
+    book = FakeBook()
+    v = SimVenue(Latency("constant", 0), {MARKET: meta()})
+
+    def show() -> None:
+        for tok in (YES, NO):
+            book.ask[tok], book.bid[tok] = {}, {}
+        for (side, price), size in truth.items():
+            if size:
+                getattr(book, side[:-1])[YES][price] = size
+                m_side, m_price = _mirror(side, price)
+                getattr(book, m_side[:-1])[NO][m_price] = size
+
+    show()
+    for i, op in enumerate(ops):
+        if op[0] == "set":
+            _, (side, price), size, which = op
+            inflow[(side, price)] += max(0, size - truth[(side, price)])
+            truth[(side, price)] = size
+            show()
+            if which in ("yes", "both"):
+                v.on_level(YES, "SELL" if side == "asks" else "BUY", price, size)
+            if which in ("no", "both"):
+                m_side, m_price = _mirror(side, price)
+                v.on_level(NO, "SELL" if m_side == "asks" else "BUY", m_price, size)
+        elif op[0] == "snap":
+            tok = op[1]
+            v.on_snapshot(tok, book.bid[tok], book.ask[tok])
+        else:
+            _, (side, price), tok, size, kind = op
+            if tok == NO:
+                side, price = _mirror(side, price)
+            order_side = "BUY" if side == "asks" else "SELL"
+            v.submit(Order(f"d{i}/L0", f"d{i}", MARKET, tok, order_side, size, price, kind), 0)
+            for res in v.on_time(0, book, seq=i):
+                for f in res.fills:
+                    key = ("asks" if f.side == "BUY" else "bids", f.price)
+                    if f.asset_id == NO:
+                        key = _mirror(*key)
+                    filled[key] += f.size
+        for level in LEVELS:
+            took = v.consumed(YES, *level)
+            assert took == v.consumed(NO, *_mirror(*level))  # one book, two views
+            assert took <= truth[level]
+            assert filled[level] + truth[level] - took <= inflow[level]

@@ -140,3 +140,27 @@ def test_detector_cost_and_split_first_sell_baskets() -> None:
         big, 10_000, T0, led, cost=3 * SH, split_first=True
     )
     assert over.reason == "position_limit_market" and over.detail["exposure"] == 21 * SH
+
+
+def test_unwind_loss_before_any_tick_counts_and_stops_trading_for_the_day() -> None:
+    """Acceptance 6: realised unwind losses count toward the daily limit and halt new trades.
+
+    The old manager took its first baseline at its first call, so a loss booked
+    before any tick or check was forgiven; and a later mark-up re-opened trading
+    the same day. Now the run's first day counts from zero PnL, and once the limit
+    is hit (``note_pnl`` after an unwind) it holds until the next UTC day.
+    """
+    rm = manager()
+    led = Ledger()
+    buy(led, "u", "z", 500_000, 30 * SH)
+    led.apply_fill(Fill("f2", "o2", "u", "z", "SELL", 160_000, 30 * SH, 0, 0, 0))  # the unwind
+    assert led.realised_pnl == -10_200_000
+    assert rm.note_pnl(T0, led) is True
+    assert rm.check(legs(), 10_000, T0, led).reason == "daily_loss_limit"
+    buy(led, "other", "w", 100_000, 100 * SH)
+    led.mark({"w": 200_000})  # +10: the day's PnL recovers above the limit
+    assert rm.daily_pnl(T0, led) > -10 * SH
+    assert rm.check(legs(), 10_000, T0 + 1, led).reason == "daily_loss_limit"
+    midnight = (T0 // DAY + 1) * DAY
+    rm.on_tick(midnight, led)
+    assert rm.check(legs(), 10_000, midnight + 1, led).accept
