@@ -20,8 +20,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from polyarb.config.profile import format_validation_errors, micro
-from polyarb.config.yamlfile import load_yaml
+from polyarb.configfile import format_validation_errors, load_yaml
+from polyarb.errors import PolyarbError
+from polyarb.units import micro
 
 Level = Literal["CRITICAL", "WARNING", "INFO"]
 
@@ -41,7 +42,7 @@ RULE_NAMES = (
 """Every rule the evaluator knows, in the order it evaluates (and emits) them."""
 
 
-class AlertRulesError(ValueError):
+class AlertRulesError(ValueError, PolyarbError):
     """An alert rules file that does not load; names file, key, value and allowed range."""
 
 

@@ -1,4 +1,4 @@
-"""Arbitrage detectors (design §5): one protocol, chosen by name in the profile."""
+"""Arbitrage detectors (docs/engine.md §Detectors): one protocol, chosen by name in the profile."""
 
 from __future__ import annotations
 

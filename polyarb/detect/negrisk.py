@@ -1,15 +1,15 @@
-"""Neg-risk basket: buy every YES below 1, or every NO below n − 1 (design §5).
+"""Neg-risk basket: buy every YES below 1, or every NO below n − 1 (docs/engine.md §Detectors).
 
 Exactly one named outcome of a neg-risk event wins, so one YES of each pays
 1; n NOs convert through the NegRiskAdapter into n − 1 collateral
-(polymarket-protocol.md §5). Both break when unnamed outcomes can win:
+(docs/protocol.md §Neg-risk). Both break when unnamed outcomes can win:
 ``negRiskAugmented`` events are skipped whole and ``negRiskOther``
 placeholders never count as an outcome.
 
 Freshness here is the connection watchdog (stale books) and consistency, not
 the legs' timestamps: in a many-outcome event most books sit unchanged for
 minutes, and an unchanged book on a live connection is current
-(polymarket-protocol.md §6.4: watch silence per connection, not per quiet
+(docs/protocol.md §Feed pitfalls: watch silence per connection, not per quiet
 asset). The binary detector can demand close timestamps because both
 tokens of one condition change in the same matching event.
 """

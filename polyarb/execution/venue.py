@@ -3,7 +3,7 @@
 The engine owns time. It calls :meth:`SimVenue.submit` when it decides and
 :meth:`SimVenue.on_time` as its clock moves; the venue matches every order
 whose arrival time has come against the :class:`BookView` it is handed then,
-never the book that triggered the decision (design §7). Our own fills take
+never the book that triggered the decision (docs/execution.md §Simulated venue). Our own fills take
 liquidity away until the engine reports that level changed
 (:meth:`SimVenue.on_book_update`), so two orders cannot both eat one level.
 """
@@ -31,9 +31,9 @@ from polyarb.protocol.markets import MarketMeta
 from polyarb.units import SCALE, mul
 
 SIZE_QUANTUM = 10_000
-"""Order sizes have 2 decimals on every tick regime (polymarket-protocol.md §4)."""
+"""Order sizes have 2 decimals on every tick regime (docs/protocol.md §Tick sizes)."""
 MIN_MARKETABLE_NOTIONAL = SCALE
-"""A marketable BUY needs at least 1 pUSD of notional (protocol §4: "invalid amount for a
+"""A marketable BUY needs at least 1 pUSD of notional (docs/protocol.md §Minimum sizes: "invalid amount for a
 marketable BUY order … min size: $1"); a SELL is sized in shares and has no such floor."""
 
 

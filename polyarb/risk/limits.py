@@ -1,7 +1,7 @@
 """Pre-trade risk checks from the profile: every verdict is a record with a stable reason code.
 
 Checks run in a fixed order and the first failure names the verdict, so a
-replay always reports the same reason (design §6). Daily loss is realised +
+replay always reports the same reason (docs/execution.md §Risk). Daily loss is realised +
 marked PnL since the start of the UTC day of the engine's (frame) time.
 """
 
@@ -75,7 +75,7 @@ class RiskManager:
         min_buy_notional: int = MIN_MARKETABLE_NOTIONAL,
     ) -> None:
         self.limits = limits
-        # The venue rejects a marketable BUY under $1 (protocol notes §4); a basket whose
+        # The venue rejects a marketable BUY under $1 (docs/protocol.md §Minimum sizes); a basket whose
         # legs cannot each reach it must be refused here, not sent to fail leg by leg.
         self.min_buy_notional = min_buy_notional
         self.breaker = breaker
