@@ -16,10 +16,9 @@ if TYPE_CHECKING:
 
 def default_profile() -> Profile:
     """``Profile`` defaults with every registered detector on (named ``default``)."""
-    from polyarb.config.profile import Profile
-    from polyarb.detect import REGISTRY
+    from polyarb.config.profile import DETECTORS, Profile
 
-    return Profile(name="default", detectors=tuple(REGISTRY))  # type: ignore[arg-type]
+    return Profile(name="default", detectors=tuple(DETECTORS))
 
 
 def replay(

@@ -11,9 +11,9 @@ import hashlib
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from polyarb.alerts.rules import AlertRulesError, load_alert_rules
 from polyarb.configfile import format_validation_errors, load_yaml
@@ -21,6 +21,27 @@ from polyarb.errors import PolyarbError
 from polyarb.units import micro
 
 Money = Decimal
+
+
+DETECTORS: dict[str, str] = {
+    "binary_complete_set": "polyarb.detect.binary:BinaryCompleteSet",
+    "negrisk_basket": "polyarb.detect.negrisk:NegRiskBasket",
+}
+"""The detector registry: the name a profile lists → ``module:class`` of its implementation.
+
+Adding a detector is one module under ``polyarb/detect/`` and one line here; profiles are
+validated against these names and :func:`polyarb.detect.build_detectors` loads the class.
+Names, not classes, because detectors import this module (for :class:`Profile`).
+"""
+
+
+def _registered_detector(name: str) -> str:
+    if name not in DETECTORS:
+        raise ValueError(f"not a registered detector (allowed: {', '.join(DETECTORS)})")
+    return name
+
+
+DetectorName = Annotated[str, AfterValidator(_registered_detector)]
 
 
 PHASE_TRADE_SIZE_USD: dict[int, tuple[Decimal, Decimal]] = {
@@ -94,9 +115,7 @@ class Profile(_Model):
         default=0, ge=0, le=3, description="0 shadow, 1 $2, 2 $5, 3 $10-20 per trade"
     )
     mode: Literal["dry_run", "live"] = "dry_run"
-    detectors: tuple[Literal["binary_complete_set", "negrisk_basket"], ...] = (
-        "binary_complete_set",
-    )
+    detectors: tuple[DetectorName, ...] = ("binary_complete_set",)
     risk: RiskLimits = RiskLimits()
     execution: Execution = Execution()
     latency: LatencyModel = LatencyModel()
