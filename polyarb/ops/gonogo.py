@@ -491,7 +491,9 @@ def _halt_file(c: _Ctx) -> Check:
     halt = c.inp.root / "HALT"
     if halt.exists():
         return Check(
-            "no_halt_file", "FAIL", f"{halt} exists: an operator stopped trading (runbook §5)"
+            "no_halt_file",
+            "FAIL",
+            f"{halt} exists: an operator stopped trading (docs/PRODUCTION_RUNBOOK.md §4)",
         )
     return Check("no_halt_file", "PASS", "no HALT file")
 

@@ -1,6 +1,6 @@
 """Every document the repository refers to is in the repository, with the section named.
 
-Scans docstrings and comments of every .py file, comments of the profiles, and the
+Scans docstrings, other string literals and comments of every .py file, comments of the profiles, and the
 Markdown docs (README.md, docs/*.md) for references of three kinds:
 
 * a file: ``name.md``, ``docs/...``, ``polyarb/.../x.py``: it must exist (relative to the
@@ -39,19 +39,16 @@ NUMBER = re.compile(r"^(\d+(?:\.\d+)*)\.?(?=\s|$)")
 
 
 def _py_texts(path: Path) -> list[tuple[int, str]]:
-    """(line, text) of every comment and docstring-like string statement."""
+    """(line, text) of every comment and string literal."""
     source = path.read_text()
     out: list[tuple[int, str]] = []
     for tok in tokenize.generate_tokens(io.StringIO(source).readline):
         if tok.type == tokenize.COMMENT:
             out.append((tok.start[0], tok.string))
     for node in ast.walk(ast.parse(source)):
-        if (
-            isinstance(node, ast.Expr)
-            and isinstance(node.value, ast.Constant)
-            and isinstance(node.value.value, str)
-        ):
-            for i, line in enumerate(node.value.value.splitlines()):
+        # docstrings, and every other string too: help texts and messages cite docs as well
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            for i, line in enumerate(node.value.splitlines()):
                 out.append((node.lineno + i, line))
     return out
 
