@@ -21,8 +21,8 @@ from pathlib import Path
 import psutil
 
 from polyarb.analytics.promotion import PromotionRules, evaluate
-from polyarb.analytics.synthetic import DAY_NS, NS, write_checklist, write_history
 from polyarb.analytics.views import connect
+from polyarb.testing.history import DAY_NS, NS, write_checklist, write_history
 
 TARGET_S = 5.0
 

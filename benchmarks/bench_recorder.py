@@ -39,7 +39,7 @@ from polyarb.recording.compact import ARCHIVE_LEVEL, compact_session
 from polyarb.recording.imports import import_burst, import_resolvedkit
 from polyarb.recording.recorder import Recorder
 from polyarb.recording.schema import LIVE_COMPRESSION_LEVEL, PARQUET_OPTIONS
-from polyarb.server.synthetic import build_repeated_session
+from polyarb.testing.sessions import build_repeated_session
 
 REPO = Path(__file__).resolve().parents[1]
 

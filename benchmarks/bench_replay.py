@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from polyarb.cli.cmd_replay import default_profile
+from polyarb.api import default_profile
 from polyarb.cli.common import shared_data_dir
 from polyarb.engine import Engine, MemorySink
 from polyarb.engine.replay import split_history

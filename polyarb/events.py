@@ -4,7 +4,7 @@ The parser (:mod:`polyarb.protocol.parser`) is the only producer from wire
 text. Prices and sizes are ints in micro units (:mod:`polyarb.units`);
 timestamps ``ts_ms`` are the exchange's epoch milliseconds. Level tuples are
 ``(price, size)`` in **wire order**: bids ascending, asks descending, so the
-best level is the last element (polymarket-protocol.md §1).
+best level is the last element (docs/protocol.md §Framing, numbers and time).
 """
 
 from __future__ import annotations

@@ -2,24 +2,31 @@
 
 One scale for all (10**6) because Polymarket's on-chain amounts are 6-decimal
 mantissas (pUSD and outcome shares), so a fill's cash is price × size / 10**6
-with no rounding for every tick size in use (polymarket-protocol.md §4).
+with no rounding for every tick size in use (docs/protocol.md §Tick sizes).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from polyarb.errors import PolyarbError
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 SCALE = 10**6
 """Units per 1.0 (one share, one pUSD, a price of 1)."""
 
 ONE = SCALE
 FEE_QUANTUM = 10
-"""Fees are floored to 0.00001 pUSD = 10 micro units (protocol notes §4, on-chain check)."""
+"""Fees are floored to 0.00001 pUSD = 10 micro units (docs/protocol.md §Fees, checked on chain)."""
 
 _DECIMALS = 6
 _cache: dict[str, int] = {}
 _CACHE_MAX = 1 << 17
 
 
-class FixedPointError(ValueError):
+class FixedPointError(ValueError, PolyarbError):
     """A decimal string that is not an exact non-negative number with ≤ 6 decimals."""
 
 
@@ -87,3 +94,11 @@ def mul(price: int, size: int) -> int:
 def mul_ceil(price: int, size: int) -> int:
     """Cash for ``size`` shares at ``price``, rounded up (what a buyer must hold)."""
     return -((-price * size) // SCALE)
+
+
+def micro(value: Decimal) -> int:
+    """Decimal → micro units, exactly (profiles allow at most 6 decimals)."""
+    scaled = value * SCALE
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{value} has more than 6 decimals")
+    return int(scaled)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 from polyarb.alerts.rules import AlertEvent, Webhook
-from polyarb.ops.env import redact_url
+from polyarb.env import redact_url
 
 _RANK = {"INFO": 0, "WARNING": 1, "CRITICAL": 2}
 _LOG_LEVEL = {"INFO": logging.INFO, "WARNING": logging.WARNING, "CRITICAL": logging.CRITICAL}

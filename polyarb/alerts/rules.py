@@ -12,42 +12,52 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
-from polyarb.config.profile import format_validation_errors, micro
-from polyarb.config.yamlfile import load_yaml
+from polyarb.configfile import format_validation_errors, load_yaml
+from polyarb.errors import PolyarbError
+from polyarb.units import micro
 
 Level = Literal["CRITICAL", "WARNING", "INFO"]
 
-RULE_NAMES = (
-    "WS_DISCONNECTED",
-    "LIVE_NO_FILLS",
-    "CIRCUIT_BREAKER_OPEN",
-    "UNWIND_HELD",
-    "RPC_UNHEALTHY",
-    "HIGH_REJECT_RATE",
-    "LATENCY_P95_HIGH",
-    "PNL_DRAWDOWN",
-    "LOW_BALANCE",
-    "POSITION_LIMIT_NEAR",
-    "TRADE_EXECUTED",
-    "OPPORTUNITY_DETECTED",
-)
-"""Every rule the evaluator knows, in the order it evaluates (and emits) them."""
 
-
-class AlertRulesError(ValueError):
+class AlertRulesError(ValueError, PolyarbError):
     """An alert rules file that does not load; names file, key, value and allowed range."""
 
 
-class _Rule(BaseModel):
+# A check returns (breached, value, threshold, message); breached None = no observation,
+# which keeps the rule's current state instead of clearing it on missing data.
+_Check = tuple[bool | None, int, int, str]
+
+
+@dataclass(slots=True)
+class RuleContext:
+    """What a check may read besides the snapshot: the window length and its own memory."""
+
+    window_ticks: int
+    memory: dict[str, int] = field(default_factory=dict)
+    """Per-rule state kept between ticks (e.g. consecutive bad ticks); starts empty."""
+
+
+class Rule(BaseModel):
+    """One alert rule, declared once: ``NAME``, its level and thresholds (the YAML keys), its check.
+
+    A subclass sets ``NAME``, a default ``level`` and its threshold fields, and implements
+    :meth:`check`; listing it in :data:`RULES` adds it to the rule set, the YAML schema and
+    the evaluator. ``PULSE`` rules (INFO counters) fire and clear within the tick whose
+    count is non-zero.
+    """
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    NAME: ClassVar[str]
+    PULSE: ClassVar[bool] = False
 
     level: Level
     enabled: bool = True
@@ -58,48 +68,98 @@ class _Rule(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _only_critical_halts(self) -> _Rule:
+    def _only_critical_halts(self) -> Rule:
         if self.halts and self.level != "CRITICAL":
             raise ValueError("halts: true is only allowed for level CRITICAL")
         return self
 
+    def check(self, s: HealthSnapshot, ctx: RuleContext) -> _Check:
+        """(breached, value, threshold, message) for this tick's snapshot."""
+        raise NotImplementedError(self.NAME)
 
-class WsDisconnected(_Rule):
+
+class WsDisconnected(Rule):
+    NAME = "WS_DISCONNECTED"
     level: Level = "CRITICAL"
     halts: bool = True
     after_ms: int = Field(
         default=5_000, ge=0, le=3_600_000, description="frame time with a connection down"
     )
 
+    def check(self, s: HealthSnapshot, ctx: RuleContext) -> _Check:
+        up = "?" if s.connected is None else s.connected
+        total = "?" if s.connections is None else s.connections
+        msg = (
+            f"WS_DISCONNECTED: {up}/{total} connections up, down for "
+            f"{s.disconnected_for_ms} ms (limit {self.after_ms} ms)"
+        )
+        breached = s.disconnected_for_ms > 0 and s.disconnected_for_ms >= self.after_ms
+        return breached, s.disconnected_for_ms, self.after_ms, msg
 
-class LiveNoFills(_Rule):
+
+class LiveNoFills(Rule):
+    NAME = "LIVE_NO_FILLS"
     level: Level = "CRITICAL"
     halts: bool = True
     min_orders: int = Field(
         default=5, ge=1, le=100_000, description="live orders in the window, none filled"
     )
 
+    def check(self, s: HealthSnapshot, ctx: RuleContext) -> _Check:
+        breached = s.live and s.orders_in_window >= self.min_orders and s.fills_in_window == 0
+        msg = (
+            f"LIVE_NO_FILLS: {s.orders_in_window} live orders and {s.fills_in_window} fills "
+            f"in the last {ctx.window_ticks} ticks"
+        )
+        return breached, s.orders_in_window, self.min_orders, msg
 
-class CircuitBreakerOpen(_Rule):
+
+class CircuitBreakerOpen(Rule):
+    NAME = "CIRCUIT_BREAKER_OPEN"
     level: Level = "CRITICAL"
     halts: bool = True
 
+    def check(self, s: HealthSnapshot, ctx: RuleContext) -> _Check:
+        state = "open" if s.breaker_open else "closed"
+        return s.breaker_open, int(s.breaker_open), 1, f"CIRCUIT_BREAKER_OPEN: breaker {state}"
 
-class UnwindHeld(_Rule):
+
+class UnwindHeld(Rule):
     """An unwind left shares naked: the book was worse than ``execution.max_unwind_slippage``."""
 
+    NAME = "UNWIND_HELD"
     level: Level = "CRITICAL"
     halts: bool = True
 
+    def check(self, s: HealthSnapshot, ctx: RuleContext) -> _Check:
+        n = s.unwinds_held_in_window
+        msg = (
+            f"UNWIND_HELD: {n} leg(s) in the last {ctx.window_ticks} ticks held naked: "
+            "the book was past execution.max_unwind_slippage (or under the venue's minimums); "
+            "the loss is marked, not dumped"
+        )
+        return n > 0, n, 1, msg
 
-class RpcUnhealthy(_Rule):
+
+class RpcUnhealthy(Rule):
+    NAME = "RPC_UNHEALTHY"
     level: Level = "WARNING"
     after_ticks: int = Field(
         default=3, ge=1, le=100_000, description="consecutive ticks with rpc_ok false"
     )
 
+    def check(self, s: HealthSnapshot, ctx: RuleContext) -> _Check:
+        bad = ctx.memory.get("bad_ticks", 0)
+        if s.rpc_ok is None:
+            return None, bad, self.after_ticks, ""
+        bad = 0 if s.rpc_ok else bad + 1
+        ctx.memory["bad_ticks"] = bad
+        msg = f"RPC_UNHEALTHY: {bad} consecutive ticks with RPC down"
+        return bad >= self.after_ticks, bad, self.after_ticks, msg
 
-class HighRejectRate(_Rule):
+
+class HighRejectRate(Rule):
+    NAME = "HIGH_REJECT_RATE"
     level: Level = "WARNING"
     max_reject_bps: int = Field(
         default=5_000, ge=1, le=10_000, description="rejects / orders, basis points"
@@ -108,52 +168,114 @@ class HighRejectRate(_Rule):
         default=4, ge=1, le=100_000, description="orders in the window before judging"
     )
 
+    def check(self, s: HealthSnapshot, ctx: RuleContext) -> _Check:
+        bps = s.rejects_in_window * 10_000 // s.orders_in_window if s.orders_in_window else 0
+        breached = s.orders_in_window >= self.min_orders and bps >= self.max_reject_bps
+        msg = (
+            f"HIGH_REJECT_RATE: {s.rejects_in_window}/{s.orders_in_window} orders rejected "
+            f"({bps} bps, limit {self.max_reject_bps} bps)"
+        )
+        return breached, bps, self.max_reject_bps, msg
 
-class LatencyP95High(_Rule):
+
+class LatencyP95High(Rule):
+    NAME = "LATENCY_P95_HIGH"
     level: Level = "WARNING"
     max_us: int = Field(default=500_000, ge=1, le=600_000_000)
 
+    def check(self, s: HealthSnapshot, ctx: RuleContext) -> _Check:
+        if s.latency_p95_us is None:
+            return None, 0, self.max_us, ""
+        msg = f"LATENCY_P95_HIGH: p95 {s.latency_p95_us} us (limit {self.max_us} us)"
+        return s.latency_p95_us >= self.max_us, s.latency_p95_us, self.max_us, msg
 
-class PnlDrawdown(_Rule):
+
+class PnlDrawdown(Rule):
+    NAME = "PNL_DRAWDOWN"
     level: Level = "WARNING"
     max_drawdown_usd: Decimal = Field(default=Decimal("5"), gt=0, le=1_000_000)
 
+    def check(self, s: HealthSnapshot, ctx: RuleContext) -> _Check:
+        limit = micro(self.max_drawdown_usd)
+        msg = f"PNL_DRAWDOWN: drawdown {_usd(s.drawdown)} (limit {_usd(limit)})"
+        return s.drawdown >= limit, s.drawdown, limit, msg
 
-class LowBalance(_Rule):
+
+class LowBalance(Rule):
+    NAME = "LOW_BALANCE"
     level: Level = "WARNING"
     min_balance_usd: Decimal = Field(default=Decimal("20"), ge=0, le=10_000_000)
 
+    def check(self, s: HealthSnapshot, ctx: RuleContext) -> _Check:
+        limit = micro(self.min_balance_usd)
+        if s.balance is None:
+            return None, 0, limit, ""
+        msg = f"LOW_BALANCE: balance {_usd(s.balance)} (minimum {_usd(limit)})"
+        return s.balance < limit, s.balance, limit, msg
 
-class PositionLimitNear(_Rule):
+
+class PositionLimitNear(Rule):
+    NAME = "POSITION_LIMIT_NEAR"
     level: Level = "WARNING"
     max_utilisation_bps: int = Field(default=8_000, ge=1, le=10_000, description="position / limit")
 
+    def check(self, s: HealthSnapshot, ctx: RuleContext) -> _Check:
+        msg = (
+            f"POSITION_LIMIT_NEAR: largest position at {s.position_utilisation_bps} bps of its "
+            f"limit (warn at {self.max_utilisation_bps} bps)"
+        )
+        breached = s.position_utilisation_bps >= self.max_utilisation_bps
+        return breached, s.position_utilisation_bps, self.max_utilisation_bps, msg
 
-class TradeExecuted(_Rule):
+
+class TradeExecuted(Rule):
+    NAME = "TRADE_EXECUTED"
+    PULSE = True
     level: Level = "INFO"
 
+    def check(self, s: HealthSnapshot, ctx: RuleContext) -> _Check:
+        msg = f"TRADE_EXECUTED: {s.new_trades} trade(s) executed since the last tick"
+        return s.new_trades > 0, s.new_trades, 1, msg
 
-class OpportunityDetected(_Rule):
+
+class OpportunityDetected(Rule):
+    NAME = "OPPORTUNITY_DETECTED"
+    PULSE = True
     level: Level = "INFO"
 
+    def check(self, s: HealthSnapshot, ctx: RuleContext) -> _Check:
+        n = s.new_opportunities
+        msg = f"OPPORTUNITY_DETECTED: {n} opportunity(ies) detected since the last tick"
+        return n > 0, n, 1, msg
 
-class RuleSet(BaseModel):
-    """The ten-plus rules, each with its thresholds; a missing rule takes its defaults."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+RULES: tuple[type[Rule], ...] = (
+    WsDisconnected,
+    LiveNoFills,
+    CircuitBreakerOpen,
+    UnwindHeld,
+    RpcUnhealthy,
+    HighRejectRate,
+    LatencyP95High,
+    PnlDrawdown,
+    LowBalance,
+    PositionLimitNear,
+    TradeExecuted,
+    OpportunityDetected,
+)
+"""Every rule, in the order the evaluator checks (and emits) them: adding one is one line."""
 
-    WS_DISCONNECTED: WsDisconnected = WsDisconnected()
-    LIVE_NO_FILLS: LiveNoFills = LiveNoFills()
-    CIRCUIT_BREAKER_OPEN: CircuitBreakerOpen = CircuitBreakerOpen()
-    UNWIND_HELD: UnwindHeld = UnwindHeld()
-    RPC_UNHEALTHY: RpcUnhealthy = RpcUnhealthy()
-    HIGH_REJECT_RATE: HighRejectRate = HighRejectRate()
-    LATENCY_P95_HIGH: LatencyP95High = LatencyP95High()
-    PNL_DRAWDOWN: PnlDrawdown = PnlDrawdown()
-    LOW_BALANCE: LowBalance = LowBalance()
-    POSITION_LIMIT_NEAR: PositionLimitNear = PositionLimitNear()
-    TRADE_EXECUTED: TradeExecuted = TradeExecuted()
-    OPPORTUNITY_DETECTED: OpportunityDetected = OpportunityDetected()
+RULE_NAMES = tuple(rule.NAME for rule in RULES)
+
+
+def rule_set_model(rules: Sequence[type[Rule]] = RULES) -> type[BaseModel]:
+    """The ``rules:`` section's schema: one field per declared rule, defaults when omitted."""
+    fields: dict[str, Any] = {rule.NAME: (rule, rule.model_validate({})) for rule in rules}
+    return create_model("RuleSet", __config__=ConfigDict(extra="forbid", frozen=True), **fields)
+
+
+RuleSet = rule_set_model()
+"""Every rule with its thresholds; a rule the file leaves out takes its defaults."""
 
 
 class Webhook(BaseModel):
@@ -181,17 +303,20 @@ class AlertRules(BaseModel):
     window_ticks: int = Field(
         default=60, ge=1, le=100_000, description="ticks over which *_in_window counts are summed"
     )
-    rules: RuleSet = RuleSet()
+    rules: RuleSet = RuleSet()  # type: ignore[valid-type]  # built from RULES at import
     webhook: Webhook | None = None
 
     @model_validator(mode="after")
     def _exact_money(self) -> AlertRules:
-        micro(self.rules.PNL_DRAWDOWN.max_drawdown_usd)
-        micro(self.rules.LOW_BALANCE.min_balance_usd)
+        for name in RULE_NAMES:
+            for value in self.rule(name).model_dump().values():
+                if isinstance(value, Decimal):
+                    micro(value)  # money must be exact in micro units
         return self
 
-    def rule(self, name: str) -> _Rule:
-        rule: _Rule = getattr(self.rules, name)
+    def rule(self, name: str) -> Rule:
+        """The thresholds of rule ``name`` (AttributeError if no such rule is declared)."""
+        rule: Rule = getattr(self.rules, name)
         return rule
 
 
@@ -286,11 +411,6 @@ class TickWindow:
         return tuple(sum(col) for col in zip(*self._rows, strict=True))
 
 
-# A check returns (breached, value, threshold, message); breached None = no observation,
-# which keeps the rule's current state instead of clearing it on missing data.
-_Check = tuple[bool | None, int, int, str]
-
-
 def _usd(m: int) -> str:
     sign = "-" if m < 0 else ""
     m = abs(m)
@@ -298,29 +418,34 @@ def _usd(m: int) -> str:
 
 
 class AlertEvaluator:
-    """Stateful, deterministic: feed it every tick's snapshot in order, get transitions back."""
+    """Stateful, deterministic: feed it every tick's snapshot in order, get transitions back.
 
-    def __init__(self, rules: AlertRules | None = None) -> None:
+    ``declared`` is the rule list to evaluate (default :data:`RULES`); a declared rule the
+    ``rules`` file does not know runs with its defaults.
+    """
+
+    def __init__(
+        self, rules: AlertRules | None = None, declared: Sequence[type[Rule]] = RULES
+    ) -> None:
         self.rules = rules or AlertRules()
         self._active: dict[str, AlertEvent] = {}
-        self._rpc_bad_ticks = 0
-        self._checks: dict[str, Callable[[HealthSnapshot], _Check]] = {
-            "WS_DISCONNECTED": self._ws_disconnected,
-            "LIVE_NO_FILLS": self._live_no_fills,
-            "CIRCUIT_BREAKER_OPEN": self._breaker,
-            "UNWIND_HELD": self._unwind_held,
-            "RPC_UNHEALTHY": self._rpc,
-            "HIGH_REJECT_RATE": self._reject_rate,
-            "LATENCY_P95_HIGH": self._latency,
-            "PNL_DRAWDOWN": self._drawdown,
-            "LOW_BALANCE": self._balance,
-            "POSITION_LIMIT_NEAR": self._position,
+        self._declared = tuple(declared)
+        self._config = {
+            rule.NAME: getattr(self.rules.rules, rule.NAME, None) or rule.model_validate({})
+            for rule in declared
         }
+        ctx = self.rules.window_ticks
+        self._contexts = {rule.NAME: RuleContext(ctx) for rule in declared}
+        # state rules first, then the INFO pulses, each in declaration order
+        self._order = [r.NAME for r in declared if not r.PULSE] + [
+            r.NAME for r in declared if r.PULSE
+        ]
+        self._pulse = frozenset(r.NAME for r in declared if r.PULSE)
 
     @property
     def active(self) -> tuple[str, ...]:
         """Rules currently fired, in evaluation order."""
-        return tuple(r for r in RULE_NAMES if r in self._active)
+        return tuple(r.NAME for r in self._declared if r.NAME in self._active)
 
     @property
     def halted(self) -> bool:
@@ -330,13 +455,22 @@ class AlertEvaluator:
     def evaluate(self, s: HealthSnapshot) -> list[AlertEvent]:
         """Events for this tick: ``fired`` on entering breach, ``cleared`` on leaving it.
 
-        INFO rules (TRADE_EXECUTED, OPPORTUNITY_DETECTED) fire and clear within the
+        Pulse rules (INFO: TRADE_EXECUTED, OPPORTUNITY_DETECTED) fire and clear within the
         tick that has a non-zero count, with the count as value.
         """
         out: list[AlertEvent] = []
-        for name, check in self._checks.items():
-            rule = self.rules.rule(name)
-            breached, value, threshold, message = check(s)
+        for name in self._order:
+            rule = self._config[name]
+            breached, value, threshold, message = rule.check(s, self._contexts[name])
+            if name in self._pulse:
+                if rule.enabled and breached:
+                    for state in ("fired", "cleared"):
+                        out.append(
+                            AlertEvent(
+                                s.ts_ns, s.seq, name, rule.level, state, message, value, threshold
+                            )
+                        )
+                continue
             if not rule.enabled or breached is None:
                 if not rule.enabled and name in self._active:
                     out.append(self._clear(s, name, value, threshold, "rule disabled"))
@@ -349,15 +483,6 @@ class AlertEvaluator:
                 out.append(ev)
             elif not breached and name in self._active:
                 out.append(self._clear(s, name, value, threshold, message))
-        for name, count, what in (
-            ("TRADE_EXECUTED", s.new_trades, "trade(s) executed"),
-            ("OPPORTUNITY_DETECTED", s.new_opportunities, "opportunity(ies) detected"),
-        ):
-            rule = self.rules.rule(name)
-            if rule.enabled and count > 0:
-                msg = f"{name}: {count} {what} since the last tick"
-                out.append(AlertEvent(s.ts_ns, s.seq, name, rule.level, "fired", msg, count, 1))
-                out.append(AlertEvent(s.ts_ns, s.seq, name, rule.level, "cleared", msg, count, 1))
         return out
 
     def _clear(
@@ -375,85 +500,6 @@ class AlertEvaluator:
             threshold,
             fired.halts,
         )
-
-    def _ws_disconnected(self, s: HealthSnapshot) -> _Check:
-        r = self.rules.rules.WS_DISCONNECTED
-        up = "?" if s.connected is None else s.connected
-        total = "?" if s.connections is None else s.connections
-        msg = (
-            f"WS_DISCONNECTED: {up}/{total} connections up, down for "
-            f"{s.disconnected_for_ms} ms (limit {r.after_ms} ms)"
-        )
-        breached = s.disconnected_for_ms > 0 and s.disconnected_for_ms >= r.after_ms
-        return breached, s.disconnected_for_ms, r.after_ms, msg
-
-    def _live_no_fills(self, s: HealthSnapshot) -> _Check:
-        r = self.rules.rules.LIVE_NO_FILLS
-        breached = s.live and s.orders_in_window >= r.min_orders and s.fills_in_window == 0
-        msg = (
-            f"LIVE_NO_FILLS: {s.orders_in_window} live orders and {s.fills_in_window} fills "
-            f"in the last {self.rules.window_ticks} ticks"
-        )
-        return breached, s.orders_in_window, r.min_orders, msg
-
-    def _breaker(self, s: HealthSnapshot) -> _Check:
-        state = "open" if s.breaker_open else "closed"
-        return s.breaker_open, int(s.breaker_open), 1, f"CIRCUIT_BREAKER_OPEN: breaker {state}"
-
-    def _unwind_held(self, s: HealthSnapshot) -> _Check:
-        n = s.unwinds_held_in_window
-        msg = (
-            f"UNWIND_HELD: {n} leg(s) in the last {self.rules.window_ticks} ticks held naked: "
-            "the book was past execution.max_unwind_slippage (or under the venue's minimums); "
-            "the loss is marked, not dumped"
-        )
-        return n > 0, n, 1, msg
-
-    def _rpc(self, s: HealthSnapshot) -> _Check:
-        r = self.rules.rules.RPC_UNHEALTHY
-        if s.rpc_ok is None:
-            return None, self._rpc_bad_ticks, r.after_ticks, ""
-        self._rpc_bad_ticks = 0 if s.rpc_ok else self._rpc_bad_ticks + 1
-        msg = f"RPC_UNHEALTHY: {self._rpc_bad_ticks} consecutive ticks with RPC down"
-        return self._rpc_bad_ticks >= r.after_ticks, self._rpc_bad_ticks, r.after_ticks, msg
-
-    def _reject_rate(self, s: HealthSnapshot) -> _Check:
-        r = self.rules.rules.HIGH_REJECT_RATE
-        bps = s.rejects_in_window * 10_000 // s.orders_in_window if s.orders_in_window else 0
-        breached = s.orders_in_window >= r.min_orders and bps >= r.max_reject_bps
-        msg = (
-            f"HIGH_REJECT_RATE: {s.rejects_in_window}/{s.orders_in_window} orders rejected "
-            f"({bps} bps, limit {r.max_reject_bps} bps)"
-        )
-        return breached, bps, r.max_reject_bps, msg
-
-    def _latency(self, s: HealthSnapshot) -> _Check:
-        r = self.rules.rules.LATENCY_P95_HIGH
-        if s.latency_p95_us is None:
-            return None, 0, r.max_us, ""
-        msg = f"LATENCY_P95_HIGH: p95 {s.latency_p95_us} us (limit {r.max_us} us)"
-        return s.latency_p95_us >= r.max_us, s.latency_p95_us, r.max_us, msg
-
-    def _drawdown(self, s: HealthSnapshot) -> _Check:
-        limit = micro(self.rules.rules.PNL_DRAWDOWN.max_drawdown_usd)
-        msg = f"PNL_DRAWDOWN: drawdown {_usd(s.drawdown)} (limit {_usd(limit)})"
-        return s.drawdown >= limit, s.drawdown, limit, msg
-
-    def _balance(self, s: HealthSnapshot) -> _Check:
-        limit = micro(self.rules.rules.LOW_BALANCE.min_balance_usd)
-        if s.balance is None:
-            return None, 0, limit, ""
-        msg = f"LOW_BALANCE: balance {_usd(s.balance)} (minimum {_usd(limit)})"
-        return s.balance < limit, s.balance, limit, msg
-
-    def _position(self, s: HealthSnapshot) -> _Check:
-        r = self.rules.rules.POSITION_LIMIT_NEAR
-        msg = (
-            f"POSITION_LIMIT_NEAR: largest position at {s.position_utilisation_bps} bps of its "
-            f"limit (warn at {r.max_utilisation_bps} bps)"
-        )
-        breached = s.position_utilisation_bps >= r.max_utilisation_bps
-        return breached, s.position_utilisation_bps, r.max_utilisation_bps, msg
 
 
 def tick_health(payload: str) -> dict[str, Any]:

@@ -24,14 +24,14 @@ import duckdb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from polyarb.analytics.views import AnalyticsError, connect, sql_text
-from polyarb.config.profile import format_validation_errors
-from polyarb.config.yamlfile import load_yaml
+from polyarb.configfile import format_validation_errors, load_yaml
+from polyarb.errors import PolyarbError
 
 Status = Literal["PASS", "WARN", "FAIL"]
 Mode = Literal["shadow", "live", "replay"]
 
 
-class PromotionConfigError(ValueError):
+class PromotionConfigError(ValueError, PolyarbError):
     """A thresholds file that does not load; names the file, key, value and allowed range."""
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from polyarb.errors import PolyarbError
 from polyarb.recording.schema import FRAMES_SCHEMA, MARKETS_SCHEMA
 from polyarb.runs.schema import TABLES as RUN_TABLES
 
@@ -47,7 +48,7 @@ _PARQUET = re.compile(r"PARQUET\('(\w+):([^']+)',\s*(\w+)\)")
 _JSONFILES = re.compile(r"JSONFILES\('(\w+):([^']+)'\)")
 
 
-class AnalyticsError(RuntimeError):
+class AnalyticsError(RuntimeError, PolyarbError):
     """Analytics input that cannot be used (a missing folder, an unreadable file, bad SQL)."""
 
 

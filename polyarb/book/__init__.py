@@ -1,4 +1,4 @@
-"""Per-token L2 order books (design §4)."""
+"""Per-token L2 order books (docs/engine.md §Books)."""
 
 from polyarb.book.book import OrderBook
 

@@ -1,6 +1,6 @@
 """One token's L2 book, rebuilt from ``book`` snapshots and ``price_change`` levels.
 
-Rules from polymarket-protocol.md §1 and §6: a snapshot replaces both sides;
+Rules from docs/protocol.md §Message shapes and §Feed pitfalls: a snapshot replaces both sides;
 a level change sets the absolute size and ``0`` deletes; a tick-size change
 starts a new epoch in which nothing is known until the next snapshot. The
 book itself knows nothing of event boundaries, staleness or trading: the

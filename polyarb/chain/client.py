@@ -14,10 +14,11 @@ from typing import Any
 from web3 import Web3
 
 from polyarb.chain.contracts import ERC20_ABI
-from polyarb.ops.env import redact_url
+from polyarb.env import redact_url
+from polyarb.errors import PolyarbError
 
 
-class ChainError(RuntimeError):
+class ChainError(RuntimeError, PolyarbError):
     """The RPC did not answer, or answered with an error."""
 
 

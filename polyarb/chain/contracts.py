@@ -1,4 +1,4 @@
-"""Polymarket contracts on Polygon (chain id 137), from polymarket-protocol.md §5."""
+"""Polymarket contracts on Polygon (chain id 137), from docs/protocol.md §Contracts and gas."""
 
 from __future__ import annotations
 

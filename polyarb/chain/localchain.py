@@ -16,11 +16,13 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
+from polyarb.errors import PolyarbError
+
 TOOLS = Path(__file__).resolve().parents[2] / "tools" / "chain"
 GANACHE_CLI = TOOLS / "node_modules" / "ganache" / "dist" / "node" / "cli.js"
 
 
-class LocalChainError(RuntimeError):
+class LocalChainError(RuntimeError, PolyarbError):
     """ganache is not installed or did not start."""
 
 

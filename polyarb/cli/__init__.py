@@ -13,7 +13,7 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from polyarb import __version__
+from polyarb._version import __version__
 from polyarb.cli.common import CliError
 
 

@@ -1,4 +1,4 @@
-"""``polyarb promote-check --phase N``: may the strategy enter phase N? (design §8)."""
+"""``polyarb promote-check --phase N``: may the strategy enter phase N? (docs/analytics.md §promote-check)."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from polyarb.api import default_profile
 from polyarb.cli.common import CliError, add_recordings_arg, print_json, session_path
 from polyarb.cli.progress import progress_bar
 from polyarb.units import format_fixed
@@ -38,14 +39,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print run.json instead of the summary")
     add_recordings_arg(p)
     p.set_defaults(func=run)
-
-
-def default_profile() -> Any:
-    """``Profile`` defaults, with every registered detector on (named ``default``)."""
-    from polyarb.config.profile import Profile
-    from polyarb.detect import REGISTRY
-
-    return Profile(name="default", detectors=tuple(REGISTRY))  # type: ignore[arg-type]
 
 
 def load(profile_path: Path | None) -> tuple[Any, Any]:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-from typing import Any
 
-from polyarb.cli.common import add_recordings_arg, console, print_json
+from polyarb.cli.common import CliError, add_recordings_arg, console, print_json, session_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,7 +47,6 @@ def _register_compact(actions: argparse._SubParsersAction) -> None:
 
 
 def run_compact(args: argparse.Namespace) -> int:
-    from polyarb.cli.common import CliError, session_path
     from polyarb.recording.compact import CompactError, compact_session
 
     if not 1 <= args.level <= 22:
@@ -76,47 +73,43 @@ def run_compact(args: argparse.Namespace) -> int:
 
 
 def _register_check(actions: argparse._SubParsersAction) -> None:
-    try:
-        from polyarb.recording.quality import register_check
-    except ImportError:
-        return
-    register_check(actions)
+    """Add ``polyarb sessions check SESSION``."""
+    p = actions.add_parser(
+        "check",
+        help="print a data-quality certificate of a session",
+        description=(
+            "Certify a session: gaps, reconnects, silent periods, assets without a snapshot, "
+            "book hashes verified at event boundaries (min_order_size/neg_risk from "
+            "markets.parquet), rejected and duplicate frames. Exit 0 unless --strict and issues."
+        ),
+    )
+    p.add_argument("session", help="session id under --recordings, or a path")
+    add_recordings_arg(p)
+    p.add_argument("--json", action="store_true", help="print the certificate as JSON")
+    p.add_argument(
+        "--silence", type=float, default=30.0, help="report data silences longer than this (s)"
+    )
+    p.add_argument("--strict", action="store_true", help="exit 1 when any issue is found")
+    p.set_defaults(func=run_check)
 
 
-def _fmt_ns(ns: int | None) -> str:
-    if ns is None:
-        return "-"
-    return dt.datetime.fromtimestamp(ns / 1e9, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+def run_check(args: argparse.Namespace) -> int:
+    from polyarb.recording.quality import certify, render
 
-
-def _duration(start: int | None, end: int | None) -> str:
-    if start is None or end is None:
-        return "-"
-    seconds = (end - start) // 10**9
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m{seconds % 60:02d}s"
-
-
-def session_summary(reader: Any) -> dict[str, Any]:
-    """The one-line facts of a session, as ``sessions`` prints them."""
-    m = reader.manifest
-    return {
-        "id": reader.id,
-        "start": _fmt_ns(m.get("start_ns")),
-        "end": _fmt_ns(m.get("end_ns")),
-        "span": _duration(m.get("start_ns"), m.get("end_ns")),
-        "frames": m.get("frames", 0),
-        "counts": m.get("counts", {}),
-        "assets": len(m.get("assets", [])),
-        "markets": m.get("markets", 0),
-        "sealed": m.get("sealed", False),
-        "runs": sorted(p.name for p in (reader.dir / "runs").glob("*") if p.is_dir()),
-    }
+    if args.silence <= 0:
+        raise CliError(f"--silence must be positive, got {args.silence}")
+    cert = certify(session_path(args.recordings, args.session), silence_s=args.silence)
+    if args.json:
+        print_json(cert)
+    else:
+        print(render(cert))
+    return 1 if args.strict and cert["issues"] else 0
 
 
 def run_list(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from polyarb.recording import list_sessions
+    from polyarb.recording import list_sessions, session_summary
 
     rows = [session_summary(r) for r in list_sessions(args.recordings)]
     if args.json:

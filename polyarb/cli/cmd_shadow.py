@@ -77,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
 def _notifier(rules: Any, env_path: Path) -> Any:
     from polyarb.alerts import AlertEvent
     from polyarb.alerts.notify import notifier_from_env
-    from polyarb.ops.env import EnvError, read_env
+    from polyarb.env import EnvError, read_env
 
     try:
         env = read_env(env_path) if env_path.is_file() else None

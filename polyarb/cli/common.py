@@ -9,13 +9,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from polyarb.errors import PolyarbError
+
 if TYPE_CHECKING:
     from rich.console import Console
 
 DEFAULT_RECORDINGS = "recordings"
 
 
-class CliError(Exception):
+class CliError(PolyarbError):
     """A user-facing error: printed without a traceback, exits with ``exit_code``."""
 
     def __init__(self, message: str, exit_code: int = 2) -> None:

@@ -11,22 +11,37 @@ import hashlib
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from polyarb.config.yamlfile import load_yaml
-from polyarb.units import SCALE
+from polyarb.alerts.rules import AlertRulesError, load_alert_rules
+from polyarb.configfile import format_validation_errors, load_yaml
+from polyarb.errors import PolyarbError
+from polyarb.units import micro
 
 Money = Decimal
 
 
-def micro(value: Decimal) -> int:
-    """Decimal → micro units, exactly (profiles allow at most 6 decimals)."""
-    scaled = value * SCALE
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{value} has more than 6 decimals")
-    return int(scaled)
+DETECTORS: dict[str, str] = {
+    "binary_complete_set": "polyarb.detect.binary:BinaryCompleteSet",
+    "negrisk_basket": "polyarb.detect.negrisk:NegRiskBasket",
+}
+"""The detector registry: the name a profile lists → ``module:class`` of its implementation.
+
+Adding a detector is one module under ``polyarb/detect/`` and one line here; profiles are
+validated against these names and :func:`polyarb.detect.build_detectors` loads the class.
+Names, not classes, because detectors import this module (for :class:`Profile`).
+"""
+
+
+def _registered_detector(name: str) -> str:
+    if name not in DETECTORS:
+        raise ValueError(f"not a registered detector (allowed: {', '.join(DETECTORS)})")
+    return name
+
+
+DetectorName = Annotated[str, AfterValidator(_registered_detector)]
 
 
 PHASE_TRADE_SIZE_USD: dict[int, tuple[Decimal, Decimal]] = {
@@ -56,7 +71,7 @@ class LatencyModel(_Model):
 
 
 class RiskLimits(_Model):
-    """Pre-trade limits and the circuit breaker (design §6)."""
+    """Pre-trade limits and the circuit breaker (docs/execution.md §Risk)."""
 
     trade_size_usd: Money = Field(
         default=Decimal("2"), gt=0, le=1000, description="cash per trade (all legs)"
@@ -88,7 +103,7 @@ class RiskLimits(_Model):
 
 
 class Execution(_Model):
-    """How orders are sent and what happens when a leg fails (design §7)."""
+    """How orders are sent and what happens when a leg fails (docs/execution.md §Leg risk)."""
 
     order_type: Literal["FOK", "FAK"] = "FOK"
     leg_failure: Literal["unwind", "hold"] = "unwind"
@@ -112,9 +127,7 @@ class Profile(_Model):
         default=0, ge=0, le=3, description="0 shadow, 1 $2, 2 $5, 3 $10-20 per trade"
     )
     mode: Literal["dry_run", "live"] = "dry_run"
-    detectors: tuple[Literal["binary_complete_set", "negrisk_basket"], ...] = (
-        "binary_complete_set",
-    )
+    detectors: tuple[DetectorName, ...] = ("binary_complete_set",)
     risk: RiskLimits = RiskLimits()
     execution: Execution = Execution()
     latency: LatencyModel = LatencyModel()
@@ -176,29 +189,8 @@ class Profile(_Model):
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
 
 
-class ProfileError(ValueError):
+class ProfileError(ValueError, PolyarbError):
     """A profile that does not load: the message names file, key, value and the rule."""
-
-
-def format_validation_errors(path: Path | str, exc: ValidationError, what: str = "profile") -> str:
-    """One line per problem: ``key = value: rule (allowed: ge 0, le 10)``, under the file name."""
-    lines = [f"{path}: invalid {what} ({exc.error_count()} problem(s))"]
-    for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        value = err.get("input")
-        shown = "" if isinstance(value, dict) else f" = {value!r}"
-        rule = err["msg"]
-        ctx = err.get("ctx") or {}
-        bounds = ", ".join(f"{k} {v}" for k, v in ctx.items() if k in ("ge", "gt", "le", "lt"))
-        allowed = f" (allowed: {bounds})" if bounds else ""
-        if err["type"] == "extra_forbidden":
-            rule = "unknown key"
-        if err["type"] == "value_error" and not err["loc"]:
-            # Cross-field rules already name their key, value and range in the message.
-            lines.append(f"  {rule.removeprefix('Value error, ')}")
-            continue
-        lines.append(f"  {key}{shown}: {rule}{allowed}")
-    return "\n".join(lines)
 
 
 def parse_profile(data: Any, source: Path | str = "<profile>") -> Profile:
@@ -219,8 +211,6 @@ def load_profile(path: Path | str) -> Profile:
     profile = parse_profile(load_yaml(p, ProfileError, "profile"), p)
     if profile.alerts:
         # A profile that names broken alert rules must not start: alerts are a safety gate.
-        from polyarb.alerts.rules import AlertRulesError, load_alert_rules
-
         try:
             load_alert_rules(p.parent / profile.alerts)
         except AlertRulesError as exc:

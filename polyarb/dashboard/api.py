@@ -18,10 +18,11 @@ from urllib.parse import unquote
 
 import duckdb
 
-from polyarb import __version__
+from polyarb._version import __version__
 from polyarb.analytics import connect
 from polyarb.analytics.views import AnalyticsError, define_views
-from polyarb.recording import SessionReader, list_sessions
+from polyarb.errors import PolyarbError
+from polyarb.recording import SessionReader, list_sessions, session_summary
 from polyarb.units import format_fixed
 
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
@@ -45,7 +46,7 @@ MAX_LIMIT = 10_000
 DEFAULT_PNL_POINTS = 2_000
 
 
-class ApiError(Exception):
+class ApiError(PolyarbError):
     """An answer that is not 200: ``status`` and a message for the JSON body."""
 
     def __init__(self, status: int, message: str) -> None:
@@ -171,8 +172,6 @@ class Api:
         }
 
     def sessions(self) -> list[dict[str, Any]]:
-        from polyarb.cli.cmd_sessions import session_summary
-
         runs = self._run_rows()
         out = []
         for reader in list_sessions(self.recordings):
@@ -186,8 +185,6 @@ class Api:
         return out
 
     def session(self, sid: str) -> dict[str, Any]:
-        from polyarb.cli.cmd_sessions import session_summary
-
         reader = SessionReader(self._session_dir(sid))
         manifest = {k: v for k, v in reader.manifest.items() if k not in ("assets", "parts")}
         manifest["assets"] = len(reader.manifest.get("assets", []))

@@ -1,25 +1,29 @@
-"""Arbitrage detectors (design §5): one protocol, chosen by name in the profile."""
+"""Arbitrage detectors (docs/engine.md §Detectors): one protocol, chosen by name in the profile."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib import import_module
 
-from polyarb.config.profile import Profile
+from polyarb.config.profile import DETECTORS, Profile
 from polyarb.detect.base import Detector, DetectorFactory, MarketView, Opportunity
-from polyarb.detect.binary import BinaryCompleteSet
-from polyarb.detect.negrisk import NegRiskBasket
 from polyarb.protocol.markets import MarketMeta
 
-REGISTRY: dict[str, DetectorFactory] = {
-    BinaryCompleteSet.name: BinaryCompleteSet,
-    NegRiskBasket.name: NegRiskBasket,
-}
-"""Detector name (as a profile's ``detectors`` lists it) → factory."""
+
+def detector_factory(name: str) -> DetectorFactory:
+    """The class registered as ``name`` in :data:`~polyarb.config.profile.DETECTORS`."""
+    module, _, attr = DETECTORS[name].partition(":")
+    factory: DetectorFactory = getattr(import_module(module), attr)
+    return factory
+
+
+REGISTRY: dict[str, DetectorFactory] = {name: detector_factory(name) for name in DETECTORS}
+"""Detector name (as a profile's ``detectors`` lists it) → factory, loaded from DETECTORS."""
 
 
 def build_detectors(profile: Profile, markets: Sequence[MarketMeta]) -> list[Detector]:
     """The profile's detectors, in the order the profile lists them."""
-    return [REGISTRY[name](profile, markets) for name in profile.detectors]
+    return [detector_factory(name)(profile, markets) for name in profile.detectors]
 
 
 __all__ = [
@@ -28,4 +32,5 @@ __all__ = [
     "MarketView",
     "Opportunity",
     "build_detectors",
+    "detector_factory",
 ]

@@ -3,7 +3,7 @@
 A detector is told that a market reached an event boundary and looks at the
 books through a :class:`MarketView`; it never sees a mid-event state or any
 clock but the one the view carries. Adding a detector is one new module and
-one line in :data:`polyarb.detect.REGISTRY` (style.md, "one strategy interface").
+one line in :data:`polyarb.config.profile.DETECTORS` (docs/design.md §Extending).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Binary complete set: buy YES and NO below 1, or sell both above 1 (design §5).
+"""Binary complete set: buy YES and NO below 1, or sell both above 1 (docs/engine.md §Detectors).
 
 The exchange matches both tokens on one book, so YES and NO are mirror images
-(``ask_NO = 1 − bid_YES``, polymarket-protocol.md §5) and Σ asks = 1 + spread.
+(``ask_NO = 1 − bid_YES``, docs/protocol.md §Mirrored books) and Σ asks = 1 + spread.
 A visible edge therefore needs a stale leg or a crossed state; the guards
 refuse both, including two legs that are not each other's mirror (they
 describe different moments even when their timestamps are close: the

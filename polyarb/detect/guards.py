@@ -14,7 +14,7 @@ def legs_guard(
     """The legs' books and ``None`` if all are tradable and fresh, else the first reason.
 
     Freshness is about the *exchange* timestamps of the legs: two books last
-    updated far apart describe different moments (arbitrage-evidence.md §4:
+    updated far apart describe different moments (docs/engine.md §Detectors:
     a stale leg is where phantom edges come from). ``None`` skips that test.
     With ``as_of`` a leg's time is how current its book is known to be
     (``MarketView.as_of_ms``) instead of its last change.

@@ -1,8 +1,8 @@
-"""Neg-risk basket: buy every YES below 1, or every NO below n − 1 (design §5).
+"""Neg-risk basket: buy every YES below 1, or every NO below n − 1 (docs/engine.md §Detectors).
 
 Exactly one named outcome of a neg-risk event wins, so one YES of each pays
 1; n NOs convert through the NegRiskAdapter into n − 1 collateral
-(polymarket-protocol.md §5). When unnamed outcomes can win the YES basket is
+(docs/protocol.md §Neg-risk). When unnamed outcomes can win the YES basket is
 not exhaustive: ``negRiskAugmented`` events are skipped whole, and an event
 with a ``negRiskOther`` placeholder gets no YES basket (the placeholder never
 counts as an outcome; n named NOs still pay at least n − 1, so the NO basket
@@ -13,7 +13,7 @@ Freshness is the connection watchdog (stale books), consistency, and
 ``risk.max_leg_skew_ms`` between the legs' *as-of* exchange times
 (``MarketView.as_of_ms``): an unchanged book on a live connection is current
 as of the latest exchange timestamp that connection delivered
-(polymarket-protocol.md §6.4), so legs skew when their connections are at
+(docs/protocol.md §Feed pitfalls), so legs skew when their connections are at
 different exchange times, not because one outcome's book sat still for
 minutes while another moved.
 """

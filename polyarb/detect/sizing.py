@@ -1,7 +1,7 @@
 """Walk several books in **equal shares** to the largest size worth taking.
 
 A basket of legs (one per token) is bought at the asks or sold at the bids,
-the same number of shares on every leg (polymarket-protocol.md §5: unequal
+the same number of shares on every leg (docs/protocol.md §Mirrored books: unequal
 legs turn an arbitrage into a bet). Two limits set the size:
 
 * depth: every share taken must keep the basket's *marginal* per-share edge

@@ -9,10 +9,11 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from polyarb import __version__
+from polyarb._version import __version__
+from polyarb.errors import PolyarbError
 
 
-class HttpError(RuntimeError):
+class HttpError(RuntimeError, PolyarbError):
     """A request that failed for good: names the URL and what went wrong."""
 
     def __init__(self, message: str, status: int | None = None) -> None:
@@ -23,7 +24,7 @@ class HttpError(RuntimeError):
 class JsonHttp:
     """GET ``base_url + path`` with query parameters and decode JSON.
 
-    Retries 429 and 5xx (Cloudflare rate limits, polymarket-protocol.md §6) a
+    Retries 429 and 5xx (Cloudflare rate limits, docs/protocol.md §Markets and metadata) a
     few times with a growing pause; 404 returns ``None`` so callers can try
     another source.
     """

@@ -1,4 +1,4 @@
-"""Targets → market metadata and the asset ids to subscribe (polymarket-protocol.md §3).
+"""Targets → market metadata and the asset ids to subscribe (docs/protocol.md §Markets and metadata).
 
 A target is a token id (decimal digits), a condition id (``0x`` + 64 hex), a
 Gamma market id (short digits), a market slug, or ``event:<slug or id>``.
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from polyarb.discovery.http import JsonHttp
+from polyarb.errors import PolyarbError
 from polyarb.protocol.markets import (
     MarketMeta,
     MetadataError,
@@ -32,7 +33,7 @@ _CONDITION = re.compile(r"0x[0-9a-fA-F]{64}")
 _SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
-class ResolveError(ValueError):
+class ResolveError(ValueError, PolyarbError):
     """A target that cannot be parsed or found (names it)."""
 
 

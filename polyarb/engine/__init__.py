@@ -1,4 +1,4 @@
-"""The engine (design §1): book, detectors, risk, venue, ledger and alerts as one pure function.
+"""The engine (docs/design.md §The pure core): book, detectors, risk, venue, ledger and alerts as one pure function.
 
 Public API: :class:`Engine` (``on_frame`` row by row, ``finish``), :func:`replay`,
 the sinks (:class:`MemorySink`, :class:`RunWriter`) and the canonical decision

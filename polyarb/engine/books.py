@@ -1,4 +1,4 @@
-"""Every book of a run, event boundaries, hash checks and the tradability rules (design §4).
+"""Every book of a run, event boundaries, hash checks and the tradability rules (docs/engine.md §Books).
 
 Frames sharing one exchange timestamp for one market form one matching
 event; the books are only consistent once it is over. An event closes when
@@ -6,7 +6,7 @@ a later frame of the same market carries another timestamp, or when the
 engine clock has moved ``quiet_ns`` past the event's last frame (checked on
 every row, ticks included, so a replay closes it at the same row as live).
 At the boundary the book hash is verified against the last hash the feed
-sent for each asset changed by deltas (polymarket-protocol.md §1: only the
+sent for each asset changed by deltas (docs/protocol.md §Book hash: only the
 boundary hash reproduces; mid-event entries may carry the event's final one).
 """
 

@@ -7,7 +7,7 @@ Replay and shadow drive the same object row by row::
         engine.on_frame(row.seq, row.recv_ns, row.kind, row.payload, row.conn_id)
     summary = engine.finish()
 
-Its clock is the row's ``recv_ns`` (design §1); timers (breaker cool-down,
+Its clock is the row's ``recv_ns`` (docs/design.md §The clock); timers (breaker cool-down,
 alert windows, book marks) advance only on ``tick`` rows, so a replay sees
 them exactly where the live run did. It reads no wall clock, environment,
 network or global randomness (the venue's latency draws come from the
@@ -252,7 +252,7 @@ class Engine:
                 data = True
                 self._resolved(ev, seq, now)
             elif t is ControlText:
-                pass  # PONG and friends prove the socket, not the data (protocol notes §6.4)
+                pass  # PONG and friends prove the socket, not the data (docs/protocol.md §Feed pitfalls)
             elif t is RejectedFrame:
                 pass
             else:

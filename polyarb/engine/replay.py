@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from polyarb import __version__
+from polyarb._version import __version__
 from polyarb.alerts import AlertRules
 from polyarb.config.profile import Profile
 from polyarb.engine.engine import Engine

@@ -3,7 +3,7 @@
 Exact integer arithmetic: the numerator and denominator are built as Python
 ints and divided once, so no intermediate rounding can drift from what the
 exchange charges. Flooring (not banker's rounding) is what reproduces all 21
-on-chain ``OrderFilled`` fees (polymarket-protocol.md §4).
+on-chain ``OrderFilled`` fees (docs/protocol.md §Fees).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 All prices, sizes, cash and fees are ints in micro units. Sizes are in
 **shares** for both sides: arbitrage legs are sized in equal shares
-(polymarket-protocol.md §5), so a BUY carries a share count and a limit
+(docs/protocol.md §Mirrored books), so a BUY carries a share count and a limit
 price rather than Polymarket's dollar-sized market BUY.
 """
 

@@ -3,11 +3,11 @@
 The engine owns time. It calls :meth:`SimVenue.submit` when it decides and
 :meth:`SimVenue.on_time` as its clock moves; the venue matches every order
 whose arrival time has come against the :class:`BookView` it is handed then,
-never the book that triggered the decision (design §7).
+never the book that triggered the decision (docs/execution.md §Simulated venue).
 
 Our own fills take liquidity away, and it stays taken until the exchange's
 own data says otherwise (:meth:`SimVenue.on_level`, :meth:`SimVenue.on_snapshot`).
-A binary market is one book seen from two tokens (polymarket-protocol.md §5:
+A binary market is one book seen from two tokens (docs/protocol.md §Mirrored books:
 a YES ask at p is a NO bid at 1 − p), so what we take is recorded once per
 market, on the first token's side and price, and is gone from both tokens.
 """
@@ -35,9 +35,9 @@ from polyarb.protocol.markets import MarketMeta
 from polyarb.units import SCALE, mul
 
 SIZE_QUANTUM = 10_000
-"""Order sizes have 2 decimals on every tick regime (polymarket-protocol.md §4)."""
+"""Order sizes have 2 decimals on every tick regime (docs/protocol.md §Tick sizes)."""
 MIN_MARKETABLE_NOTIONAL = SCALE
-"""A marketable order needs at least 1 pUSD of notional at its limit (protocol §4: "invalid
+"""A marketable order needs at least 1 pUSD of notional at its limit (docs/protocol.md §Minimum sizes: "invalid
 amount for a marketable BUY order … min size: $1"); applied to SELLs too (limit × shares), the
 stricter reading, so a simulated fill is never one the exchange could refuse."""
 

@@ -2,7 +2,7 @@
 
 :class:`FeedClient` hands every received frame, and the open/subscribe/close/
 gap/error/tick rows around them, to its sinks in one order (a read's frames
-as one :class:`~polyarb.recording.block.FrameBlock`). The
+as one :class:`~polyarb.frames.FrameBlock`). The
 recorder and the shadow engine both consume that stream; this package is the
 only one that reads the wall clock for it.
 """

@@ -10,7 +10,7 @@ class Backoff:
 
     Delay n is ``min(max_s, initial_s * 2**n)`` scaled by a factor drawn from
     ``[1 - jitter, 1]``, so many clients reconnecting at once spread out
-    (simultaneous connects drew 429s, polymarket-protocol.md §6).
+    (simultaneous connects drew 429s, docs/protocol.md §Feed pitfalls).
     """
 
     def __init__(

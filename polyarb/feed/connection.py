@@ -1,6 +1,6 @@
 """One market-channel WebSocket for one shard of assets, kept alive across failures.
 
-Per connection (polymarket-protocol.md §1, §6): send the subscribe with
+Per connection (docs/protocol.md §Subscribing, §Feed pitfalls): send the subscribe with
 ``initial_dump: true`` first; text ``PING`` every ``ping_interval_s`` only
 after that (a PING before it gets close 1008); a data-silence watchdog that
 PONGs do not feed; on any failure a ``close`` and a ``gap`` row, then a
@@ -15,7 +15,7 @@ import json
 from array import array
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
@@ -25,12 +25,9 @@ from websockets.protocol import State
 from polyarb.clock import WallClock
 from polyarb.events import CONTROL_BYTES
 from polyarb.feed.backoff import Backoff
-from polyarb.recording.block import FrameBlock
-from polyarb.recording.imports.common import compact, subscribe_text
-from polyarb.recording.schema import FrameKind
-
-if TYPE_CHECKING:
-    from polyarb.feed.client import FeedConfig
+from polyarb.feed.config import FeedConfig
+from polyarb.frames import FrameBlock, FrameKind
+from polyarb.protocol.wire import compact, subscribe_text
 
 Sink = Callable[[str, str, int, int, int], None]
 """``sink(kind, payload, recv_ns, mono_ns, conn_id)``: called once per row, in arrival order."""

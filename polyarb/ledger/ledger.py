@@ -17,11 +17,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from polyarb.errors import PolyarbError
 from polyarb.execution.orders import Fill
 from polyarb.units import mul
 
 
-class LedgerError(ValueError):
+class LedgerError(ValueError, PolyarbError):
     """An operation the account cannot do (oversell, merge without a full set, unknown asset)."""
 
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from polyarb import __version__
+from polyarb._version import __version__
+from polyarb.errors import PolyarbError
 from polyarb.recording.writer import sha256_file
 
 FORMAT = "polyarb-backup/1"
@@ -27,7 +28,7 @@ SOURCES = ("profiles", "config", "reports", "recordings")
 """Top-level folders a backup takes (those that exist)."""
 
 
-class BackupError(RuntimeError):
+class BackupError(RuntimeError, PolyarbError):
     """A backup or restore that cannot proceed; nothing half-done is left behind."""
 
 

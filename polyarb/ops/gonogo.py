@@ -20,11 +20,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from polyarb import __version__
+from polyarb._version import __version__
 from polyarb.alerts.rules import RULE_NAMES, AlertRules, AlertRulesError, load_alert_rules
 from polyarb.chain.contracts import POLYGON_CHAIN_ID, PUSD, PUSD_SPENDERS
 from polyarb.config.profile import Profile, ProfileError, load_profile, micro
-from polyarb.ops.env import (
+from polyarb.env import (
     DRY_RUN_VAR,
     PRIVATE_KEY_VAR,
     RPC_URL_VAR,
@@ -46,7 +46,7 @@ PHASE_PROFILES = {
 """The profile each phase starts with unless ``--profile`` says otherwise."""
 
 MIN_GAS_WEI = 10**17
-"""0.1 POL: hundreds of merges at Polygon gas prices (polymarket-protocol.md §5)."""
+"""0.1 POL: hundreds of merges at Polygon gas prices (docs/protocol.md §Contracts and gas)."""
 
 
 @dataclass(frozen=True)
@@ -491,7 +491,9 @@ def _halt_file(c: _Ctx) -> Check:
     halt = c.inp.root / "HALT"
     if halt.exists():
         return Check(
-            "no_halt_file", "FAIL", f"{halt} exists: an operator stopped trading (runbook §5)"
+            "no_halt_file",
+            "FAIL",
+            f"{halt} exists: an operator stopped trading (docs/PRODUCTION_RUNBOOK.md §4)",
         )
     return Check("no_halt_file", "PASS", "no HALT file")
 

@@ -1,4 +1,4 @@
-"""The book ``hash``: SHA-1 of a 10-field compact JSON (polymarket-protocol.md §1).
+"""The book ``hash``: SHA-1 of a 10-field compact JSON (docs/protocol.md §Book hash).
 
 Reproduces REST ``/book`` exactly and WS ``book``/``price_change`` hashes when
 ``min_order_size``/``neg_risk`` come from market metadata and
@@ -8,10 +8,10 @@ Reproduces REST ``/book`` exactly and WS ``book``/``price_change`` hashes when
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
 
 from polyarb.events import Level
+from polyarb.protocol.wire import compact
 from polyarb.units import format_fixed
 
 
@@ -40,5 +40,4 @@ def book_hash(
         "neg_risk": neg_risk,
         "last_trade_price": last_trade_price,
     }
-    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha1(text.encode()).hexdigest()
+    return hashlib.sha1(compact(body).encode()).hexdigest()

@@ -1,7 +1,7 @@
 """Market metadata from Gamma and CLOB REST records: what replay needs and the feed lacks.
 
 Gamma encodes ``clobTokenIds``/``outcomes`` as JSON strings and numbers as
-JSON numbers; CLOB uses snake_case and ``tokens[]`` (polymarket-protocol.md §3).
+JSON numbers; CLOB uses snake_case and ``tokens[]`` (docs/protocol.md §Markets and metadata).
 Both become one :class:`MarketMeta` with exact integer units.
 """
 
@@ -13,10 +13,11 @@ from typing import Any
 
 import msgspec
 
+from polyarb.errors import PolyarbError
 from polyarb.units import SCALE, FixedPointError, parse_fixed
 
 
-class MetadataError(ValueError):
+class MetadataError(ValueError, PolyarbError):
     """A market record that lacks what the engine needs (names the field)."""
 
 

@@ -1,6 +1,6 @@
 """Market-channel frame → typed events. Never raises on bad input.
 
-Every message shape in polymarket-protocol.md §1 parses: ``book`` (initial
+Every message shape in docs/protocol.md §Message shapes parses: ``book`` (initial
 dump arrays and single objects), the three ``price_change`` generations,
 ``last_trade_price``, ``tick_size_change``, ``best_bid_ask``, ``new_market``,
 ``market_resolved`` and the plain-text control frames. Anything else becomes
@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from polyarb.errors import PolyarbError
 from polyarb.events import (
     BUY,
     CONTROL_TEXTS,
@@ -35,7 +36,7 @@ _decode = msgspec.json.decode
 _SIDES = frozenset({BUY, SELL})
 
 
-class _Reject(Exception):
+class _Reject(PolyarbError):
     """Raised inside the parser only; becomes a RejectedFrame at the boundary."""
 
 

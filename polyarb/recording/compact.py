@@ -21,7 +21,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from polyarb.errors import PolyarbError
 from polyarb.recording.codec import CODEC, BookState, decode_row, encode_rows
+from polyarb.recording.files import sha256_file, write_json_atomic
 from polyarb.recording.schema import FRAMES_SCHEMA, PARQUET_OPTIONS
 
 COMPACT_SCHEMA = pa.schema(
@@ -126,7 +128,7 @@ def _table(columns: dict[str, list[Any]], encoded: list[Any]) -> pa.Table:
     )
 
 
-class CompactError(RuntimeError):
+class CompactError(RuntimeError, PolyarbError):
     """A part could not be compacted (the original is left as it was)."""
 
 
@@ -171,8 +173,6 @@ def compact_session(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, int]:
     """Compact every sealed part of a session and update its manifest; returns byte totals."""
-    from polyarb.recording.writer import sha256_file, write_json_atomic
-
     manifest_path = session_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     if not manifest.get("sealed"):

@@ -3,13 +3,12 @@
 Counts what can make a replay differ from what really happened: gaps and
 reconnects, silent periods on a connection, subscribed assets that never got
 a snapshot in a connection's lifetime, book hashes that do not verify at event
-boundaries (polymarket-protocol.md §1 "Book hash"), rejected and duplicated
+boundaries (docs/protocol.md §Book hash), rejected and duplicated
 frames. Reads frames in order with bounded memory; unsealed parts included.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -315,39 +314,3 @@ def render(c: dict[str, Any]) -> str:
     for r in c["rejected_frames"]["examples"]:
         lines.append(f"    rejected seq {r['seq']}: {r['reason']}")
     return "\n".join(lines)
-
-
-def register_check(actions: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
-    """Add ``polyarb sessions check SESSION`` (called by cmd_sessions)."""
-    from polyarb.cli.common import add_recordings_arg
-
-    p = actions.add_parser(
-        "check",
-        help="print a data-quality certificate of a session",
-        description=(
-            "Certify a session: gaps, reconnects, silent periods, assets without a snapshot, "
-            "book hashes verified at event boundaries (min_order_size/neg_risk from "
-            "markets.parquet), rejected and duplicate frames. Exit 0 unless --strict and issues."
-        ),
-    )
-    p.add_argument("session", help="session id under --recordings, or a path")
-    add_recordings_arg(p)
-    p.add_argument("--json", action="store_true", help="print the certificate as JSON")
-    p.add_argument(
-        "--silence", type=float, default=30.0, help="report data silences longer than this (s)"
-    )
-    p.add_argument("--strict", action="store_true", help="exit 1 when any issue is found")
-    p.set_defaults(func=run_check)
-
-
-def run_check(args: argparse.Namespace) -> int:
-    from polyarb.cli.common import CliError, print_json, session_path
-
-    if args.silence <= 0:
-        raise CliError(f"--silence must be positive, got {args.silence}")
-    cert = certify(session_path(args.recordings, args.session), silence_s=args.silence)
-    if args.json:
-        print_json(cert)
-    else:
-        print(render(cert))
-    return 1 if args.strict and cert["issues"] else 0

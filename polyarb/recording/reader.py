@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,11 +12,13 @@ import msgspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from polyarb.errors import PolyarbError
 from polyarb.protocol.markets import MarketMeta
+from polyarb.recording.files import journal_batches, read_markets_table
 from polyarb.recording.schema import FRAMES_SCHEMA
 
 
-class SessionError(ValueError):
+class SessionError(ValueError, PolyarbError):
     """Not a session, or a session that fails its own checks."""
 
 
@@ -28,19 +31,6 @@ class Frame(msgspec.Struct, frozen=True, gc=False):
     conn_id: int
     kind: str
     payload: str
-
-
-def read_markets_table(path: Path) -> list[tuple[int, MarketMeta]]:
-    """``(valid_from_seq, MarketMeta)`` rows of a ``markets.parquet``."""
-    fields = set(MarketMeta.__struct_fields__)
-    out = []
-    for row in pq.read_table(str(path)).to_pylist():
-        seq = row.pop("valid_from_seq")
-        kwargs = {k: v for k, v in row.items() if k in fields}
-        kwargs["token_ids"] = tuple(kwargs["token_ids"] or ())
-        kwargs["outcomes"] = tuple(kwargs["outcomes"] or ())
-        out.append((seq, MarketMeta(**kwargs)))
-    return out
 
 
 class SessionReader:
@@ -89,7 +79,6 @@ class SessionReader:
     ) -> Iterator[pa.RecordBatch]:
         """Frames as Arrow record batches in seq order; memory bounded by ``batch_size``."""
         from polyarb.recording.compact import decoded_batches, is_compacted
-        from polyarb.recording.writer import journal_batches
 
         for path in self.part_paths(include_open=include_open):
             if path.suffix == ".arrows":
@@ -114,6 +103,36 @@ class SessionReader:
     def count(self) -> int:
         """Number of sealed frames rows (from Parquet footers, without reading data)."""
         return sum(pq.ParquetFile(str(p)).metadata.num_rows for p in self.part_paths())
+
+
+def _fmt_ns(ns: int | None) -> str:
+    if ns is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ns / 1e9, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _duration(start: int | None, end: int | None) -> str:
+    if start is None or end is None:
+        return "-"
+    seconds = (end - start) // 10**9
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m{seconds % 60:02d}s"
+
+
+def session_summary(reader: SessionReader) -> dict[str, Any]:
+    """The one-line facts of a session, as ``sessions`` prints them."""
+    m = reader.manifest
+    return {
+        "id": reader.id,
+        "start": _fmt_ns(m.get("start_ns")),
+        "end": _fmt_ns(m.get("end_ns")),
+        "span": _duration(m.get("start_ns"), m.get("end_ns")),
+        "frames": m.get("frames", 0),
+        "counts": m.get("counts", {}),
+        "assets": len(m.get("assets", [])),
+        "markets": m.get("markets", 0),
+        "sealed": m.get("sealed", False),
+        "runs": sorted(p.name for p in (reader.dir / "runs").glob("*") if p.is_dir()),
+    }
 
 
 def list_sessions(root: Path | str) -> list[SessionReader]:

@@ -25,8 +25,8 @@ from typing import Any, TextIO
 
 from polyarb.clock import WallClock
 from polyarb.feed import FeedClient, FeedConfig, frames_to_rows
+from polyarb.frames import FrameBlock
 from polyarb.protocol.markets import MarketMeta
-from polyarb.recording.block import FrameBlock
 from polyarb.recording.reader import read_markets_table
 from polyarb.recording.writer import SessionWriter, StoreError, seal_journal
 

@@ -1,26 +1,8 @@
-"""Arrow schemas of a session's tables and the frame kinds (docs/sessions.md)."""
+"""Arrow schemas of a session's tables (docs/sessions.md); the frame kinds are in polyarb/frames.py."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import pyarrow as pa
-
-
-class FrameKind(StrEnum):
-    """What a frames row is. Only ``frame`` and ``user`` rows carry wire payloads."""
-
-    FRAME = "frame"  # market-channel text exactly as received
-    USER = "user"  # user-channel text (live order acks and fills)
-    OPEN = "open"  # a connection opened; payload: JSON with url and assets
-    CLOSE = "close"  # a connection closed; payload: JSON with code and reason
-    SUBSCRIBE = "subscribe"  # what we sent to subscribe, exactly as sent
-    TICK = "tick"  # timer cadence inserted by the live feed; payload empty
-    GAP = "gap"  # data may be missing between the neighbouring rows; payload: JSON why
-    ERROR = "error"  # an adapter error worth keeping; payload: JSON
-
-
-FRAME_KINDS = tuple(k.value for k in FrameKind)
 
 FRAMES_SCHEMA = pa.schema(
     [

@@ -10,7 +10,6 @@ on disk is always whole. :func:`recover_journals` seals what a crash left.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -26,14 +25,17 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from polyarb import __version__
+from polyarb._version import __version__
+from polyarb.frames import FrameBlock
 from polyarb.protocol.markets import MarketMeta
-from polyarb.recording.block import FrameBlock
+from polyarb.recording.files import (
+    StoreError,
+    journal_batches,
+    read_markets_table,
+    sha256_file,
+    write_json_atomic,
+)
 from polyarb.recording.schema import FRAMES_SCHEMA, MARKETS_SCHEMA, PARQUET_OPTIONS
-
-
-class StoreError(RuntimeError):
-    """A session cannot be written (disk full, read-only folder, bad state): a clear message."""
 
 
 def _fsync_dir(path: Path) -> None:
@@ -43,46 +45,6 @@ def _fsync_dir(path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON through a temp file and rename, so readers never see half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with tmp.open("w") as fh:
-            json.dump(data, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
-
-
-def journal_batches(path: Path) -> Iterator[pa.RecordBatch]:
-    """The complete record batches of a journal, one at a time; a torn tail (crash) is dropped."""
-    try:
-        with pa.OSFile(str(path), "rb") as source:
-            reader = ipc.open_stream(source)
-            while True:
-                try:
-                    batch = reader.read_next_batch()
-                except (StopIteration, pa.ArrowInvalid, OSError):
-                    return
-                yield batch
-    except (pa.ArrowInvalid, OSError):
-        return  # not even a schema made it to disk: an empty part
 
 
 def read_journal(path: Path) -> pa.Table:
@@ -324,8 +286,6 @@ class SessionWriter:
         self._last_flush = time.monotonic()
         self._markets: list[tuple[int, MarketMeta]] = []
         if (self.dir / "markets.parquet").exists():
-            from polyarb.recording.reader import read_markets_table
-
             self._markets = read_markets_table(self.dir / "markets.parquet")
         self._write_manifest()
 

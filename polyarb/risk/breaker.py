@@ -1,7 +1,7 @@
 """The circuit breaker: opens after N consecutive failures, closes on a tick past its cool-down.
 
 Cool-down is only evaluated in :meth:`CircuitBreaker.on_tick`, because tick
-rows sit at the same place in a replay as they did live (design §1); a check
+rows sit at the same place in a replay as they did live (docs/design.md §The clock); a check
 on every frame would close at a frame-dependent moment.
 """
 

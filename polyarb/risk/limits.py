@@ -1,7 +1,7 @@
 """Pre-trade risk checks from the profile: every verdict is a record with a stable reason code.
 
 Checks run in a fixed order and the first failure names the verdict, so a
-replay always reports the same reason (design §6). Daily loss is realised +
+replay always reports the same reason (docs/execution.md §Risk). Daily loss is realised +
 marked PnL since the start of the UTC day of the engine's (frame) time (the
 run's first day starts at zero PnL); once it reaches the limit, unwind losses
 included, new trades stop until the next UTC day even if marks recover.
@@ -81,9 +81,9 @@ class RiskManager:
         min_buy_notional: int = MIN_MARKETABLE_NOTIONAL,
     ) -> None:
         self.limits = limits
-        # The venue rejects a marketable order under $1 at its limit, BUY or SELL (protocol
-        # notes §4); a basket whose legs cannot each reach it is refused here, not sent to
-        # fail leg by leg.
+        # The venue rejects a marketable order under $1 at its limit, BUY or SELL
+        # (docs/protocol.md §Minimum sizes); a basket whose legs cannot each reach it is
+        # refused here, not sent to fail leg by leg.
         self.min_buy_notional = min_buy_notional
         self.breaker = breaker
         self.trade_size = micro(limits.trade_size_usd)

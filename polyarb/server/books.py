@@ -7,7 +7,7 @@ asset, the last recorded book's text and, once a change arrives, folds every
 later change into its levels (parsed by the project's one parser). The dump is
 then that book's own text (same keys, same order) with the folded levels, the
 latest change's timestamp and the hash the exchange sent with that change
-(polymarket-protocol.md: a ``price_change`` entry's hash is that of the book
+(docs/protocol.md §Book hash: a ``price_change`` entry's hash is that of the book
 after it).
 """
 

@@ -1,4 +1,4 @@
-"""Injected faults: what real feeds do to clients (polymarket-protocol.md §6)."""
+"""Injected faults: what real feeds do to clients (docs/protocol.md §Feed pitfalls)."""
 
 from __future__ import annotations
 

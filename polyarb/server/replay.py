@@ -4,7 +4,7 @@ Like the exchange, the stream does not wait for anyone: a client that
 reconnects gets a fresh snapshot (each asset's book as it stands, changes folded in)
 and misses what played while it was away. Under ``--max`` the timeline runs
 as fast as the subscribers read, and pauses while nobody is subscribed.
-Protocol behaviour follows polymarket-protocol.md §1 and §6.
+Protocol behaviour follows docs/protocol.md §Market channel and §Feed pitfalls.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import msgspec
 from polyarb.events import CONTROL_BYTES
 
 CUSTOM_TYPES = frozenset({"best_bid_ask", "new_market", "market_resolved"})
-"""Sent only to subscriptions with ``custom_feature_enabled`` (polymarket-protocol.md §1)."""
+"""Sent only to subscriptions with ``custom_feature_enabled`` (docs/protocol.md §Subscribing)."""
 
 _BOOK_MARK = b'"event_type":"book"'
 _ASSET_KEY = b'"asset_id":"'

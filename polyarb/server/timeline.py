@@ -8,8 +8,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from polyarb.frames import FrameKind
 from polyarb.recording.reader import SessionReader
-from polyarb.recording.schema import FrameKind
 
 
 class Timeline:

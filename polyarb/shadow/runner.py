@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from polyarb import __version__
+from polyarb._version import __version__
 from polyarb.alerts import AlertRules
 from polyarb.config.profile import Profile
 from polyarb.engine import Engine
 from polyarb.engine.sink import decisions_sha256
+from polyarb.errors import PolyarbError
 from polyarb.feed import FeedConfig
 from polyarb.protocol.markets import MarketMeta
 from polyarb.recording.recorder import Recorder
@@ -35,7 +36,7 @@ from polyarb.shadow.sink import ShadowSink
 SHADOW_RUN_ID = "shadow"
 
 
-class ShadowError(RuntimeError):
+class ShadowError(RuntimeError, PolyarbError):
     """A shadow run that cannot start (bad profile mode, existing session…)."""
 
 

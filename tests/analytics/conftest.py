@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from polyarb.analytics.synthetic import write_history
+from polyarb.testing.history import write_history
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from polyarb.analytics.synthetic import Faults, write_history
 from polyarb.cli import main
+from polyarb.testing.history import Faults, write_history
 
 
 def _table(md: str) -> dict[str, str]:

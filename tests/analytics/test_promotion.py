@@ -18,8 +18,8 @@ from polyarb.analytics.promotion import (
     load_rules,
     parse_rules,
 )
-from polyarb.analytics.synthetic import Faults, write_checklist, write_history
 from polyarb.cli import main
+from polyarb.testing.history import Faults, write_checklist, write_history
 
 THRESHOLDS = Path(__file__).resolve().parents[2] / "profiles" / "promotion.yaml"
 RULES = load_rules(THRESHOLDS)

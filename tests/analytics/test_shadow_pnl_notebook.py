@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 from nbclient import NotebookClient
 
-from polyarb.analytics.synthetic import write_history
 from polyarb.cli import main
+from polyarb.testing.history import write_history
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "shadow_pnl.ipynb"
 BUNDLED = ("resolvedkit-btc15m", "crossing-burst-2026-09-29")

@@ -6,7 +6,7 @@ from eth_account import Account
 
 from polyarb.chain.client import ChainClient
 from polyarb.chain.localchain import LocalChain, free_port
-from polyarb.ops.env import redact_url
+from polyarb.env import redact_url
 
 
 def test_health_reports_chain_id_and_block(chain137) -> None:

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from dashboard_support import BURST, NEGRISK, REPO, SECRET, Data
 
-from polyarb.analytics.synthetic import Faults, write_checklist, write_history
+from polyarb.api import default_profile
 from polyarb.cli import main
-from polyarb.cli.cmd_replay import default_profile
 from polyarb.config.profile import Profile, RiskLimits
 from polyarb.dashboard import DashboardServer, make_server
 from polyarb.engine import replay
 from polyarb.recording.imports.negrisk import import_negrisk
+from polyarb.testing.history import Faults, write_checklist, write_history
 
 
 def _trading_profile() -> Profile:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import random
 import socket
-import subprocess
-import sys
 import time
 
 import pytest
@@ -39,13 +37,3 @@ def test_replay_runs_with_clock_randomness_and_network_forbidden(negrisk_session
 def test_trap_is_able_to_fail():
     with pytest.raises(AssertionError):
         _boom()
-
-
-def test_core_imports_no_adapter():
-    code = (
-        "import sys, polyarb.engine, polyarb.book, polyarb.detect;"
-        "bad=[m for m in ('websockets','web3','duckdb','urllib.request','http.client') "
-        "if m in sys.modules]; print(','.join(bad))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""

@@ -43,13 +43,13 @@ def test_bankers_rounding_would_not_match_all_21(shared_data: Path) -> None:
         num, den = fee_exact(_shares(v), parse_fixed(v["price"]), parse_fixed(v["fee_rate"]), 1)
         bankers = round(Fraction(num, den * FEE_QUANTUM)) * FEE_QUANTUM
         matches += bankers == int(v["fee"])
-    assert matches == 10  # protocol notes §4: banker's rounding matches only 10 of 21
+    assert matches == 10  # docs/protocol.md §Fees: banker's rounding matches only 10 of 21
 
 
 @pytest.mark.parametrize(
     ("price", "exact_micro", "quoted", "quoted_decimals"),
     [
-        # Jan 2026 15-min crypto, rate 0.25, exponent 2, 100 shares (protocol notes §4).
+        # Jan 2026 15-min crypto, rate 0.25, exponent 2, 100 shares (docs/protocol.md §Fees).
         ("0.10", 202_500, "0.20", 2),
         ("0.50", 1_562_500, "1.56", 2),
         ("0.99", 2_450, "0.0025", 4),

@@ -162,7 +162,7 @@ def test_bad_input_exits_2(tmp_path: Path, capsys) -> None:
 
 
 def test_env_values_never_print(tmp_path: Path) -> None:
-    from polyarb.ops.env import read_env
+    from polyarb.env import read_env
 
     path = tmp_path / ".env"
     path.write_text('# comment\nexport POLYARB_PRIVATE_KEY="0xabc"\nPOLYARB_DRY_RUN=true\n')

@@ -66,7 +66,7 @@ def test_crossing_burst_47_of_49_and_the_rest_carry_the_event_hash(shared_data: 
     bids = dict(first.bids)
     asks = dict(first.asks)
     # The trade at the final timestamp printed at 0.301; its last_trade_price frame is not in
-    # the sample, so the final event's hash needs that price (protocol notes §1).
+    # the sample, so the final event's hash needs that price (docs/protocol.md §Book hash).
     ltp_at = {last.ts_ms: "0.301"}
 
     def current(ts: int) -> str:

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from polyarb.frames import FrameBlock, block_of
 from polyarb.recording import SessionReader, SessionWriter
 from polyarb.recording import writer as writer_module
-from polyarb.recording.block import FrameBlock, block_of
 
 texts = st.text(st.characters(codec="utf-8"), max_size=40)
 rows = st.tuples(st.sampled_from(["open", "tick", "gap"]), texts).map(lambda r: ("row", r))

@@ -14,8 +14,8 @@ from recorder_support import REPO, epochs, record, serve_process
 
 from polyarb.recording import SessionReader
 from polyarb.server import FaultPlan
-from polyarb.server.synthetic import build_repeated_session
 from polyarb.server.thread import ServerThread
+from polyarb.testing.sessions import build_repeated_session
 
 
 @pytest.fixture

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from polyarb.frames import FrameKind
 from polyarb.protocol.markets import MarketMeta
-from polyarb.recording.imports.common import TICK_INTERVAL_NS, compact, subscribe_text
-from polyarb.recording.schema import FrameKind
+from polyarb.protocol.wire import compact, subscribe_text
+from polyarb.recording.imports.common import TICK_INTERVAL_NS
 from polyarb.recording.writer import SessionWriter
 from polyarb.units import SCALE
 

@@ -15,7 +15,7 @@ What is real and what is not (say it loudly, the session is a test bench):
   a ``negRiskOther`` placeholder ("Other"), for the exclusion tests: either
   makes the YES basket non-exhaustive.
 * Books and frames are synthetic: NO books mirror YES (one matching book,
-  polymarket-protocol.md §5), ``price_change`` frames are G3 with correct
+  docs/protocol.md §Mirrored books), ``price_change`` frames are G3 with correct
   per-entry hashes, and four mispricings are planted (``PLANTS``).
 
 Named outcomes' YES bids sum to 0.994 and asks to 1.011: no basket. With the
@@ -31,14 +31,10 @@ from typing import Any
 
 from polyarb.book import OrderBook
 from polyarb.events import BUY, SELL
+from polyarb.frames import FrameKind
 from polyarb.protocol.markets import MarketMeta, from_gamma_event
-from polyarb.recording.imports.common import (
-    TICK_INTERVAL_NS,
-    compact,
-    subscribe_text,
-    synthetic_token_id,
-)
-from polyarb.recording.schema import FrameKind
+from polyarb.protocol.wire import compact, subscribe_text
+from polyarb.recording.imports.common import TICK_INTERVAL_NS, synthetic_token_id
 from polyarb.recording.writer import SessionWriter
 from polyarb.units import ONE, SCALE, format_fixed
 
@@ -244,7 +240,9 @@ def import_negrisk(
             market.book_frame(market.yes, T0_MS, True),
             market.book_frame(market.no, T0_MS, True),
         ]
-    emit(dump, T0_MS)  # the initial dump is one JSON array (protocol notes §1)
+    emit(
+        dump, T0_MS
+    )  # the initial dump is one JSON array (docs/protocol.md §Framing, numbers and time)
 
     plants = {p["second"]: p for p in PLANTS}
     restore: dict[int, int] = {}

@@ -16,15 +16,11 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
+from polyarb.frames import FrameKind
 from polyarb.protocol.book_hash import book_hash
 from polyarb.protocol.markets import MarketMeta
-from polyarb.recording.imports.common import (
-    TICK_INTERVAL_NS,
-    compact,
-    subscribe_text,
-    synthetic_token_id,
-)
-from polyarb.recording.schema import FrameKind
+from polyarb.protocol.wire import compact, subscribe_text
+from polyarb.recording.imports.common import TICK_INTERVAL_NS, synthetic_token_id
 from polyarb.recording.writer import SessionWriter
 from polyarb.units import SCALE, format_fixed, parse_fixed
 
@@ -33,7 +29,7 @@ CREDIT = (
     "Polymarket order-book data from Resolved Markets (https://resolvedmarkets.com), "
     "© 2026 Elcara LLC-FZ (Resolved Markets), CC BY 4.0"
 )
-FEE_RATE = 70_000  # 0.07: the crypto fee schedule of 2026-08/09 (protocol notes §4)
+FEE_RATE = 70_000  # 0.07: the crypto fee schedule of 2026-08/09 (docs/protocol.md §Fees)
 
 
 def _fixed_text(value: float) -> str:
@@ -143,7 +139,7 @@ def import_resolvedkit(
             _emit_resolution(emit, resolved_after[pending][1], resolved_after[pending][0] + 1)
             pending += 1
         asset = tokens[(cid, row["side"])]
-        # resolvedkit lists best level first; the wire lists it last (protocol notes §1).
+        # resolvedkit lists best level first; the wire lists it last (docs/protocol.md §Framing, numbers and time).
         bids = [(_fixed_text(p), _fixed_text(s)) for p, s in reversed(row["bids"])]
         asks = [(_fixed_text(p), _fixed_text(s)) for p, s in reversed(row["asks"])]
         tick = format_fixed(ticks[cid])

@@ -13,6 +13,8 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from polyarb.errors import PolyarbError
+
 PRIVATE_KEY_VAR = "POLYARB_PRIVATE_KEY"
 RPC_URL_VAR = "POLYGON_RPC_URL"
 DRY_RUN_VAR = "POLYARB_DRY_RUN"
@@ -25,7 +27,7 @@ _KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 _SECP256K1_N = int("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141", 16)
 
 
-class EnvError(ValueError):
+class EnvError(ValueError, PolyarbError):
     """A `.env` that cannot be used; the message never contains a value."""
 
 

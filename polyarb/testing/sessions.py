@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from polyarb.frames import FrameKind
 from polyarb.recording.reader import SessionReader
-from polyarb.recording.schema import FrameKind
 from polyarb.recording.writer import SessionWriter
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from polyarb import __version__
+from polyarb._version import __version__
 from polyarb.recording.schema import FRAMES_SCHEMA, MARKETS_SCHEMA, PARQUET_OPTIONS
 from polyarb.runs import schema as rs
 

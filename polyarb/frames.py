@@ -1,8 +1,9 @@
-"""A block of frames: the text frames one socket read delivered, stored without per-frame objects.
+"""The rows of a session as the feed produces them and the store keeps them.
 
-At 100k frames/s a Python ``str`` per frame, handed through callbacks and
-lists and then converted to Arrow one by one, costs more than receiving and
-storing the bytes. A block keeps the payloads back to back in one ``bytes``
+:class:`FrameKind` says what a row is. A :class:`FrameBlock` is the text frames one
+socket read delivered, stored without per-frame objects: at 100k frames/s a
+Python ``str`` per frame, handed through callbacks and lists and then converted
+to Arrow one by one, costs more than receiving and storing the bytes. A block keeps the payloads back to back in one ``bytes``
 with the end offset of each, which is already the layout of an Arrow string
 column, so the writer appends a whole read with a few buffer operations.
 All frames of a block share one receive time: they arrived in the same read.
@@ -12,6 +13,23 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class FrameKind(StrEnum):
+    """What a frames row is. Only ``frame`` and ``user`` rows carry wire payloads."""
+
+    FRAME = "frame"  # market-channel text exactly as received
+    USER = "user"  # user-channel text (live order acks and fills)
+    OPEN = "open"  # a connection opened; payload: JSON with url and assets
+    CLOSE = "close"  # a connection closed; payload: JSON with code and reason
+    SUBSCRIBE = "subscribe"  # what we sent to subscribe, exactly as sent
+    TICK = "tick"  # timer cadence inserted by the live feed; payload empty
+    GAP = "gap"  # data may be missing between the neighbouring rows; payload: JSON why
+    ERROR = "error"  # an adapter error worth keeping; payload: JSON
+
+
+FRAME_KINDS = tuple(k.value for k in FrameKind)
 
 
 @dataclass(frozen=True, slots=True)

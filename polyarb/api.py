@@ -1,0 +1,54 @@
+"""The Python entry points behind :mod:`polyarb`'s exports that are not a class elsewhere.
+
+Heavy modules (pyarrow, the engine) load inside the functions, so importing this
+module, and ``polyarb`` itself, stays cheap.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from polyarb.config.profile import Profile
+
+
+def default_profile() -> Profile:
+    """``Profile`` defaults with every registered detector on (named ``default``)."""
+    from polyarb.config.profile import DETECTORS, Profile
+
+    return Profile(name="default", detectors=tuple(DETECTORS))
+
+
+def replay(
+    session: str | Path,
+    profile: Profile | str | Path | None = None,
+    *,
+    recordings: str | Path | None = None,
+    run_id: str | None = None,
+) -> dict[str, Any]:
+    """Replay a session with a profile into ``<session>/runs/<run_id>/``; returns run.json.
+
+    ``session`` is a session folder or an id under ``recordings`` (default
+    ``$POLYARB_RECORDINGS`` or ``./recordings``). ``profile`` is a :class:`Profile`, a
+    profile YAML (its ``alerts:`` file is loaded too) or ``None`` for
+    :func:`default_profile`. The result holds ``summary`` and ``decisions_sha256``
+    (docs/runs.md); errors are :class:`~polyarb.errors.PolyarbError` subclasses.
+    """
+    from polyarb.alerts.rules import rules_for_profile
+    from polyarb.config.profile import load_profile
+    from polyarb.engine.replay import replay as replay_session
+
+    path = Path(session)
+    if not (path / "manifest.json").is_file():
+        root = Path(recordings or os.environ.get("POLYARB_RECORDINGS", "recordings"))
+        path = root / session
+    rules = None
+    if profile is None:
+        profile = default_profile()
+    elif isinstance(profile, str | Path):
+        loaded = load_profile(profile)
+        rules = rules_for_profile(profile, loaded.alerts)
+        profile = loaded
+    return replay_session(path, profile, run_id=run_id, alert_rules=rules)
