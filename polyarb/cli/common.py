@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,11 @@ if TYPE_CHECKING:
 
 DEFAULT_RECORDINGS = "recordings"
 
+NAME_MAX = 200
+NAME_RE = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{NAME_MAX - 1}}}")
+"""Session and run ids: folder names. No separators and no leading dot or dash, so an id can
+only ever name a direct, non-hidden child folder (``..`` and absolute paths cannot match)."""
+
 
 class CliError(Exception):
     """A user-facing error: printed without a traceback, exits with ``exit_code``."""
@@ -21,6 +27,17 @@ class CliError(Exception):
     def __init__(self, message: str, exit_code: int = 2) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def plain_name(value: str, what: str) -> str:
+    """``value`` if it is a plain folder name (:data:`NAME_RE`), else a CliError (exit 2)."""
+    if not NAME_RE.fullmatch(value):
+        shown = value if len(value) <= 60 else value[:60] + "..."
+        raise CliError(
+            f"{what} {shown!r}: use a plain name (letters, digits, '.', '_', '-'; first a letter "
+            f"or digit; at most {NAME_MAX} characters)"
+        )
+    return value
 
 
 def add_recordings_arg(parser: argparse.ArgumentParser) -> None:

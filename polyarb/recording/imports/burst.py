@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from polyarb.protocol.markets import MarketMeta
-from polyarb.recording.imports.common import TICK_INTERVAL_NS, compact, subscribe_text
+from polyarb.recording.imports.common import TICK_INTERVAL_NS, compact, staged, subscribe_text
 from polyarb.recording.schema import FrameKind
 from polyarb.recording.writer import SessionWriter
 from polyarb.units import SCALE
@@ -22,6 +22,7 @@ SESSION_ID = "crossing-burst-2026-09-29"
 SAMPLE = "ws_market/price_change_crossing_burst_2026-09-29.json"
 
 
+@staged
 def import_burst(shared_data: Path, recordings: Path, *, session_id: str = SESSION_ID) -> Path:
     """Convert the crossing burst under ``shared_data`` into ``recordings/<session_id>``."""
     path = shared_data / SAMPLE

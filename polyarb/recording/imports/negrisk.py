@@ -33,6 +33,7 @@ from polyarb.protocol.markets import MarketMeta, from_gamma_event
 from polyarb.recording.imports.common import (
     TICK_INTERVAL_NS,
     compact,
+    staged,
     subscribe_text,
     synthetic_token_id,
 )
@@ -185,6 +186,7 @@ class _Market:
         }
 
 
+@staged
 def import_negrisk(
     shared_data: Path,
     recordings: Path,

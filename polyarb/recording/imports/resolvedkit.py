@@ -21,6 +21,7 @@ from polyarb.protocol.markets import MarketMeta
 from polyarb.recording.imports.common import (
     TICK_INTERVAL_NS,
     compact,
+    staged,
     subscribe_text,
     synthetic_token_id,
 )
@@ -52,6 +53,7 @@ def _tick_for(rows: list[dict[str, Any]]) -> int:
     return 10_000
 
 
+@staged
 def import_resolvedkit(
     source: Path,
     recordings: Path,
