@@ -46,7 +46,8 @@ class _Loader(yaml.SafeLoader):
 
     def compose_document(self) -> Any:
         node = super().compose_document()
-        _expanded_size(node)
+        if node is not None:
+            _expanded_size(node)
         return node
 
 
