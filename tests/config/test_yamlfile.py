@@ -112,3 +112,12 @@ def test_cli_says_one_line_on_hostile_profile(
     assert "bomb.yaml" in err and "Traceback" not in err
     assert main(["profiles", "show", "/dev/zero"]) == 1
     assert "not a regular file" in capsys.readouterr().err
+
+
+def test_env_file_that_is_a_device_is_refused() -> None:
+    """The .env reader shares the loader's file checks: ``--env-file /dev/zero`` was read until
+    memory ran out."""
+    from polyarb.ops.env import EnvError, read_env
+
+    with pytest.raises(EnvError, match="/dev/zero: cannot read secrets file: not a regular file"):
+        read_env("/dev/zero")
