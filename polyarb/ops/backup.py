@@ -262,6 +262,8 @@ def create_backup(
         out = out / default_name(now)
     if out.exists() or out.is_symlink():
         raise BackupError(f"{out} already exists; refusing to overwrite a backup")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise BackupError(f"{out.parent} is not a folder; cannot write {out.name} there")
     files, skipped = collect(root, include_frames)
     entries: list[dict[str, Any]] = []
     try:
@@ -303,7 +305,8 @@ def create_backup(
         what = getattr(exc, "strerror", None) or exc
         raise BackupError(f"cannot write {out}: {what}; no archive written") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
     size = sum(int(e["size"]) for e in entries)
     return BackupResult(out, len(entries), size, tuple(skipped))
 
@@ -379,7 +382,12 @@ def _members(archive: Path, tar: tarfile.TarFile) -> tuple[dict[str, Any], Itera
     if first.size > MAX_MANIFEST_BYTES:
         raise BackupError(f"{archive}: {MANIFEST} larger than {MAX_MANIFEST_BYTES >> 20} MiB")
     src = tar.extractfile(first)
-    manifest = json.loads(src.read() if src else b"")
+    try:
+        manifest = json.loads(src.read() if src else b"")
+    except ValueError:
+        raise BackupError(
+            f"{archive}: {MANIFEST} is not valid JSON; not a polyarb backup"
+        ) from None
     return manifest, (m for m in tar if m is not first)
 
 

@@ -320,3 +320,24 @@ def test_archive_is_600_and_restore_keeps_modes(project: Path, tmp_path: Path) -
     os.chmod(to / "profiles" / "p.yaml", 0o644)
     restore(res.path, to, force=True)
     assert mode("profiles/p.yaml") == 0o600
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [b"[1, 2]", b"\xff\xfe", b'{"format": "polyarb-backup/1", "files": [{"path": 5}]}',
+     b'{"format": "polyarb-backup/1", "files": {"a": 1}}', b'{"format": "other"}'],
+)  # fmt: skip
+def test_malformed_manifest_is_one_line_exit_1(
+    tmp_path: Path, manifest: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A manifest that is a list, not UTF-8/JSON, or has malformed entries is refused with one
+    line (before: KeyError/TypeError/UnicodeDecodeError tracebacks out of restore)."""
+    archive = tmp_path / "m.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo(MANIFEST)
+        info.size = len(manifest)
+        tar.addfile(info, io.BytesIO(manifest))
+    assert main(["restore", str(archive), "--to", str(tmp_path / "to")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "m.tar.gz" in err and "Traceback" not in err
+    assert not (tmp_path / "to").exists()
