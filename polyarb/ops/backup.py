@@ -22,6 +22,7 @@ file has changed. The temp files then replace their targets by rename.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import json
@@ -33,6 +34,7 @@ import tarfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -115,7 +117,27 @@ _MNEMONIC = (
     ),
     re.compile(rb"[\"']((?:[a-z]{3,8} ){11,23}[a-z]{3,8})[\"']"),
 )
-_MNEMONIC_WORDS = {12, 15, 18, 21, 24}
+_MNEMONIC_LENGTHS = {12, 15, 18, 21, 24}
+
+
+@functools.cache
+def _bip39_words() -> frozenset[bytes]:
+    """The BIP39 English word list (shipped with eth-account, which web3 brings); empty if
+    absent, and then the shape of the words alone decides."""
+    try:
+        text = (
+            resources.files("eth_account.hdaccount.wordlist").joinpath("english.txt").read_bytes()
+        )
+    except (ImportError, OSError):
+        return frozenset()
+    return frozenset(text.split())
+
+
+def _is_mnemonic(words: list[bytes]) -> bool:
+    known = _bip39_words()
+    return len(words) in _MNEMONIC_LENGTHS and (not known or all(w in known for w in words))
+
+
 _KEYSTORE = (re.compile(rb'"(?:crypto|Crypto)"\s*:'), re.compile(rb'"ciphertext"\s*:'))
 _OVERLAP = 4096
 _PARQUET_MAGIC = b"PAR1"
@@ -146,8 +168,8 @@ class SecretScanner:
 
     Heuristics by content, tuned so real polyarb output (64-hex condition ids, token
     ids, reports in prose) does not trip them: a 64-hex value counts only when a key
-    name stands before it or it is the whole file; a mnemonic is 12-24 lowercase words
-    of 3-8 letters that make up a whole line or a quoted value. Parquet files (frame
+    name stands before it or it is the whole file; a mnemonic is 12-24 BIP39 words that
+    make up a whole line or a quoted value. Parquet files (frame
     parts, run tables) are not scanned.
     """
 
@@ -179,7 +201,7 @@ class SecretScanner:
                 return
         for pattern in _MNEMONIC:
             for m in pattern.finditer(data):
-                if len(m.group(1).split()) in _MNEMONIC_WORDS:
+                if _is_mnemonic(m.group(1).split()):
                     self.reason = "a mnemonic"
                     return
         for i, pattern in enumerate(_KEYSTORE):
@@ -545,7 +567,8 @@ class _Stage:
                 fh.write(chunk)
             fh.flush()
             os.fchmod(fh.fileno(), mode)  # exactly the recorded mode, whatever the umask
-            os.utime(fh.fileno(), (mtime, mtime))
+            with contextlib.suppress(OSError, OverflowError, ValueError):  # a header's odd time
+                os.utime(fh.fileno(), (mtime, mtime))
             os.fsync(fh.fileno())
         return digest.hexdigest()
 

@@ -243,6 +243,10 @@ def project(tmp_path: Path) -> Path:
     (root / "profiles" / "p.yaml").write_text(f"name: p\nmarket: '{CONDITION}'\n")
     (root / "config" / "markets.json").write_text(json.dumps({"condition_id": CONDITION}))
     (root / "recordings" / "s" / "manifest.json").write_text('{"sha256": "' + "cd" * 32 + '"}')
+    # twelve quoted lowercase words that are not all BIP39 words: prose, not a mnemonic
+    (root / "config" / "help.json").write_text(
+        '{"help": "anyone who can reach this port can read every session and run"}'
+    )
     (root / "reports" / "daily.md").write_text(
         "the session was replayed with the same profile and gave the same numbers again\n"
     )
@@ -279,8 +283,8 @@ def test_backup_skips_secrets_by_content_and_says_which(
         names = set(tar.getnames())
         blob = b"".join(tar.extractfile(m).read() for m in tar.getmembers() if m.isfile())
     assert names == {
-        MANIFEST, "profiles/p.yaml", "config/markets.json", "recordings/s/manifest.json",
-        "reports/daily.md",
+        MANIFEST, "profiles/p.yaml", "config/markets.json", "config/help.json",
+        "recordings/s/manifest.json", "reports/daily.md",
     }  # fmt: skip
     assert KEY[2:].encode() not in blob and b"abandon" not in blob and b"ciphertext" not in blob
     assert {s["path"] for s in out["skipped"]} == SECRET_FILES
