@@ -81,10 +81,12 @@ class EnvFile:
 
 def read_env(path: Path | str) -> EnvFile:
     """Parse ``KEY=VALUE`` lines (``#`` comments, optional quotes and ``export``)."""
+    from polyarb.configfile import read_config_text
+
     p = Path(path)
+    text = read_config_text(p, EnvError, "secrets file")  # regular files only, size-capped
     try:
         st = p.stat()
-        text = p.read_text()
     except OSError as exc:
         raise EnvError(f"{p}: cannot read: {exc.strerror or exc}") from None
     env = EnvFile(p, stat.S_IMODE(st.st_mode))

@@ -208,12 +208,12 @@ def write_daily(
 ) -> DailyReport:
     """Write the report of ``date`` (default: the newest day with run data)."""
     con = con or connect(recordings, reports)
-    if date is None:
-        date = latest_day(con, modes)
-        if date is None:
-            raise ValueError(
-                f"no {'/'.join(modes)} runs under {recordings}: nothing to report (pass --date)"
-            )
+    # No runs of these modes at all is nothing to report, with or without a date; a day
+    # without runs among days with them still gets its report (the outage shows in it).
+    latest = latest_day(con, modes)
+    if latest is None:
+        raise ValueError(f"no {'/'.join(modes)} runs under {recordings}: nothing to report")
+    date = date or latest
     start, end = day_bounds(date)
     params = {"day_start": start, "day_end": end, "modes": list(modes)}
     run_sql(con, "daily_runs", params)

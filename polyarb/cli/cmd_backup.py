@@ -14,12 +14,15 @@ def _run(args: argparse.Namespace) -> int:
         res = create_backup(args.root, args.out, include_frames=args.include_frames)
     except BackupError as exc:
         raise CliError(str(exc), 1) from None
+    skipped = [{"path": path, "reason": reason} for path, reason in res.skipped]
     if args.json:
         print_json({"archive": str(res.path), "files": res.files, "bytes": res.bytes,
-                    "secrets_skipped": res.skipped_secrets})  # fmt: skip
+                    "secrets_skipped": res.skipped_secrets, "skipped": skipped})  # fmt: skip
     else:
-        print(f"wrote {res.path}: {res.files} files, {res.bytes:,} bytes "
+        print(f"wrote {res.path} (mode 600): {res.files} files, {res.bytes:,} bytes "
               f"({res.skipped_secrets} secret file(s) skipped, never archived)")  # fmt: skip
+        for s in skipped:
+            print(f"  skipped {s['path']} ({s['reason']})")
     return 0
 
 
@@ -30,9 +33,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "Write ROOT/backups/polyarb-backup-<UTC timestamp>.tar.gz (or --out) holding "
             "profiles/, config/, reports/ and recordings/ (manifests, market metadata and every "
-            "run's tables) with a MANIFEST.json of sha256 checksums. Raw frames are left out "
-            "unless --include-frames. .env files are never archived. Exit 0 on success, 1 if "
-            "the backup cannot be written."
+            "run's tables) with a MANIFEST.json of sha256 checksums and file modes, written mode "
+            "600. Raw frames are left out unless --include-frames. Secrets are never archived: "
+            "files named like .env, .envrc, .env~, id_ecdsa or *.pem, and any file whose content "
+            "holds a private key, a mnemonic, a keystore or an API secret are skipped and listed "
+            "(path and reason, never content). Exit 0 on success, 1 if the backup cannot be "
+            "written."
         ),
     )
     p.add_argument("--root", type=Path, default=Path(), help="project folder (default: .)")

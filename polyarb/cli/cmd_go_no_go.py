@@ -12,6 +12,8 @@ from polyarb.ops.gonogo import GoNoGoInputs, result, run_checks, write_latest
 def _run(args: argparse.Namespace) -> int:
     if args.phase not in (0, 1, 2, 3):
         raise CliError(f"--phase {args.phase}: allowed 0 (shadow), 1 ($2), 2 ($5), 3 ($10-20)", 2)
+    if not args.root.is_dir():  # before any check runs or any report is written
+        raise CliError(f"--root {args.root}: no such folder", 2)
     if args.profile is not None and not args.profile.is_file():
         raise CliError(f"--profile {args.profile}: no such file", 2)
     inp = GoNoGoInputs(

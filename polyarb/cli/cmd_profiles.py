@@ -10,6 +10,7 @@ from typing import Any
 from polyarb.alerts.rules import AlertRulesError, load_alert_rules
 from polyarb.cli.common import CliError, print_json
 from polyarb.config.profile import Profile, ProfileError, load_profile
+from polyarb.configfile import load_yaml
 
 DEFAULT_DIR = Path("profiles")
 
@@ -103,9 +104,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _raw(path: Path) -> dict[str, Any]:
-    import yaml
-
-    data = yaml.safe_load(path.read_text()) or {}
+    data = load_yaml(path, ProfileError, "profile") or {}
     return data if isinstance(data, dict) else {}
 
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from polyarb.cli.common import CliError, add_recordings_arg
+from polyarb.cli.common import CliError, add_recordings_arg, plain_name
 from polyarb.cli.feedargs import (
     add_connection_args,
     add_target_args,
@@ -110,11 +110,13 @@ def run(args: argparse.Namespace) -> int:
     from polyarb.recording.recorder import Recorder, default_status_stream
     from polyarb.recording.writer import StoreError
 
+    if args.session is not None:  # before anything is read, resolved or created
+        plain_name(args.session, "--session")
+    session = args.session or dt.datetime.now(dt.UTC).strftime("rec-%Y%m%d-%H%M%S")
     if not 0 < args.flush_interval <= 1:
         raise CliError(f"--flush-interval must be within (0, 1] s, got {args.flush_interval}")
     config = feed_config(args, _tick_ms(args) / 1000)
     markets, assets = resolve_targets(args)
-    session = args.session or dt.datetime.now(dt.UTC).strftime("rec-%Y%m%d-%H%M%S")
     existing = args.recordings / session / "manifest.json"
     if existing.is_file() and SessionReader(existing.parent).sealed:
         raise CliError(f"session {session} is already sealed; choose another --session")

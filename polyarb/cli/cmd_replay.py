@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from polyarb.api import default_profile
-from polyarb.cli.common import CliError, add_recordings_arg, print_json, session_path
+from polyarb.cli.common import (
+    CliError,
+    add_recordings_arg,
+    plain_name,
+    print_json,
+    session_path,
+)
 from polyarb.cli.progress import progress_bar
 from polyarb.units import format_fixed
 
@@ -63,10 +69,10 @@ def replay_and_report(
     from polyarb.engine import replay
     from polyarb.recording.reader import SessionError
 
+    if run_id is not None:
+        plain_name(run_id, "--run-id")
     path = session_path(recordings, session)
     profile, rules = load(profile_path)
-    if run_id is not None and (not run_id or "/" in run_id or run_id.startswith(".")):
-        raise CliError(f"--run-id {run_id!r}: use a plain folder name")
     try:
         with progress_bar(f"replay {path.name}") as update:
             result = replay(path, profile, run_id=run_id, alert_rules=rules, progress=update)

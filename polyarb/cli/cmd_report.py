@@ -39,7 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
             "uptime and alerts. Writes REPORTS/daily/D.md, REPORTS/daily/D.html and PNG "
             "plots (pnl, activity, latency, alerts, uptime) under REPORTS/daily/D/."
         ),
-        epilog="Exit status: 0 written, 2 bad input or nothing to report.",
+        epilog=(
+            "Exit status: 0 written (a day without runs gets a report showing the gap), 2 bad "
+            "input or nothing to report (no runs of the chosen modes under --recordings)."
+        ),
     )
     d.add_argument(
         "--date",

@@ -29,7 +29,7 @@ def _run(args: argparse.Namespace) -> int:
                 "archive": str(args.archive),
                 "restored_to": None if args.verify_only else str(args.to),
                 "files": n,
-                "created_utc": manifest["created_utc"],
+                "created_utc": manifest.get("created_utc"),
             }
         )
     elif args.verify_only:
@@ -45,9 +45,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="verify a backup's checksums and restore it into a folder",
         description=(
             "Check every file of a 'polyarb backup' archive against its MANIFEST.json sha256 "
-            "before writing anything, then restore into --to DIR. A tampered, truncated or "
-            "foreign archive restores nothing and exits 1; existing files are not overwritten "
-            "without --force. Exit 2 on bad arguments."
+            "before writing anything (members are streamed, so archive size does not bound "
+            "memory), then restore into --to DIR. Only paths a backup may contain are written: "
+            "under profiles/, config/, reports/ and recordings/, never a secrets file; any other "
+            "member (an absolute path, '..', .git/, .venv/, a file holding a key) refuses the "
+            "whole archive. Restore never writes through a symbolic link below DIR, checks free "
+            "space first, and is all or nothing: every file goes to a temp file beside its "
+            "target and replaces it only once all are written, with its recorded mode. A "
+            "tampered, truncated, foreign or unsafe archive, or a full disk, restores nothing "
+            "and exits 1; existing files are not overwritten without --force. Exit 2 on bad "
+            "arguments."
         ),
     )
     p.add_argument("archive", type=Path, help="polyarb-backup-*.tar.gz")

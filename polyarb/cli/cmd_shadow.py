@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from polyarb.cli.common import CliError, add_recordings_arg
+from polyarb.cli.common import CliError, add_recordings_arg, plain_name
 from polyarb.cli.feedargs import (
     add_connection_args,
     add_target_args,
@@ -99,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
     from polyarb.recording.writer import StoreError
     from polyarb.shadow.runner import ShadowError, ShadowOptions, ShadowRun
 
+    if args.session is not None:  # before anything is read, resolved or created
+        plain_name(args.session, "--session")
+    session = args.session or dt.datetime.now(dt.UTC).strftime("shadow-%Y%m%d-%H%M%S")
     if not 0 < args.flush_interval <= 1:
         raise CliError(f"--flush-interval must be within (0, 1] s, got {args.flush_interval}")
     profile, rules = load(args.profile)
@@ -113,7 +116,6 @@ def run(args: argparse.Namespace) -> int:
         rules = AlertRules()
     config = feed_config(args, profile.tick_interval_ms / 1000)
     markets, assets = resolve_targets(args)
-    session = args.session or dt.datetime.now(dt.UTC).strftime("shadow-%Y%m%d-%H%M%S")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     status = (
         default_status_stream() if args.status is None else (sys.stderr if args.status else None)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from polyarb.errors import PolyarbError
+from polyarb.names import NAME_MAX, NAME_RE
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -23,6 +24,17 @@ class CliError(PolyarbError):
     def __init__(self, message: str, exit_code: int = 2) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def plain_name(value: str, what: str) -> str:
+    """``value`` if it is a plain folder name (:data:`NAME_RE`), else a CliError (exit 2)."""
+    if not NAME_RE.fullmatch(value):
+        shown = value if len(value) <= 60 else value[:60] + "..."
+        raise CliError(
+            f"{what} {shown!r}: use a plain name (letters, digits, '.', '_', '-'; first a letter "
+            f"or digit; at most {NAME_MAX} characters)"
+        )
+    return value
 
 
 def add_recordings_arg(parser: argparse.ArgumentParser) -> None:

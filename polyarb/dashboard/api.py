@@ -9,7 +9,6 @@ Times are int ns since the epoch.
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from pathlib import Path
@@ -22,12 +21,11 @@ from polyarb._version import __version__
 from polyarb.analytics import connect
 from polyarb.analytics.views import AnalyticsError, define_views
 from polyarb.errors import PolyarbError
+from polyarb.names import NAME_RE
 from polyarb.recording import SessionReader, list_sessions, session_summary
 from polyarb.units import format_fixed
 
-ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
-"""Session and run ids: folder names. No separators and no leading dot, so an id can only
-ever name a direct, non-hidden child folder (``..`` and absolute paths cannot match)."""
+ID_RE = NAME_RE  # the CLI's rule for names that become folders, so both accept the same ids
 
 MONEY_KEYS = ("realised_pnl", "marked_pnl", "total_pnl", "fees", "gas", "cash")
 COUNT_KEYS = (

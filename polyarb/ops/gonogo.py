@@ -346,13 +346,21 @@ def _disk(c: _Ctx) -> Check:
 
 
 def _writable(name: str, folder: Path) -> Check:
+    # A check creates nothing: a missing folder passes when the folder that would hold it
+    # takes a (removed) probe file.
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".go-no-go-{uuid.uuid4().hex}.tmp"
+        if not existing.is_dir():
+            return Check(name, "FAIL", f"{existing}: not a folder")
+        probe = existing / f".go-no-go-{uuid.uuid4().hex}.tmp"
         probe.write_bytes(b"ok")
         probe.unlink()
     except OSError as exc:
-        return Check(name, "FAIL", f"{folder}: {exc.strerror or exc}")
+        return Check(name, "FAIL", f"{existing}: {exc.strerror or exc}")
+    if existing != folder:
+        return Check(name, "PASS", f"{folder} missing; {existing} writable, so it can be made")
     return Check(name, "PASS", f"{folder} writable")
 
 

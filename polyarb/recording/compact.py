@@ -136,7 +136,8 @@ def compact_part(part: Path, level: int = ARCHIVE_LEVEL) -> tuple[int, int]:
     """Rewrite one sealed part compacted; returns (bytes before, bytes after).
 
     The new file replaces the part only after decoding it gives every payload
-    back exactly (same count, same SHA-256 over length-prefixed payloads).
+    back exactly (same count, same SHA-256 over length-prefixed payloads), and
+    only when it is smaller: otherwise the original stays and after == before.
     """
     original = pq.ParquetFile(str(part))
     if is_compacted(original):
@@ -156,6 +157,8 @@ def compact_part(part: Path, level: int = ARCHIVE_LEVEL) -> tuple[int, int]:
         )
         if got != expected:
             raise CompactError(f"{part}: decoding the compacted part does not give it back")
+        if tmp.stat().st_size >= before:  # e.g. a small part of non-book frames: keep it
+            return before, before
         with tmp.open("rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, part)
@@ -179,9 +182,11 @@ def compact_session(
         raise CompactError(f"{session_dir.name}: not sealed (recording running or crashed)")
     totals = {"parts": 0, "before": 0, "after": 0}
     for record in manifest["parts"]:
-        before, after = compact_part(session_dir / record["file"], level)
-        record.update(bytes=after, sha256=sha256_file(session_dir / record["file"]), codec=CODEC)
-        write_json_atomic(manifest_path, manifest)
+        path = session_dir / record["file"]
+        before, after = compact_part(path, level)
+        if is_compacted(pq.ParquetFile(str(path))):
+            record.update(bytes=after, sha256=sha256_file(path), codec=CODEC)
+            write_json_atomic(manifest_path, manifest)
         totals["parts"] += 1
         totals["before"] += before
         totals["after"] += after

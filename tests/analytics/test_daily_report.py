@@ -117,6 +117,19 @@ def test_nothing_to_report_is_a_clear_error(
     assert "nothing to report" in capsys.readouterr().err
 
 
+def test_date_with_no_data_exits_2_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 18 item 10: ``--date`` over recordings without a single run exited 0 and wrote an
+    empty report with five blank plots; the help promises exit 2 when there is nothing."""
+    (tmp_path / "recordings").mkdir()
+    reports = tmp_path / "reports"
+    args = ["--recordings", str(tmp_path / "recordings"), "--reports", str(reports)]
+    assert main(["report", "daily", "--date", "2020-01-01", *args]) == 2
+    assert "nothing to report" in capsys.readouterr().err
+    assert not (reports / "daily").exists()
+
+
 def test_a_day_without_runs_still_writes_a_report(
     two_days,
     tmp_path: Path,

@@ -47,6 +47,7 @@ LAYERS: list[tuple[str, tuple[str, ...], frozenset[str] | None]] = [
             "polyarb.events",
             "polyarb.clock",
             "polyarb.frames",
+            "polyarb.names",
             "polyarb.configfile",
         ),
         PURE_LIBS,

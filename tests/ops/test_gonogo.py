@@ -170,3 +170,23 @@ def test_env_values_never_print(tmp_path: Path) -> None:
     key = env.get("POLYARB_PRIVATE_KEY")
     assert key is not None and str(key) == "***" and "abc" not in repr(env)
     assert env.secret("POLYARB_PRIVATE_KEY") == "0xabc" and env.plain("POLYARB_DRY_RUN") == "true"
+
+
+def test_missing_root_exits_2_and_creates_nothing(tmp_path: Path, capsys) -> None:
+    """Issue 18 item 10: ``--root /nonexistent`` made ROOT/recordings, ROOT/reports and
+    reports/go_no_go/latest.json; now it is bad input (exit 2) and nothing is created. With a
+    real root, a missing recordings folder is checked without being made."""
+    missing = tmp_path / "nonexistent"
+    assert main(["go-no-go", "--phase", "0", "--root", str(missing)]) == 2
+    assert "--root" in capsys.readouterr().err
+    assert not missing.exists() and list(tmp_path.iterdir()) == []
+    root = tmp_path / "bare"
+    root.mkdir()
+    reports = tmp_path / "reports-elsewhere"
+    assert main(["go-no-go", "--phase", "0", "--root", str(root), "--reports", str(reports),
+                 "--json"]) in (0, 1)  # fmt: skip
+    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
+    assert checks["recordings_writable"]["status"] == "PASS"
+    assert "can be made" in checks["recordings_writable"]["detail"]
+    assert list(root.iterdir()) == []
+    assert [p.name for p in reports.iterdir()] == ["go_no_go"]

@@ -166,3 +166,24 @@ def test_cli_compacts_and_rejects_bad_input(copy_session, tmp_path: Path) -> Non
         [*cmd, str(tmp_path / "rec" / "open")], capture_output=True, text=True
     )
     assert unsealed.returncode == 1 and "not sealed" in unsealed.stderr
+
+
+def test_a_part_that_would_grow_is_kept_as_it_was(tmp_path: Path) -> None:
+    """Issue 18 item 10: a part the codec cannot shrink (a few non-book frames: the compacted
+    schema only adds columns) replaced the original anyway and grew; now the original stays,
+    byte for byte, and the manifest does not call it compacted."""
+    writer = SessionWriter(tmp_path, "small")
+    for i in range(3):
+        writer.append("frame", f'{{"event_type":"tick_size_change","n":{i}}}', 10 + i, i, 0)
+    writer.close()
+    session = tmp_path / "small"
+    record = SessionReader(session).manifest["parts"][0]
+    part = session / record["file"]
+    original = part.read_bytes()
+    totals = compact_session(session)
+    assert part.read_bytes() == original
+    assert totals["after"] == totals["before"] == len(original)
+    kept = SessionReader(session).manifest["parts"][0]
+    assert "codec" not in kept and kept["sha256"] == record["sha256"]
+    assert not list(part.parent.glob("*.tmp"))
+    assert [f.payload for f in SessionReader(session).frames()][-1].endswith('"n":2}')

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import signal
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
+
+import pytest
 
 from polyarb.events import BookSnapshot, MarketResolved
 from polyarb.protocol.book_hash import book_hash
@@ -93,3 +98,61 @@ def test_burst_session(bundled_recordings: Path, shared_data: Path) -> None:
     assert [json.loads(f.payload) for f in frames] == raw
     (meta,) = reader.markets()
     assert meta.token_ids[0] == raw[0]["asset_id"] and meta.tick_size == 1_000
+
+
+def _visible(recordings: Path) -> list[str]:
+    return sorted(p.name for p in recordings.iterdir() if not p.name.startswith("."))
+
+
+def test_import_that_fails_midway_leaves_no_session(tmp_path: Path, shared_data: Path) -> None:
+    """Issue 18 item 10: an import that raises part-way leaves nothing under recordings/ (the old
+    code left an unsealed, half-written session folder) and keeps an older copy intact."""
+    from polyarb.recording.imports import import_burst, import_resolvedkit
+
+    recordings = tmp_path / "recordings"
+
+    def boom(done: int, total: int) -> None:
+        if done > 0:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        import_resolvedkit(shared_data / "resolvedkit_btc15m", recordings, progress=boom)
+    assert _visible(recordings) == [] and list(recordings.iterdir()) == []
+    # A sealed earlier import survives a failed re-import unchanged.
+    old = import_burst(shared_data, recordings, session_id="resolvedkit-btc15m")
+    before = (old / "manifest.json").read_bytes()
+    with pytest.raises(KeyboardInterrupt):
+        import_resolvedkit(shared_data / "resolvedkit_btc15m", recordings, progress=boom)
+    assert (old / "manifest.json").read_bytes() == before and SessionReader(old).sealed
+    assert _visible(recordings) == ["resolvedkit-btc15m"]
+
+
+def test_import_killed_midway_leaves_no_session(tmp_path: Path, shared_data: Path) -> None:
+    """Issue 18 item 10: a real SIGKILL part-way through an import leaves no session folder (only a
+    hidden staging folder, which the next import clears); before, an empty unsealed session
+    was listed."""
+    from polyarb.recording import list_sessions
+
+    recordings = tmp_path / "recordings"
+    script = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from polyarb.recording.imports import import_resolvedkit\n"
+        "def kill(done, total):\n"
+        "    if done > 0:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "import_resolvedkit(Path(sys.argv[1]), Path(sys.argv[2]), progress=kill)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(shared_data / "resolvedkit_btc15m"), str(recordings)],
+        capture_output=True,
+        timeout=300,
+    )
+    assert proc.returncode == -signal.SIGKILL
+    assert _visible(recordings) == [] and list_sessions(recordings) == []
+    (stage,) = recordings.iterdir()
+    assert stage.name.startswith(".importing-")
+    from polyarb.recording.imports import import_burst
+
+    import_burst(shared_data, recordings)
+    assert [p.name for p in recordings.iterdir()] == ["crossing-burst-2026-09-29"]

@@ -15,7 +15,7 @@ from pathlib import Path
 from polyarb.frames import FrameKind
 from polyarb.protocol.markets import MarketMeta
 from polyarb.protocol.wire import compact, subscribe_text
-from polyarb.recording.imports.common import TICK_INTERVAL_NS
+from polyarb.recording.imports.common import TICK_INTERVAL_NS, staged
 from polyarb.recording.writer import SessionWriter
 from polyarb.units import SCALE
 
@@ -23,6 +23,7 @@ SESSION_ID = "crossing-burst-2026-09-29"
 SAMPLE = "ws_market/price_change_crossing_burst_2026-09-29.json"
 
 
+@staged
 def import_burst(shared_data: Path, recordings: Path, *, session_id: str = SESSION_ID) -> Path:
     """Convert the crossing burst under ``shared_data`` into ``recordings/<session_id>``."""
     path = shared_data / SAMPLE

@@ -34,7 +34,7 @@ from polyarb.events import BUY, SELL
 from polyarb.frames import FrameKind
 from polyarb.protocol.markets import MarketMeta, from_gamma_event
 from polyarb.protocol.wire import compact, subscribe_text
-from polyarb.recording.imports.common import TICK_INTERVAL_NS, synthetic_token_id
+from polyarb.recording.imports.common import TICK_INTERVAL_NS, staged, synthetic_token_id
 from polyarb.recording.writer import SessionWriter
 from polyarb.units import ONE, SCALE, format_fixed
 
@@ -185,6 +185,7 @@ class _Market:
         }
 
 
+@staged
 def import_negrisk(
     shared_data: Path,
     recordings: Path,

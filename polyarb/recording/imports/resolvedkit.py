@@ -20,7 +20,7 @@ from polyarb.frames import FrameKind
 from polyarb.protocol.book_hash import book_hash
 from polyarb.protocol.markets import MarketMeta
 from polyarb.protocol.wire import compact, subscribe_text
-from polyarb.recording.imports.common import TICK_INTERVAL_NS, synthetic_token_id
+from polyarb.recording.imports.common import TICK_INTERVAL_NS, staged, synthetic_token_id
 from polyarb.recording.writer import SessionWriter
 from polyarb.units import SCALE, format_fixed, parse_fixed
 
@@ -48,6 +48,7 @@ def _tick_for(rows: list[dict[str, Any]]) -> int:
     return 10_000
 
 
+@staged
 def import_resolvedkit(
     source: Path,
     recordings: Path,
