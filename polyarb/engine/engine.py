@@ -90,7 +90,9 @@ class Engine:
         self.profile = profile
         self.sink: RunSink = sink if sink is not None else MemorySink()
         self.live = live
-        self.state = BookState(metas, profile.risk.stale_book_ms * 1_000_000, event_quiet_ns)
+        self.state = BookState(
+            metas, profile.risk.stale_book_ms * 1_000_000, event_quiet_ns, profile.book_integrity
+        )
         self.detectors = build_detectors(profile, metas)
         self.venue = SimVenue(Latency.from_profile(profile.latency), self.state.metas)
         self.ledger = Ledger(initial_cash)
@@ -225,8 +227,7 @@ class Engine:
                         state.counters["delta_before_snapshot"] += 1
                         continue
                     book.apply_level(ev.side, ev.price, ev.size, ts)
-                    if ev.hash is not None:
-                        state.open[market].hashes[asset] = ev.hash
+                    state.open[market].hashes[asset] = ev
                     self.venue.on_book_update(asset, ev.side, ev.price)
                 elif t is LastTrade:
                     assert isinstance(ev, LastTrade)
