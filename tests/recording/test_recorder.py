@@ -252,7 +252,13 @@ def test_parts_rotate_by_size_and_by_age(resolvedkit: Path, tmp_path: Path) -> N
             writer, assets, config=FeedConfig(url=url, tick_interval_s=0.05), flush_interval_s=0.1
         )
         task = asyncio.create_task(recorder.run())
-        await asyncio.sleep(2.0)
+        # Until three parts are sealed, not for a fixed time: a loaded machine records less
+        # per second (the served session plays for ~45 s at this speed; the deadline is slack).
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 40
+        while len(list((tmp_path / session / "frames").glob("*.parquet"))) < 3:
+            assert loop.time() < deadline, f"{session}: parts never rotated"
+            await asyncio.sleep(0.05)
         recorder.stop()
         await task
 

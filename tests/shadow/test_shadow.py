@@ -3,6 +3,7 @@ injected fault, the faults visible in metrics and alerts, and parity able to fai
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -114,7 +115,27 @@ def test_parity_holds_under_each_fault_and_the_fault_shows(
     elif fault == "duplicates":
         assert metrics["duplicate_frames"] > 0
     else:
-        assert metrics["max_frame_gap_ns"] >= 400_000_000
+        _assert_delays_show(tmp_path / "sh", metrics, FAULTS[fault])
+
+
+def _assert_delays_show(session: Path, metrics: dict[str, int], plan: FaultPlan) -> None:
+    """The stalls, from recorded timestamps only (no wall-clock slack).
+
+    A loaded client reads frames sent before a stall during it, so the largest gap it sees
+    can be far below ``delay_ms`` (a 400 ms stall was measured as 0.23 s): that is not
+    asserted. What holds on any machine: the metric is the recording's own largest gap,
+    and the recording spans every stall its delivered frames went through, because the
+    server sends nothing before the subscribe that follows the ``open`` row.
+    """
+    rows = [f for f in SessionReader(session).frames() if f.kind in ("open", "frame")]
+    opened = next(f.recv_ns for f in rows if f.kind == "open")
+    frames = [f for f in rows if f.kind == "frame"]
+    recv = [f.recv_ns for f in frames]
+    assert metrics["max_frame_gap_ns"] == max(b - a for a, b in itertools.pairwise(recv))
+    delivered = sum(1 for f in frames if f.payload.startswith("{"))  # not the dump, not PONG
+    stalls = delivered // plan.delay_every
+    assert stalls >= 1
+    assert recv[-1] - opened >= stalls * plan.delay_ms * 1_000_000
 
 
 def test_parity_catches_an_engine_that_missed_a_frame(sources: Path, tmp_path: Path) -> None:
