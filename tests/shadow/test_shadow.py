@@ -109,6 +109,8 @@ def test_parity_holds_under_each_fault_and_the_fault_shows(
         states = [a["state"] for a in alerts if a["rule"] == "WS_DISCONNECTED"]
         assert states[:2] == ["fired", "cleared"]
         assert metrics["connected_ratio_bps"] < 10_000
+        if fault == "disconnect":
+            _assert_uptime_is_time_weighted(tmp_path, tmp_path / "sh", run)
     elif fault == "garbage":
         assert metrics["rejected_frames"] > 0
         assert run["summary"]["events_by_type"]["RejectedFrame"] > 0
@@ -116,6 +118,52 @@ def test_parity_holds_under_each_fault_and_the_fault_shows(
         assert metrics["duplicate_frames"] > 0
     else:
         _assert_delays_show(tmp_path / "sh", metrics, FAULTS[fault])
+
+
+def _assert_uptime_is_time_weighted(recordings: Path, session: Path, run: dict) -> None:
+    """Issue 11 item 15: promote-check, the daily report and the dashboard read one
+    time-weighted uptime (connected time / observed time). The old average of the
+    "connected" change rows (1, 0, 1) read 67 % whatever the outage lasted."""
+    from polyarb.analytics.promotion import PromotionRules, evaluate
+    from polyarb.analytics.views import connect
+    from polyarb.dashboard.api import Api
+
+    # Expected, from the recording alone: the health each tick carried holds until the next
+    # tick, the last until the run's end (what the engine's change rows encode).
+    ticks = [
+        (f.recv_ns, json.loads(f.payload)["connected"] > 0)
+        for f in SessionReader(session).frames()
+        if f.kind == "tick"
+    ]
+    ends = [t for t, _ in ticks[1:]] + [run["last_recv_ns"]]
+    observed = ends[-1] - ticks[0][0]
+    up = sum(end - t for (t, ok), end in zip(ticks, ends, strict=True) if ok)
+    expected = 100 * up / observed
+    changes = pq.read_table(
+        str(session / "runs" / "shadow" / "metrics.parquet"), filters=[("name", "=", "connected")]
+    ).column("value")
+    naive = 100 * sum(v > 0 for v in changes.to_pylist()) / len(changes)
+    assert naive <= 100 * 2 / 3  # 1, 0, 1 (or worse): the number the old SQL printed
+    assert 50 < expected < 100
+    assert expected > naive + 10
+
+    reports = recordings / "reports"
+    result = evaluate(1, PromotionRules(), recordings=recordings, reports=reports)
+    crit = next(c for c in result.criteria if c.name == "connected_pct")
+    con = connect(recordings, reports)
+    window = {
+        "day_start": run["first_recv_ns"],
+        "day_end": run["last_recv_ns"] + 1,
+        "modes": ["shadow"],
+    }
+    from polyarb.analytics.promotion import run_sql
+
+    run_sql(con, "daily_runs", window)
+    daily = run_sql(con, "daily_summary", window).fetchone()
+    daily_pct = daily[[d[0] for d in con.description].index("uptime_pct")]
+    dashboard = Api(recordings, reports).run("sh", "shadow")["connected_pct"]
+    for got in (crit.value, daily_pct, dashboard):
+        assert got == pytest.approx(expected, abs=1e-9)
 
 
 def _assert_delays_show(session: Path, metrics: dict[str, int], plan: FaultPlan) -> None:
