@@ -39,6 +39,7 @@ VIEWS = (
     *RUN_TABLES,
     "parity",
     "runs",
+    "counted_runs",
     "connected_intervals",
     "run_uptime",
     "go_no_go",
@@ -106,7 +107,8 @@ def define_views(
     template = sql_text("view_run_table")
     statements += [expander.expand(template.replace("@table@", t)) for t in RUN_TABLES]
     statements += [
-        expander.expand(sql_text(f)) for f in ("view_runs", "view_uptime", "view_go_no_go")
+        expander.expand(sql_text(f))
+        for f in ("view_runs", "view_counted_runs", "view_uptime", "view_go_no_go")
     ]
     for sql in statements:
         try:
