@@ -14,6 +14,7 @@ from shadow_support import run_shadow
 from polyarb.recording import SessionReader
 from polyarb.server import FaultPlan
 from polyarb.shadow.parity import run_parity
+from polyarb.shadow.runner import ShadowRun
 
 pytestmark = pytest.mark.slow
 
@@ -96,7 +97,8 @@ def test_parity_holds_under_each_fault_and_the_fault_shows(
         faults=FAULTS[fault],
         rules=rules,
         silence_s=1.0 if fault == "freeze" else 60.0,
-        grace_s=1.5 if fault in ("disconnect", "freeze") else 0.5,
+        # the fault's reconnect may come after the server's end: wait for it, then the grace
+        settle_until=_reconnected if fault in ("disconnect", "freeze") else None,
     )
     result = run_parity(tmp_path / "sh")
     assert result.passed, result.first_divergence
@@ -118,6 +120,11 @@ def test_parity_holds_under_each_fault_and_the_fault_shows(
         assert metrics["duplicate_frames"] > 0
     else:
         _assert_delays_show(tmp_path / "sh", metrics, FAULTS[fault])
+
+
+def _reconnected(shadow: ShadowRun) -> bool:
+    feed = shadow.recorder.feed
+    return feed.gaps >= 1 and feed.connected >= 1
 
 
 def _assert_uptime_is_time_weighted(recordings: Path, session: Path, run: dict) -> None:
