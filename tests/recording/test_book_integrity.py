@@ -114,3 +114,19 @@ def test_sessions_check_on_the_real_burst_keeps_hash(bundled_recordings: Path) -
     assert cert["integrity"]["diagnosis"] == "isolated_hash_failures"
     assert cert["integrity"]["recommend"] == "hash"
     assert cert["quotes"]["disagree"] == 0
+
+
+def test_replay_reads_book_integrity_from_the_profile_file(era: Path, tmp_path: Path) -> None:
+    """The YAML setting reaches the engine through ``polyarb replay`` (run.json says so)."""
+    import json
+    import shutil
+
+    recordings = tmp_path / "recordings"
+    shutil.copytree(era, recordings / era.name)
+    profile = tmp_path / "quotes.yaml"
+    profile.write_text("name: era_quotes\nbook_integrity: quotes\n")
+    args = ["--session", era.name, "--recordings", str(recordings), "--run-id", "q"]
+    assert main(["replay", *args, "--profile", str(profile)]) == 0
+    run = json.loads((recordings / era.name / "runs" / "q" / "run.json").read_text())
+    assert run["summary"]["book"]["quotes_checked"] == 93
+    assert run["summary"]["book"]["resyncs_requested"] == 0
