@@ -37,3 +37,9 @@ def market_pnl(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def mode_stats(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Fill rate and latency p50/p95/p99 (ms) per run mode."""
     return run_sql(con, "pnl_modes", {}).df()
+
+
+def positions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Positions traded per mode, run, market and token from the fills (bought, sold, net,
+    cost, proceeds, fees, cash flow) with what the run still held at its end."""
+    return run_sql(con, "pnl_positions", {}).df()

@@ -183,7 +183,7 @@ def _plot_uptime(path: Path, hourly: list[dict[str, Any]]) -> None:
         xlim=(-0.5, 23.5),
         ylim=(0, 101),
         xlabel="hour (UTC)",
-        ylabel="% of ticks",
+        ylabel="% of time",
         title="Uptime: WebSocket connected",
     )
     fig.savefig(path, dpi=100)

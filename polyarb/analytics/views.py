@@ -40,6 +40,9 @@ VIEWS = (
     *RUN_TABLES,
     "parity",
     "runs",
+    "counted_runs",
+    "connected_intervals",
+    "run_uptime",
     "go_no_go",
 )
 """Every view :func:`connect` defines, in definition order."""
@@ -104,7 +107,10 @@ def define_views(
     statements = [expander.expand(sql_text(f)) for f in files]
     template = sql_text("view_run_table")
     statements += [expander.expand(template.replace("@table@", t)) for t in RUN_TABLES]
-    statements += [expander.expand(sql_text(f)) for f in ("view_runs", "view_go_no_go")]
+    statements += [
+        expander.expand(sql_text(f))
+        for f in ("view_runs", "view_counted_runs", "view_uptime", "view_go_no_go")
+    ]
     for sql in statements:
         try:
             con.execute(sql)

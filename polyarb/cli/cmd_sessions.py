@@ -80,7 +80,9 @@ def _register_check(actions: argparse._SubParsersAction) -> None:
         description=(
             "Certify a session: gaps, reconnects, silent periods, assets without a snapshot, "
             "book hashes verified at event boundaries (min_order_size/neg_risk from "
-            "markets.parquet), rejected and duplicate frames. Exit 0 unless --strict and issues."
+            "markets.parquet) with a diagnosis (hash rule does not match this session / book "
+            "diverged) and the book_integrity setting to replay it with, rejected and duplicate "
+            "frames. Exit 0 unless --strict and issues."
         ),
     )
     p.add_argument("session", help="session id under --recordings, or a path")

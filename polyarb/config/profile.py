@@ -137,6 +137,14 @@ class Profile(_Model):
     alerts: str | None = Field(
         default=None, description="alert rules file, relative to the profile"
     )
+    book_integrity: Literal["hash", "quotes", "off"] = Field(
+        default="hash",
+        description=(
+            "how a delta-built book is verified at an event boundary: 'hash' (the exchange's "
+            "10-field hash), 'quotes' (the best_bid/best_ask the change carries; for sessions "
+            "whose hash rule we do not reproduce, see 'sessions check'), 'off' (not verified)"
+        ),
+    )
 
     @model_validator(mode="after")
     def _phase_rules(self) -> Profile:

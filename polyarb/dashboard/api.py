@@ -137,8 +137,10 @@ class Api:
         rows = self._rows(
             "SELECT session_id, run_id, mode, phase, profile_name, parity_status, clean_exit,"
             " first_recv_ns, last_recv_ns, frames,"
-            " TRY_CAST(json_extract(summary, '$.total_pnl') AS BIGINT) AS total_pnl"
-            " FROM runs ORDER BY session_id, run_id"
+            " TRY_CAST(json_extract(summary, '$.total_pnl') AS BIGINT) AS total_pnl,"
+            " u.connected_pct"  # time-weighted, the view promote-check and reports read
+            " FROM runs LEFT JOIN run_uptime AS u USING (session_id, run_id)"
+            " ORDER BY session_id, run_id"
         )
         return {(r["session_id"], r["run_id"]): r for r in rows}
 
@@ -199,7 +201,9 @@ class Api:
     def run(self, sid: str, rid: str) -> dict[str, Any]:
         folder = self._run_dir(sid, rid)
         rows = self._rows(
-            "SELECT parity_status, run_json FROM runs WHERE session_id = $s AND run_id = $r",
+            "SELECT parity_status, run_json, u.connected_pct FROM runs"
+            " LEFT JOIN run_uptime AS u USING (session_id, run_id)"
+            " WHERE session_id = $s AND run_id = $r",
             {"s": sid, "r": rid},
         )
         run_json = json.loads(rows[0]["run_json"]) if rows and rows[0]["run_json"] else None
@@ -216,6 +220,8 @@ class Api:
             "parity_status": rows[0]["parity_status"] if rows else None,
             "numbers": numbers,
             "formatted": formatted,
+            # WebSocket connected time / observed time (view_uptime.sql); None without ticks
+            "connected_pct": rows[0]["connected_pct"] if rows else None,
             "run_json": run_json,
             "parity": parity,
         }

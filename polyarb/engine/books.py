@@ -5,9 +5,13 @@ event; the books are only consistent once it is over. An event closes when
 a later frame of the same market carries another timestamp, or when the
 engine clock has moved ``quiet_ns`` past the event's last frame (checked on
 every row, ticks included, so a replay closes it at the same row as live).
-At the boundary the book hash is verified against the last hash the feed
-sent for each asset changed by deltas (docs/protocol.md §Book hash: only the
-boundary hash reproduces; mid-event entries may carry the event's final one).
+At the boundary each asset changed by deltas is verified against the last
+delta the feed sent for it (docs/protocol.md §Book hash: only the boundary
+state reproduces; mid-event entries may carry the event's final one), by the
+profile's ``book_integrity`` policy: ``hash`` (the 10-field hash), ``quotes``
+(the ``best_bid``/``best_ask`` the change carries: for eras whose hash rule we
+do not reproduce, where every delta hash fails but the books are right) or
+``off``.
 """
 
 from __future__ import annotations
@@ -15,23 +19,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from polyarb.book import OrderBook
-from polyarb.events import Level
+from polyarb.events import Level, LevelChange
 from polyarb.protocol.markets import MarketMeta
 
 _NO_LEVELS: list[Level] = []
+
+INTEGRITY_POLICIES = ("hash", "quotes", "off")
+"""``Profile.book_integrity`` values: what verifies a delta-built book at a boundary."""
 
 
 class OpenEvent:
     """A matching event in progress for one market."""
 
-    __slots__ = ("hashes", "last_recv_ns", "last_seq", "ts_ms")
+    __slots__ = ("last_change", "last_recv_ns", "last_seq", "ts_ms")
 
     def __init__(self, ts_ms: int, seq: int, recv_ns: int) -> None:
         self.ts_ms = ts_ms
         self.last_seq = seq
         self.last_recv_ns = recv_ns
-        self.hashes: dict[str, str | None] = {}
-        """Asset → the hash of its last delta in this event (absent once a snapshot replaced it)."""
+        self.last_change: dict[str, LevelChange] = {}
+        """Asset → its last delta in this event, whose hash or quotes the boundary checks
+        (absent once a snapshot replaced it)."""
 
 
 class BookState:
@@ -41,7 +49,16 @@ class BookState:
     venue's ``BookView`` (levels only while tradable).
     """
 
-    def __init__(self, markets: Sequence[MarketMeta], stale_ns: int, quiet_ns: int) -> None:
+    def __init__(
+        self,
+        markets: Sequence[MarketMeta],
+        stale_ns: int,
+        quiet_ns: int,
+        integrity: str = "hash",
+    ) -> None:
+        if integrity not in INTEGRITY_POLICIES:
+            raise ValueError(f"book_integrity {integrity!r} (allowed: {INTEGRITY_POLICIES})")
+        self.integrity = integrity
         self.stale_ns = stale_ns
         self.quiet_ns = quiet_ns
         self.metas: dict[str, MarketMeta] = {}
@@ -65,6 +82,10 @@ class BookState:
             "unknown_asset": 0,
             "tick_size_changes": 0,
         }
+        if integrity == "quotes":
+            # Only under this policy: the hash-policy summary (and its goldens) stay as they were.
+            self.counters["quotes_checked"] = 0
+            self.counters["quotes_mismatch"] = 0
         self.resync_queue: list[str] = []
         for meta in markets:
             self.add_market(meta)
@@ -163,21 +184,37 @@ class BookState:
         return done
 
     def verify(self, market: str, ev: OpenEvent) -> None:
-        """Boundary checks: hashes of delta-updated books, crossed books (counted)."""
-        self.counters["boundaries"] += 1
+        """Boundary checks of delta-updated books by the integrity policy; crossed books (counted)."""
+        counters = self.counters
+        counters["boundaries"] += 1
         meta = self.metas[market]
-        for asset, expected in ev.hashes.items():
+        policy = self.integrity
+        for asset, delta in ev.last_change.items():
             book = self.books[asset]
-            if expected is None or not book.synced:
+            if policy == "off" or not book.synced:
                 continue
-            self.counters["hash_checked"] += 1
-            got = book.hash(ev.ts_ms, min_order_size=meta.min_order_size, neg_risk=meta.neg_risk)
-            if got != expected:
-                self.counters["hash_mismatch"] += 1
-                if book.verified:  # one resync request per divergence, not per boundary
-                    book.verified = False
-                    self.counters["resyncs_requested"] += 1
-                    self.resync_queue.append(asset)
+            if policy == "hash":
+                if delta.hash is None:
+                    continue
+                counters["hash_checked"] += 1
+                ok = delta.hash == book.hash(
+                    ev.ts_ms, min_order_size=meta.min_order_size, neg_risk=meta.neg_risk
+                )
+                if not ok:
+                    counters["hash_mismatch"] += 1
+            else:
+                if delta.best_bid is None and delta.best_ask is None:
+                    # G1/G2 changes carry no quotes (nor does a G3 change of a book emptied on
+                    # both sides, which cannot be traded anyway): nothing to check against.
+                    continue
+                counters["quotes_checked"] += 1
+                ok = delta.best_bid == book.best_bid() and delta.best_ask == book.best_ask()
+                if not ok:
+                    counters["quotes_mismatch"] += 1
+            if not ok and book.verified:  # one resync request per divergence, not per boundary
+                book.verified = False
+                counters["resyncs_requested"] += 1
+                self.resync_queue.append(asset)
         for token in meta.token_ids:
             if self.books[token].crossed():
                 self.counters["crossed_at_boundary"] += 1

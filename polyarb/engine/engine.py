@@ -91,7 +91,9 @@ class Engine:
         self.profile = profile
         self.sink: RunSink = sink if sink is not None else MemorySink()
         self.live = live
-        self.state = BookState(metas, profile.risk.stale_book_ms * 1_000_000, event_quiet_ns)
+        self.state = BookState(
+            metas, profile.risk.stale_book_ms * 1_000_000, event_quiet_ns, profile.book_integrity
+        )
         self.detectors = build_detectors(profile, metas)
         self.venue = SimVenue(Latency.from_profile(profile.latency), self.state.metas)
         self.ledger = Ledger(initial_cash)
@@ -229,7 +231,7 @@ class Engine:
                         # The venue and the detectors price on the grid the exchange announced.
                         self._set_tick(market, tick)
                     book.apply_snapshot(ev.bids, ev.asks, ts, tick, ev.last_trade_price)
-                    state.open[market].hashes.pop(asset, None)
+                    state.open[market].last_change.pop(asset, None)
                     state.conn_of[asset] = conn_id
                     self.venue.on_snapshot(asset, book.bids, book.asks)
                 elif t is LevelChange:
@@ -238,8 +240,7 @@ class Engine:
                         state.counters["delta_before_snapshot"] += 1
                         continue
                     book.apply_level(ev.side, ev.price, ev.size, ts)
-                    if ev.hash is not None:
-                        state.open[market].hashes[asset] = ev.hash
+                    state.open[market].last_change[asset] = ev
                     self.venue.on_level(asset, ev.side, ev.price, ev.size)
                 elif t is LastTrade:
                     assert isinstance(ev, LastTrade)
@@ -266,7 +267,7 @@ class Engine:
         self._set_tick(market, ev.new_tick_size)
         book = state.books[ev.asset_id]
         book.new_epoch(ev.new_tick_size)
-        state.open[market].hashes.pop(ev.asset_id, None)
+        state.open[market].last_change.pop(ev.asset_id, None)
         # What we took stays taken: the next snapshot re-states every level (SimVenue.on_snapshot).
 
     def _set_tick(self, market: str, tick: int) -> None:

@@ -5,6 +5,12 @@ reconnects, silent periods on a connection, subscribed assets that never got
 a snapshot in a connection's lifetime, book hashes that do not verify at event
 boundaries (docs/protocol.md §Book hash), rejected and duplicated
 frames. Reads frames in order with bounded memory; unsealed parts included.
+
+Hash failures get a diagnosis, because the hash rule has changed across eras
+(docs/protocol.md §Book hash): when (nearly) every ``price_change`` hash fails while the
+``best_bid``/``best_ask`` each change carries agree with the rebuilt book, the
+books are right and the rule is what does not match this session (recommend
+``book_integrity: quotes``); when the quotes disagree, the book diverged.
 """
 
 from __future__ import annotations
@@ -30,6 +36,14 @@ from polyarb.recording.reader import SessionReader
 
 EXAMPLES = 5
 
+RULE_MISMATCH_SHARE = 0.9
+"""Share of ``price_change`` hashes failing (with every quote agreeing) that means the hash
+rule, not the book, is wrong: a diverged book fails from one point on; a foreign rule
+fails everywhere (the 2026-09-29 burst fails 1 of 49, only where a trade print is missing)."""
+
+_Expected = tuple[str, int, "LevelChange | None"]
+"""(hash, seq, the change that sent it; None for a snapshot)."""
+
 
 @dataclass
 class _Epoch:
@@ -47,8 +61,13 @@ class _Hashes:
     def __init__(self, markets: list[MarketMeta]) -> None:
         self.meta = {t: m for m in markets for t in m.token_ids}
         self.books: dict[str, OrderBook] = {}
-        self.pending: dict[str, tuple[int, dict[str, tuple[str, int]]]] = {}
+        self.pending: dict[str, tuple[int, dict[str, _Expected]]] = {}
         self.checked = 0
+        self.delta_checked = 0
+        self.delta_failures = 0
+        self.quotes_checked = 0
+        self.quotes_disagree = 0
+        self.quote_examples: list[dict[str, Any]] = []
         self.unverifiable = 0
         self.failures: list[dict[str, Any]] = []
         self.failure_count = 0
@@ -62,7 +81,9 @@ class _Hashes:
             book = self.books[asset] = OrderBook(asset, market, meta.tick_size)
         return book
 
-    def _expect(self, market: str, ts: int, asset: str, digest: str, seq: int) -> None:
+    def _expect(
+        self, market: str, ts: int, asset: str, digest: str, seq: int, delta: LevelChange | None
+    ) -> None:
         pending = self.pending.get(market)
         if pending is not None and pending[0] != ts:
             self._verify(market)
@@ -70,11 +91,11 @@ class _Hashes:
         if pending is None:
             pending = self.pending[market] = (ts, {})
         # Every frame of one event carries the event's final hash: the last one wins.
-        pending[1][asset] = (digest, seq)
+        pending[1][asset] = (digest, seq, delta)
 
     def _verify(self, market: str) -> None:
         ts, expected = self.pending.pop(market)
-        for asset, (digest, seq) in expected.items():
+        for asset, (digest, seq, delta) in expected.items():
             book = self.books.get(asset)
             meta = self.meta.get(asset)
             if book is None or meta is None or not book.synced:
@@ -82,6 +103,10 @@ class _Hashes:
                 continue
             got = book.hash(ts, min_order_size=meta.min_order_size, neg_risk=meta.neg_risk)
             self.checked += 1
+            if delta is not None:
+                self.delta_checked += 1
+                self.delta_failures += got != digest
+                self._check_quotes(book, delta, seq)
             if got != digest:
                 self.failure_count += 1
                 if len(self.failures) < EXAMPLES:
@@ -94,6 +119,25 @@ class _Hashes:
                             "rebuilt": got,
                         }
                     )
+
+    def _check_quotes(self, book: OrderBook, delta: LevelChange, seq: int) -> None:
+        """The change's own best bid/ask against the rebuilt book (what ``quotes`` trusts)."""
+        if delta.best_bid is None and delta.best_ask is None:
+            return  # G1/G2 carry none (see BookState.verify)
+        self.quotes_checked += 1
+        bid, ask = book.best_bid(), book.best_ask()
+        if (delta.best_bid, delta.best_ask) != (bid, ask):
+            self.quotes_disagree += 1
+            if len(self.quote_examples) < EXAMPLES:
+                self.quote_examples.append(
+                    {
+                        "seq": seq,
+                        "asset_id": delta.asset_id,
+                        "timestamp": delta.ts_ms,
+                        "quoted": [delta.best_bid, delta.best_ask],
+                        "rebuilt": [bid, ask],
+                    }
+                )
 
     def flush(self) -> None:
         for market in list(self.pending):
@@ -117,7 +161,7 @@ class _Hashes:
                 event.bids, event.asks, event.ts_ms, event.tick_size, event.last_trade_price
             )
             if event.hash:
-                self._expect(event.market, event.ts_ms, event.asset_id, event.hash, seq)
+                self._expect(event.market, event.ts_ms, event.asset_id, event.hash, seq, None)
         elif isinstance(event, LevelChange):
             book = self._book(event.asset_id, event.market)
             if book is None:
@@ -125,7 +169,7 @@ class _Hashes:
             self._close_other_events(event.market, event.ts_ms)
             book.apply_level(event.side, event.price, event.size, event.ts_ms)
             if event.hash:
-                self._expect(event.market, event.ts_ms, event.asset_id, event.hash, seq)
+                self._expect(event.market, event.ts_ms, event.asset_id, event.hash, seq, event)
         elif isinstance(event, LastTrade):
             book = self._book(event.asset_id, event.market)
             if book is not None:
@@ -250,13 +294,61 @@ def certify(path: Path | str, *, silence_s: float = 30.0) -> dict[str, Any]:
             "failures": hashes.failure_count,
             "unverifiable": hashes.unverifiable,
             "examples": hashes.failures,
+            "price_change_checked": hashes.delta_checked,
+            "price_change_failures": hashes.delta_failures,
+        },
+        "quotes": {
+            "checked": hashes.quotes_checked,
+            "disagree": hashes.quotes_disagree,
+            "examples": hashes.quote_examples,
         },
         "rejected_frames": {"count": rejected_count, "examples": rejected},
         "duplicate_frames": duplicates,
     }
+    cert["integrity"] = diagnose(cert)
     cert["issues"] = _issues(cert)
     cert["verdict"] = "clean" if not cert["issues"] else "issues"
     return cert
+
+
+def diagnose(c: dict[str, Any]) -> dict[str, str]:
+    """Which ``book_integrity`` policy suits this session, and why.
+
+    ``diagnosis``: ``consistent`` (every hash verifies), ``hash_rule_mismatch`` (the rule does
+    not match this session: price_change hashes fail throughout while the changes' quotes
+    agree with the rebuilt books), ``book_diverged`` (quotes disagree: the books themselves
+    are wrong) or ``isolated_hash_failures`` (a few failures, quotes agree).
+    """
+    h, q = c["hashes"], c["quotes"]
+    checked, failed = h["price_change_checked"], h["price_change_failures"]
+    if q["disagree"]:
+        return {
+            "diagnosis": "book_diverged",
+            "recommend": "hash",
+            "reason": f"{q['disagree']} of {q['checked']} price_change best_bid/best_ask disagree "
+            "with the rebuilt book: frames are missing or wrong (unverified books are "
+            "resynced, never traded)",
+        }
+    if not h["failures"]:
+        return {
+            "diagnosis": "consistent",
+            "recommend": "hash",
+            "reason": "every book hash verifies",
+        }
+    if q["checked"] and checked and failed >= RULE_MISMATCH_SHARE * checked:
+        return {
+            "diagnosis": "hash_rule_mismatch",
+            "recommend": "quotes",
+            "reason": f"hash rule does not match this session: {failed} of {checked} "
+            f"price_change hashes fail while all {q['checked']} of their best_bid/best_ask agree "
+            "with the rebuilt book",
+        }
+    return {
+        "diagnosis": "isolated_hash_failures",
+        "recommend": "hash",
+        "reason": f"{h['failures']} hash failures while every quote agrees (e.g. a trade print "
+        "the feed never sent)",
+    }
 
 
 def _issues(c: dict[str, Any]) -> list[str]:
@@ -274,6 +366,8 @@ def _issues(c: dict[str, Any]) -> list[str]:
         out.append("connections whose assets lacked a fresh snapshot")
     if c["hashes"]["failures"]:
         out.append(f"{c['hashes']['failures']} hash failures")
+    if c["integrity"]["diagnosis"] in ("hash_rule_mismatch", "book_diverged"):
+        out.append(c["integrity"]["diagnosis"].replace("_", " "))
     if c["rejected_frames"]["count"]:
         out.append(f"{c['rejected_frames']['count']} rejected frames")
     if c["duplicate_frames"]:
@@ -301,6 +395,10 @@ def render(c: dict[str, Any]) -> str:
         f"  snapshots         {got}/{snaps['assets_subscribed']} assets got one",
         f"  book hashes       {h['checked']:,} verified at event boundaries, {h['failures']} failures, "
         f"{h['unverifiable']} unverifiable",
+        f"  quotes            {c['quotes']['checked']:,} price_change best_bid/best_ask checked, "
+        f"{c['quotes']['disagree']} disagree with the rebuilt book",
+        f"  integrity         {c['integrity']['diagnosis']}: {c['integrity']['reason']} "
+        f"(recommended book_integrity: {c['integrity']['recommend']})",
         f"  rejected frames   {c['rejected_frames']['count']}",
         f"  duplicate frames  {c['duplicate_frames']}",
         f"  verdict           {'CLEAN' if c['verdict'] == 'clean' else '; '.join(c['issues'])}",
@@ -310,6 +408,11 @@ def render(c: dict[str, Any]) -> str:
     for e in h["examples"]:
         lines.append(
             f"    hash mismatch at seq {e['seq']} asset …{e['asset_id'][-8:]} ts {e['timestamp']}"
+        )
+    for e in c["quotes"]["examples"]:
+        lines.append(
+            f"    quotes disagree at seq {e['seq']} asset …{e['asset_id'][-8:]} ts {e['timestamp']}: "
+            f"quoted {e['quoted']}, rebuilt {e['rebuilt']}"
         )
     for r in c["rejected_frames"]["examples"]:
         lines.append(f"    rejected seq {r['seq']}: {r['reason']}")

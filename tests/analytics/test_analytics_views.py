@@ -104,3 +104,35 @@ def test_sql_errors_and_views(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     sql.write_text("SELECT 41 + 1 AS answer")
     assert main([*base, "--csv", "--file", str(sql)]) == 0
     assert capsys.readouterr().out.splitlines() == ["answer", "42"]
+
+
+def test_uptime_is_connected_time_over_observed_time(tmp_path: Path) -> None:
+    """Issue 11 item 15: one 1 s reconnect in 60 s is 98.3 %, not the 67 % of averaging the
+    engine's three "connected" change rows (1, 0, 1); every consumer reads run_uptime."""
+    import pyarrow as pa
+
+    from polyarb.analytics.promotion import PromotionRules, evaluate
+
+    t0, s = 1_790_000_000 * 10**9, 10**9
+    run_dir = tmp_path / "rec" / "sess" / "runs" / "shadow"
+    run_dir.mkdir(parents=True)
+    run = {"mode": "shadow", "phase": 0, "first_recv_ns": t0, "last_recv_ns": t0 + 60 * s}
+    (run_dir / "run.json").write_text(json.dumps(run))
+    rows = [(t0, 1), (t0 + 30 * s, 0), (t0 + 31 * s, 1)]
+    metrics = pa.Table.from_pylist(
+        [
+            {"ts_ns": t, "seq": i, "name": "connected", "value": v, "label": ""}
+            for i, (t, v) in enumerate(rows)
+        ],
+        schema=TABLES["metrics"],
+    )
+    pq.write_table(metrics, run_dir / "metrics.parquet")
+    con = connect(tmp_path / "rec", tmp_path / "reports")
+    pct, observed, up = con.execute(
+        "SELECT connected_pct, observed_ns, connected_ns FROM run_uptime"
+    ).fetchone()
+    assert (observed, up) == (60 * s, 59 * s)
+    assert pct == pytest.approx(100 * 59 / 60)
+    result = evaluate(1, PromotionRules(), recordings=tmp_path / "rec", reports=tmp_path / "r")
+    crit = next(c for c in result.criteria if c.name == "connected_pct")
+    assert crit.value == pytest.approx(100 * 59 / 60) and crit.value >= 98

@@ -1,5 +1,8 @@
 """notebooks/shadow_pnl.ipynb runs headless on real replays of the bundled sessions plus a
-synthetic shadow history, and the totals it computes equal the Parquet files read directly."""
+synthetic shadow history, and the totals it computes equal the Parquet files read directly.
+
+Issue 11 item 16: a session replayed twice is counted once (one run per session and mode),
+and the positions traded are shown whenever a run has fills."""
 
 from __future__ import annotations
 
@@ -33,6 +36,51 @@ def _ensure_python3_kernel(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JUPYTER_PATH", str(tmp / "share" / "jupyter"))
 
 
+def _counted(recordings: Path) -> dict[tuple[str, str], Path]:
+    """(session, mode) → the one run totals add: parity's replay, else the highest run id."""
+    best: dict[tuple[str, str], Path] = {}
+    for run_json in sorted(recordings.glob("*/runs/*/run.json")):
+        key = (run_json.parents[2].name, json.loads(run_json.read_text())["mode"])
+        d = run_json.parent
+        best[key] = max(best.get(key, d), d, key=lambda r: (r.name == "shadow-replay", r.name))
+    return best
+
+
+def _positions(recordings: Path) -> list[dict]:
+    """Per counted run and token, from fills.parquet: bought, sold, net and cash flow."""
+    out = []
+    for (session, mode), d in sorted(_counted(recordings).items()):
+        fills = pq.read_table(d / "fills.parquet").to_pylist()
+        held = {
+            r["asset_id"]: r["size"] for r in pq.read_table(d / "positions.parquet").to_pylist()
+        }
+        for asset in sorted({f["asset_id"] for f in fills}):
+            mine = [f for f in fills if f["asset_id"] == asset]
+            buy = [f for f in mine if f["side"] == "BUY"]
+            sell = [f for f in mine if f["side"] == "SELL"]
+            flow = sum(f["price"] * f["size"] // 10**6 for f in sell)
+            flow -= sum(f["price"] * f["size"] // 10**6 for f in buy) + sum(f["fee"] for f in mine)
+            bought, sold = sum(f["size"] for f in buy), sum(f["size"] for f in sell)
+            out.append(
+                {
+                    "mode": mode,
+                    "session_id": session,
+                    "run_id": d.name,
+                    "asset_id": asset,
+                    "bought": bought,
+                    "sold": sold,
+                    "net_size": bought - sold,
+                    "cash_flow": flow,
+                    "end_size": held.get(asset, 0),
+                }
+            )
+    return sorted(out, key=lambda r: (r["mode"], r["session_id"], r["run_id"], r["asset_id"]))
+
+
+def _sorted(rows: list[dict]) -> list[dict]:
+    return sorted(rows, key=lambda r: (r["mode"], r["session_id"], r["run_id"], r["asset_id"]))
+
+
 def _expected(recordings: Path) -> dict[str, dict[str, float]]:
     """The notebook's totals, computed straight from the files with pyarrow and numpy."""
     pnl: dict[str, int] = defaultdict(int)
@@ -41,9 +89,8 @@ def _expected(recordings: Path) -> dict[str, dict[str, float]]:
     latency: dict[str, list[np.ndarray]] = defaultdict(list)
     runs: dict[str, int] = defaultdict(int)
     for run_json in sorted(recordings.glob("*/runs/*/run.json")):
-        mode = json.loads(run_json.read_text())["mode"]
-        d = run_json.parent
-        runs[mode] += 1
+        runs[json.loads(run_json.read_text())["mode"]] += 1
+    for (_, mode), d in sorted(_counted(recordings).items()):
         p = pq.read_table(d / "pnl.parquet").to_pandas().sort_values(["ts_ns", "seq"])
         if len(p):
             pnl[mode] += int(p["realised_pnl"].iloc[-1] + p["marked_pnl"].iloc[-1])
@@ -77,6 +124,12 @@ def test_notebook_runs_headless_and_matches_the_data(
         assert main(["replay", "--session", session, "--recordings", str(recordings)]) == 0
     # the bundled data has no shadow runs (nor trades): add a synthetic shadow week beside it
     truths = write_history(recordings, days=3, with_replay=True)
+    # the same replay twice (as when parity's replay and a manual one sit side by side):
+    # one recording, counted once
+    import shutil
+
+    first_replay = sorted(recordings.glob(f"{truths[0].session_id}/runs/replay"))[0]
+    shutil.copytree(first_replay, first_replay.with_name("replay-again"))
 
     out = tmp_path / "totals.json"
     monkeypatch.setenv("POLYARB_RECORDINGS", str(recordings))
@@ -103,9 +156,12 @@ def test_notebook_runs_headless_and_matches_the_data(
     got = json.loads(out.read_text())
     want = _expected(recordings)
     assert got["runs_by_mode"] == want["runs_by_mode"]
-    assert got["runs_by_mode"]["replay"] == len(BUNDLED) + 3  # real replays are included
+    assert got["runs_by_mode"]["replay"] == len(BUNDLED) + 3 + 1  # real replays are included
     assert got["pnl_by_mode"] == {k: want["pnl_by_mode"].get(k, 0) for k in got["pnl_by_mode"]}
     assert got["pnl_by_mode"]["shadow"] == sum(t.pnl for t in truths) != 0
+    # not the old sum over every run, which added the repeated replay's PnL again
+    assert got["pnl_by_mode"]["replay"] == got["pnl_by_mode"]["shadow"]
+    assert _sorted(got["positions"]) == _positions(recordings) != []
     # parity: the shadow curve ends where the replay of the same recordings ends
     assert got["curve_final_by_mode"]["shadow"] == got["curve_final_by_mode"]["replay"]
     assert got["curve_final_by_mode"]["shadow"] == sum(t.pnl for t in truths)
@@ -140,6 +196,10 @@ def test_notebook_on_a_real_shadow_run_and_its_parity_replay(
     run = run_shadow(source, recordings, "real-shadow", speed=20.0)
     assert run["summary"]["fills"] > 0
     assert run_parity(recordings / "real-shadow").passed
+    # and a manual replay of the same recording beside parity's: counted once, not twice
+    profile = Path(__file__).resolve().parents[2] / "profiles" / "live_shadow_negrisk_v1.yaml"
+    args = ["--session", "real-shadow", "--recordings", str(recordings), "--profile", str(profile)]
+    assert main(["replay", *args]) == 0
 
     out = tmp_path / "totals.json"
     monkeypatch.setenv("POLYARB_RECORDINGS", str(recordings))
@@ -151,10 +211,16 @@ def test_notebook_on_a_real_shadow_run_and_its_parity_replay(
     ).execute()
     got = json.loads(out.read_text())
     want = _expected(recordings)
-    assert got["runs_by_mode"] == {"replay": 1, "shadow": 1} == want["runs_by_mode"]
+    assert got["runs_by_mode"] == {"replay": 2, "shadow": 1} == want["runs_by_mode"]
     assert (
         got["pnl_by_mode"]["shadow"] == want["pnl_by_mode"]["shadow"] == run["summary"]["total_pnl"]
     )
+    assert got["pnl_by_mode"]["replay"] == got["pnl_by_mode"]["shadow"]  # not twice the shadow's
+    # the positions traded are shown (the unwound basket holds nothing at the end)
+    traded = _positions(recordings)
+    assert _sorted(got["positions"]) == traded
+    assert {p["mode"] for p in traded} == {"shadow", "replay"}
+    assert sum(p["bought"] for p in traded if p["mode"] == "shadow") > 0
     assert got["pnl_by_mode"]["shadow"] != 0  # real fills, real fees, a real number
     assert got["curve_final_by_mode"]["shadow"] == got["curve_final_by_mode"]["replay"]
     assert got["orders_by_mode"]["shadow"] == got["orders_by_mode"]["replay"] > 0

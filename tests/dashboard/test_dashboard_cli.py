@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -70,11 +69,11 @@ def test_serves_then_stops_cleanly_on_a_signal(dash_data: Data, signum: int):
         url = line.split("serving ", 1)[1].split(" ", 1)[0]
         with urllib.request.urlopen(url + "api/health", timeout=10) as res:
             assert json.loads(res.read())["sessions"] == 5
-        start = time.monotonic()
         proc.send_signal(signum)
-        out, err = proc.communicate(timeout=10)
+        # A hang fails here; how fast it stops on a loaded machine is not asserted.
+        out, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, err
-        assert "stopped" in out and time.monotonic() - start < 5
+        assert "stopped" in out
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -7,7 +7,7 @@ import hashlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,18 +59,25 @@ async def record(
     session_id: str,
     assets: list[str],
     *,
-    until: asyncio.Event | None = None,
+    until: asyncio.Event | Callable[[RecorderStatus], bool] | None = None,
     settle_s: float = 0.3,
     **config: object,
 ) -> RecorderStatus:
-    """Record ``url`` until ``until`` is set (then ``settle_s`` more), sealing the session."""
+    """Record ``url`` until ``until`` is set (or, a predicate, holds for the recorder's
+    status: a condition rather than a guessed duration), then ``settle_s`` more; seal."""
     writer = SessionWriter(recordings, session_id, feed_url=url)
     options: dict[str, object] = {"tick_interval_s": 0.1, "backoff_initial_s": 0.02}
     options.update(config)
     recorder = Recorder(writer, assets, config=FeedConfig(url=url, **options))  # type: ignore[arg-type]
     task = asyncio.create_task(recorder.run())
-    if until is not None:
+    if isinstance(until, asyncio.Event):
         await until.wait()
+    elif until is not None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while not until(recorder.status()):
+            assert loop.time() < deadline, "the recording never reached its condition"
+            await asyncio.sleep(0.05)
     await asyncio.sleep(settle_s)
     recorder.stop()
     return await task

@@ -13,6 +13,7 @@ import pytest
 from recorder_support import REPO, epochs, record, serve_process
 
 from polyarb.recording import SessionReader
+from polyarb.recording.recorder import RecorderStatus
 from polyarb.server import FaultPlan
 from polyarb.server.thread import ServerThread
 from polyarb.testing.sessions import build_repeated_session
@@ -112,15 +113,22 @@ def test_watchdog_reconnects_a_silent_connection_pongs_do_not_count(
     plan = FaultPlan(freeze_after=50, connections=1)
     assets = SessionReader(resolvedkit).manifest["assets"]
 
+    frames_at_gap: list[int] = []
+
+    def reconnected_with_data(status: RecorderStatus) -> bool:
+        # Until the watchdog has reconnected and data flows again (not a fixed 3 s): the
+        # first frame after the reopen is the fresh snapshot, PINGs come 0.1 s later.
+        if status.gaps and not frames_at_gap:
+            frames_at_gap.append(status.frames)
+        return bool(frames_at_gap) and status.connected == 1 and status.frames > frames_at_gap[0]
+
     async def main(server: ServerThread) -> None:
-        done = asyncio.Event()
-        asyncio.get_running_loop().call_later(3.0, done.set)
         await record(
             server.url,
             tmp_path,
             "rec",
             assets,
-            until=done,
+            until=reconnected_with_data,
             ping_interval_s=0.1,
             silence_timeout_s=0.8,
         )
@@ -252,7 +260,13 @@ def test_parts_rotate_by_size_and_by_age(resolvedkit: Path, tmp_path: Path) -> N
             writer, assets, config=FeedConfig(url=url, tick_interval_s=0.05), flush_interval_s=0.1
         )
         task = asyncio.create_task(recorder.run())
-        await asyncio.sleep(2.0)
+        # Until three parts are sealed, not for a fixed time: a loaded machine records less
+        # per second (the served session plays for ~45 s at this speed; the deadline is slack).
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 40
+        while len(list((tmp_path / session / "frames").glob("*.parquet"))) < 3:
+            assert loop.time() < deadline, f"{session}: parts never rotated"
+            await asyncio.sleep(0.05)
         recorder.stop()
         await task
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,10 @@ def run_shadow(
     silence_s: float = 60.0,
     grace_s: float = 0.5,
     notify: Any = None,
+    settle_until: Callable[[ShadowRun], bool] | None = None,
 ) -> dict[str, Any]:
-    """Shadow ``source`` served by a real server until the server has played it all."""
+    """Shadow ``source`` served by a real server until the server has played it all (and
+    ``settle_until(shadow)`` holds: a condition, not a longer guess, on a loaded machine)."""
     reader = SessionReader(source)
     feed = FeedConfig(
         tick_interval_s=tick_s,
@@ -72,6 +75,11 @@ def run_shadow(
         async def main() -> dict[str, Any]:
             task = asyncio.create_task(shadow.run())
             await asyncio.to_thread(server.wait_finished, 120)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 60
+            while settle_until is not None and not settle_until(shadow):
+                assert loop.time() < deadline, "the shadow run never settled"
+                await asyncio.sleep(0.05)
             await asyncio.sleep(grace_s)  # the last frames are still on the wire
             shadow.stop()
             return await task

@@ -3,6 +3,7 @@ injected fault, the faults visible in metrics and alerts, and parity able to fai
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from shadow_support import run_shadow
 from polyarb.recording import SessionReader
 from polyarb.server import FaultPlan
 from polyarb.shadow.parity import run_parity
+from polyarb.shadow.runner import ShadowRun
 
 pytestmark = pytest.mark.slow
 
@@ -95,7 +97,8 @@ def test_parity_holds_under_each_fault_and_the_fault_shows(
         faults=FAULTS[fault],
         rules=rules,
         silence_s=1.0 if fault == "freeze" else 60.0,
-        grace_s=1.5 if fault in ("disconnect", "freeze") else 0.5,
+        # the fault's reconnect may come after the server's end: wait for it, then the grace
+        settle_until=_reconnected if fault in ("disconnect", "freeze") else None,
     )
     result = run_parity(tmp_path / "sh")
     assert result.passed, result.first_divergence
@@ -108,13 +111,86 @@ def test_parity_holds_under_each_fault_and_the_fault_shows(
         states = [a["state"] for a in alerts if a["rule"] == "WS_DISCONNECTED"]
         assert states[:2] == ["fired", "cleared"]
         assert metrics["connected_ratio_bps"] < 10_000
+        if fault == "disconnect":
+            _assert_uptime_is_time_weighted(tmp_path, tmp_path / "sh", run)
     elif fault == "garbage":
         assert metrics["rejected_frames"] > 0
         assert run["summary"]["events_by_type"]["RejectedFrame"] > 0
     elif fault == "duplicates":
         assert metrics["duplicate_frames"] > 0
     else:
-        assert metrics["max_frame_gap_ns"] >= 400_000_000
+        _assert_delays_show(tmp_path / "sh", metrics, FAULTS[fault])
+
+
+def _reconnected(shadow: ShadowRun) -> bool:
+    feed = shadow.recorder.feed
+    return feed.gaps >= 1 and feed.connected >= 1
+
+
+def _assert_uptime_is_time_weighted(recordings: Path, session: Path, run: dict) -> None:
+    """Issue 11 item 15: promote-check, the daily report and the dashboard read one
+    time-weighted uptime (connected time / observed time). The old average of the
+    "connected" change rows (1, 0, 1) read 67 % whatever the outage lasted."""
+    from polyarb.analytics.promotion import PromotionRules, evaluate
+    from polyarb.analytics.views import connect
+    from polyarb.dashboard.api import Api
+
+    # Expected, from the recording alone: the health each tick carried holds until the next
+    # tick, the last until the run's end (what the engine's change rows encode).
+    ticks = [
+        (f.recv_ns, json.loads(f.payload)["connected"] > 0)
+        for f in SessionReader(session).frames()
+        if f.kind == "tick"
+    ]
+    ends = [t for t, _ in ticks[1:]] + [run["last_recv_ns"]]
+    observed = ends[-1] - ticks[0][0]
+    up = sum(end - t for (t, ok), end in zip(ticks, ends, strict=True) if ok)
+    expected = 100 * up / observed
+    changes = pq.read_table(
+        str(session / "runs" / "shadow" / "metrics.parquet"), filters=[("name", "=", "connected")]
+    ).column("value")
+    naive = 100 * sum(v > 0 for v in changes.to_pylist()) / len(changes)
+    assert naive <= 100 * 2 / 3  # 1, 0, 1 (or worse): the number the old SQL printed
+    assert 50 < expected < 100
+    assert expected > naive + 10
+
+    reports = recordings / "reports"
+    result = evaluate(1, PromotionRules(), recordings=recordings, reports=reports)
+    crit = next(c for c in result.criteria if c.name == "connected_pct")
+    con = connect(recordings, reports)
+    window = {
+        "day_start": run["first_recv_ns"],
+        "day_end": run["last_recv_ns"] + 1,
+        "modes": ["shadow"],
+    }
+    from polyarb.analytics.promotion import run_sql
+
+    run_sql(con, "daily_runs", window)
+    daily = run_sql(con, "daily_summary", window).fetchone()
+    daily_pct = daily[[d[0] for d in con.description].index("uptime_pct")]
+    dashboard = Api(recordings, reports).run("sh", "shadow")["connected_pct"]
+    for got in (crit.value, daily_pct, dashboard):
+        assert got == pytest.approx(expected, abs=1e-9)
+
+
+def _assert_delays_show(session: Path, metrics: dict[str, int], plan: FaultPlan) -> None:
+    """The stalls, from recorded timestamps only (no wall-clock slack).
+
+    A loaded client reads frames sent before a stall during it, so the largest gap it sees
+    can be far below ``delay_ms`` (a 400 ms stall was measured as 0.23 s): that is not
+    asserted. What holds on any machine: the metric is the recording's own largest gap,
+    and the recording spans every stall its delivered frames went through, because the
+    server sends nothing before the subscribe that follows the ``open`` row.
+    """
+    rows = [f for f in SessionReader(session).frames() if f.kind in ("open", "frame")]
+    opened = next(f.recv_ns for f in rows if f.kind == "open")
+    frames = [f for f in rows if f.kind == "frame"]
+    recv = [f.recv_ns for f in frames]
+    assert metrics["max_frame_gap_ns"] == max(b - a for a, b in itertools.pairwise(recv))
+    delivered = sum(1 for f in frames if f.payload.startswith("{"))  # not the dump, not PONG
+    stalls = delivered // plan.delay_every
+    assert stalls >= 1
+    assert recv[-1] - opened >= stalls * plan.delay_ms * 1_000_000
 
 
 def test_parity_catches_an_engine_that_missed_a_frame(sources: Path, tmp_path: Path) -> None:

@@ -22,13 +22,24 @@ f AS (
       AND ts_ns >= $day_start AND ts_ns < $day_end
     GROUP BY 1
 ),
-c AS (
-    SELECT (ts_ns - $day_start) // 3600000000000 AS hour,
-        100.0 * avg(CASE WHEN value > 0 THEN 1 ELSE 0 END) AS uptime_pct
-    FROM metrics
+i AS (
+    SELECT from_ns, to_ns, connected FROM connected_intervals
     WHERE (session_id, run_id) IN (SELECT (session_id, run_id) FROM day_runs)
-      AND ts_ns >= $day_start AND ts_ns < $day_end AND name = 'connected'
-    GROUP BY 1
+      AND from_ns < $day_end AND to_ns > $day_start
+),
+c AS (
+    -- connected_intervals (view_uptime.sql) clipped to each hour: time-weighted uptime
+    SELECT hour,
+        100.0 * sum(CASE WHEN connected THEN ns ELSE 0 END) / nullif(sum(ns), 0) AS uptime_pct
+    FROM (
+        SELECT hours.hour, i.connected,
+            least(i.to_ns, $day_start + (hours.hour + 1) * 3600000000000)
+                - greatest(i.from_ns, $day_start + hours.hour * 3600000000000) AS ns
+        FROM hours JOIN i
+            ON i.from_ns < $day_start + (hours.hour + 1) * 3600000000000
+            AND i.to_ns > $day_start + hours.hour * 3600000000000
+    )
+    GROUP BY hour
 )
 SELECT
     hours.hour,

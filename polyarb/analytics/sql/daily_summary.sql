@@ -18,7 +18,16 @@ m AS (
     SELECT name, value FROM metrics
     WHERE (session_id, run_id) IN (SELECT (session_id, run_id) FROM day_runs)
       AND ts_ns >= $day_start AND ts_ns < $day_end
-      AND name IN ('frame_latency_ns', 'connected')
+      AND name = 'frame_latency_ns'
+),
+u AS (
+    -- connected_intervals (view_uptime.sql) clipped to the day: time-weighted uptime
+    SELECT
+        connected,
+        greatest(0, least(to_ns, $day_end) - greatest(from_ns, $day_start)) AS ns
+    FROM connected_intervals
+    WHERE (session_id, run_id) IN (SELECT (session_id, run_id) FROM day_runs)
+      AND from_ns < $day_end AND to_ns > $day_start
 ),
 a AS (
     SELECT level FROM alerts
@@ -37,9 +46,9 @@ SELECT
     (SELECT quantile_cont(value, 0.95) / 1e6 FROM m WHERE name = 'frame_latency_ns') AS latency_p95_ms,
     (SELECT quantile_cont(value, 0.99) / 1e6 FROM m WHERE name = 'frame_latency_ns') AS latency_p99_ms,
     (SELECT count(*) FROM m WHERE name = 'frame_latency_ns') AS latency_samples,
-    (SELECT 100.0 * avg(CASE WHEN value > 0 THEN 1 ELSE 0 END) FROM m WHERE name = 'connected')
+    (SELECT 100.0 * sum(CASE WHEN connected THEN ns ELSE 0 END) / nullif(sum(ns), 0) FROM u)
         AS uptime_pct,
-    (SELECT count(*) FROM m WHERE name = 'connected') AS ticks,
+    (SELECT coalesce(sum(ns), 0) / 1e9 FROM u) AS uptime_observed_s,
     (SELECT count(*) FROM a WHERE level = 'CRITICAL') AS alerts_critical,
     (SELECT count(*) FROM a WHERE level = 'WARNING') AS alerts_warning,
     (SELECT count(*) FROM a WHERE level = 'INFO') AS alerts_info;

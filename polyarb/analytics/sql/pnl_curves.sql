@@ -1,11 +1,12 @@
 -- Cumulative PnL (realised + marked) over time per run mode, all runs of a mode summed.
 -- Only sessions holding a run of every requested mode are included, so shadow and replay
--- curves cover the same recordings and can be laid over each other.
+-- curves cover the same recordings and can be laid over each other; one run per session
+-- and mode (counted_runs), so a session replayed twice is not added twice.
 WITH r AS (
-    SELECT session_id, run_id, mode FROM runs
+    SELECT session_id, run_id, mode FROM counted_runs
     WHERE list_contains($modes, mode)
       AND session_id IN (
-        SELECT session_id FROM runs WHERE list_contains($modes, mode)
+        SELECT session_id FROM counted_runs WHERE list_contains($modes, mode)
         GROUP BY session_id HAVING count(DISTINCT mode) = len($modes))
 ),
 p AS (

@@ -105,6 +105,9 @@ function renderRun(run) {
     const value = MONEY.has(key) ? run.formatted[key] : count(run.numbers[key]);
     dl.append(el("div", {}, el("dt", {}, label), el("dd", { id: "n-" + key }, value ?? "-")));
   }
+  const up = run.connected_pct === null || run.connected_pct === undefined
+    ? "-" : run.connected_pct.toFixed(2) + " %";
+  dl.append(el("div", {}, el("dt", {}, "connected"), el("dd", { id: "n-connected_pct" }, up)));
 }
 
 function renderPnl(pnl) {
