@@ -135,6 +135,11 @@ class ClobServer:
     def ws_url(self) -> str:
         return f"ws://{self.host}:{self.port}/ws/user"
 
+    @property
+    def subscribers(self) -> int:
+        """How many user-channel sockets are subscribed now."""
+        return len(self._subs)
+
     async def start(self) -> int:
         """Listen; returns the bound port."""
         app = web.Application(middlewares=[self._faults])

@@ -28,6 +28,7 @@ async def user_frames(
 ) -> AsyncIterator[str]:
     """Yield every text frame but PONG until the socket closes (the caller reconnects)."""
     from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
 
     async with connect(url, ping_interval=None, compression=None) as ws:
         await ws.send(subscribe_frame(creds, markets))
@@ -43,6 +44,8 @@ async def user_frames(
                 text = message if isinstance(message, str) else message.decode("utf-8", "replace")
                 if text != "PONG":
                     yield text
+        except ConnectionClosed:
+            return  # dropped (1006/1011): the iterator ends, the caller reconnects and reconciles
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -1,0 +1,133 @@
+"""Faults the double injects and what the adapter does about them.
+
+No real waiting: the client's sleeper is a recorder and the exchange's clock is
+moved by hand; the one timeout test waits for the client's own (short) socket
+timeout, with the double holding its answer far longer.
+"""
+
+from __future__ import annotations
+
+import pytest
+from clob_support import KEY, MARKET, FakeClock, Sleeper
+
+from polyarb.server.clob import ClobExchange, ClobServerThread
+from polyarb.venues.polymarket import ClobUnavailable, PolymarketClient, RetryPolicy
+from polyarb.venues.polymarket.signing import BUY
+
+
+def test_429_backs_off_exponentially_then_succeeds(
+    client: PolymarketClient, double: ClobServerThread, sleeper: Sleeper
+) -> None:
+    """Three throttled answers: the client sleeps 0.25, 0.5, 1.0 s (injected) and the order goes in once."""
+    double.call(lambda ex: setattr(ex.faults, "rate_limit_next", 3))
+    ack = client.place(
+        MARKET, side=BUY, price=540_000, size=5_000_000, order_type="FOK", client_order_id="r1"
+    )
+    assert ack.status == "matched" and not ack.reconciled
+    assert sleeper.slept == [0.25, 0.5, 1.0]
+    assert client.stats.throttled == 3
+    assert len(client.trades()) == 1
+
+
+def test_429_honours_retry_after(
+    client: PolymarketClient, double: ClobServerThread, sleeper: Sleeper
+) -> None:
+    """A Retry-After header replaces the exponential guess."""
+
+    def arm(ex: ClobExchange) -> None:
+        ex.faults.rate_limit_next = 1
+        ex.faults.retry_after_s = 2.0
+
+    double.call(arm)
+    assert client.open_orders() == []
+    assert sleeper.slept == [2.0]
+
+
+def test_429_forever_gives_up_with_a_clear_error(
+    client: PolymarketClient, double: ClobServerThread, sleeper: Sleeper
+) -> None:
+    """Retries are bounded: after max_attempts the caller gets ClobUnavailable."""
+    double.call(lambda ex: setattr(ex.faults, "rate_limit_next", 100))
+    with pytest.raises(ClobUnavailable):
+        client.open_orders()
+    assert len(sleeper.slept) == client.policy.max_attempts
+
+
+def test_timeout_reconciles_and_never_sends_the_order_twice(
+    double: ClobServerThread, exchange: ClobExchange, clock: FakeClock, sleeper: Sleeper
+) -> None:
+    """The double books the order but answers late: the client asks before resending.
+
+    It finds the order by its EIP-712 hash, returns it as reconciled, and the
+    exchange holds exactly one order and one trade.
+    """
+    client = PolymarketClient(
+        double.url, KEY, clock=clock, sleep=sleeper, policy=RetryPolicy(timeout_s=0.5)
+    )
+    client.derive_api_key()
+
+    def arm(ex: ClobExchange) -> None:
+        ex.faults.timeout_next = 1
+        ex.faults.timeout_s = 5.0
+
+    double.call(arm)
+    ack = client.place(
+        MARKET, side=BUY, price=540_000, size=5_000_000, order_type="FOK", client_order_id="t1"
+    )
+    assert ack.reconciled and ack.status == "MATCHED"
+    assert client.stats.timeouts == 1 and client.stats.reconciles == 1 and client.stats.resends == 0
+    assert len(client.trades()) == 1
+    assert double.call(lambda ex: len(ex._orders)) == 1
+    # the same decision placed again is the same signed order: reconciled, not re-filled
+    again = client.place(
+        MARKET, side=BUY, price=540_000, size=5_000_000, order_type="FOK", client_order_id="t1"
+    )
+    assert again.order_id == ack.order_id and again.reconciled
+    assert len(client.trades()) == 1
+    client.close()
+
+
+def test_5xx_on_post_reconciles_then_resends_the_same_bytes(
+    client: PolymarketClient, double: ClobServerThread
+) -> None:
+    """A 500 that did not book the order: not found on reconcile, resent once, booked once."""
+    double.call(lambda ex: setattr(ex.faults, "server_error_next", 1))
+    ack = client.place(
+        MARKET, side=BUY, price=540_000, size=5_000_000, order_type="FOK", client_order_id="s1"
+    )
+    assert ack.status == "matched" and not ack.reconciled
+    assert client.stats.server_errors == 1 and client.stats.resends == 1
+    assert len(client.trades()) == 1
+
+
+def test_missed_heartbeat_cancels_the_keys_orders(
+    client: PolymarketClient, double: ClobServerThread, clock: FakeClock
+) -> None:
+    """Dead-man switch: orders survive while heartbeats come, and are cancelled once they stop."""
+    order = client.place(
+        MARKET, side=BUY, price=400_000, size=5_000_000, order_type="GTC", client_order_id="h1"
+    )
+    client.heartbeat()
+    clock.now += 10
+    assert double.call(lambda ex: ex.sweep()) == []
+    client.heartbeat()
+    clock.now += 10
+    assert double.call(lambda ex: ex.sweep()) == []
+    assert [o["id"] for o in client.open_orders()] == [order.order_id]
+    clock.now += 10  # 20 s since the last heartbeat, window 15 s
+    assert double.call(lambda ex: ex.sweep()) == [order.order_id]
+    assert client.open_orders() == []
+    record = client.get_order(order.order_id)
+    assert record is not None and record["status"] == "CANCELED"
+
+
+def test_no_heartbeat_ever_sent_leaves_orders_alone(
+    client: PolymarketClient, double: ClobServerThread, clock: FakeClock
+) -> None:
+    """The switch is armed by the first heartbeat, as on the exchange."""
+    client.place(
+        MARKET, side=BUY, price=400_000, size=5_000_000, order_type="GTC", client_order_id="h2"
+    )
+    clock.now += 100
+    assert double.call(lambda ex: ex.sweep()) == []
+    assert len(client.open_orders()) == 1
