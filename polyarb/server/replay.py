@@ -198,7 +198,7 @@ class ReplayServer:
 
     def current_book(self, asset: str) -> bytes | None:
         """The book a subscriber to ``asset`` would be sent now (None before any is recorded)."""
-        return self._books[asset] if asset in self._books else None
+        return self._books[asset] if asset in self._books else None  # noqa: SIM401 (no .get)
 
     @property
     def url(self) -> str:

@@ -31,6 +31,7 @@ from polyarb.server.clob.exchange import (
     ClobExchange,
     MarketInfo,
 )
+from polyarb.units import format_fixed
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,7 @@ class ClobServer:
         r = app.router
         r.add_get("/ok", self._ok)
         r.add_get("/time", self._time)
+        r.add_get("/book", self._book)
         r.add_get("/auth/derive-api-key", self._api_key)
         r.add_post("/auth/api-key", self._api_key)
         r.add_post("/order", self._post_order)
@@ -224,6 +226,30 @@ class ClobServer:
 
     async def _time(self, _request: web.Request) -> web.StreamResponse:
         return _json(int(self.exchange.clock()))
+
+    async def _book(self, request: web.Request) -> web.StreamResponse:
+        """``GET /book?token_id=``: the book the double matches against (levels as on the wire)."""
+        token = request.query.get("token_id", "")
+        market = self.exchange.markets.get(token)
+        book = self.exchange.books(token) if market is not None else None
+        if market is None or book is None:
+            raise ApiError(404, "No orderbook exists for the requested token id")
+
+        def side(levels: list[tuple[int, int]]) -> list[dict[str, str]]:
+            return [{"price": format_fixed(p), "size": format_fixed(q)} for p, q in levels]
+
+        return _json(
+            {
+                "market": market.condition_id,
+                "asset_id": token,
+                "timestamp": str(book.ts_ms),
+                "bids": side(book.wire_bids()),
+                "asks": side(book.wire_asks()),
+                "min_order_size": format_fixed(market.min_order_size),
+                "tick_size": format_fixed(market.tick),
+                "neg_risk": market.neg_risk,
+            }
+        )
 
     async def _api_key(self, request: web.Request) -> web.StreamResponse:
         headers = {k.upper(): v for k, v in request.headers.items()}
