@@ -11,7 +11,7 @@ import pytest
 from clob_support import KEY, MARKET, FakeClock, Sleeper
 
 from polyarb.server.clob import ClobExchange, ClobServerThread
-from polyarb.venues.polymarket import ClobUnavailable, PolymarketClient, RetryPolicy
+from polyarb.venues.polymarket import ClobUnavailable, Heartbeat, PolymarketClient, RetryPolicy
 from polyarb.venues.polymarket.signing import BUY
 
 
@@ -131,3 +131,39 @@ def test_no_heartbeat_ever_sent_leaves_orders_alone(
     clock.now += 100
     assert double.call(lambda ex: ex.sweep()) == []
     assert len(client.open_orders()) == 1
+
+
+def test_client_side_rate_limit_waits_instead_of_drawing_429s(
+    double: ClobServerThread, clock: FakeClock, sleeper: Sleeper
+) -> None:
+    """With a window of 3 requests per 10 s, the 4th waits (injected) until the first ages out."""
+    client = PolymarketClient(
+        double.url, KEY, clock=clock, sleep=sleeper, limits={"clob": (3, 10.0)}
+    )
+    client.derive_api_key()  # 1
+    clock.now += 4
+    client.open_orders()  # 2
+    client.open_orders()  # 3
+    assert sleeper.slept == []
+    client.open_orders()  # 4: the first was 4 s ago, so 6 s to wait
+    assert sleeper.slept == [6.0]
+    assert client.stats.throttled == 0
+    client.close()
+
+
+def test_heartbeat_ticks_keep_orders_alive_and_stopping_them_cancels(
+    client: PolymarketClient, double: ClobServerThread, clock: FakeClock
+) -> None:
+    """Heartbeat.tick sends only when due; while it runs the orders stay, when it stops they go."""
+    beat = Heartbeat(client, interval_s=5.0)
+    client.place(
+        MARKET, side=BUY, price=400_000, size=5_000_000, order_type="GTC", client_order_id="k"
+    )
+    assert beat.tick() and not beat.tick()  # the second is not due yet
+    for _ in range(6):
+        clock.now += 5
+        assert beat.tick()
+        assert double.call(lambda ex: ex.sweep()) == []
+    clock.now += 16
+    assert len(double.call(lambda ex: ex.sweep())) == 1
+    assert client.open_orders() == []

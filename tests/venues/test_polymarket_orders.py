@@ -266,3 +266,29 @@ def test_policy_is_used_for_the_client(double: ClobServerThread) -> None:
     """Hosts other than http(s) are refused up front."""
     with pytest.raises(ValueError, match="host must be"):
         PolymarketClient("ftp://127.0.0.1", KEY, policy=RetryPolicy())
+
+
+def test_key_and_secrets_stay_out_of_reprs_and_errors(client: PolymarketClient) -> None:
+    """The private key, the API secret and passphrase never show in a repr or an error text."""
+    assert client.creds is not None
+    texts = [repr(client), repr(client.creds), str(client.creds)]
+    with pytest.raises(ClobRejected) as exc:
+        client.place(
+            MARKET, side=BUY, price=540_000, size=1_000_000, order_type="FOK", client_order_id="z"
+        )
+    texts.append(str(exc.value))
+    for secret in (KEY, KEY[2:], client.creds.secret, client.creds.passphrase):
+        assert not any(secret in t for t in texts)
+
+
+def test_adapter_refuses_off_grid_orders_before_signing(client: PolymarketClient) -> None:
+    """Price off the tick it was given, sizes with 3 decimals, unknown types: ValueError, nothing sent."""
+    sent = client.stats.requests
+    for price, size, kind in [(535_000, 5_000_000, "FOK"), (530_000, 5_001_000, "FOK"),
+                              (530_000, 5_000_000, "IOC"), (0, 5_000_000, "FOK")]:  # fmt: skip
+        with pytest.raises(ValueError):
+            client.place(
+                MARKET, side=BUY, price=price, size=size, order_type=kind,
+                client_order_id=f"bad-{price}-{size}-{kind}",
+            )  # fmt: skip
+    assert client.stats.requests == sent

@@ -13,6 +13,7 @@ from polyarb.venues.polymarket.client import (
     PolymarketClient,
     RetryPolicy,
 )
+from polyarb.venues.polymarket.pacing import Heartbeat, RateLimiter
 from polyarb.venues.polymarket.signing import ApiCreds, MarketParams, SignedOrder
 
 __all__ = [
@@ -21,9 +22,11 @@ __all__ = [
     "ClobError",
     "ClobRejected",
     "ClobUnavailable",
+    "Heartbeat",
     "MarketParams",
     "OrderAck",
     "PolymarketClient",
+    "RateLimiter",
     "RetryPolicy",
     "SignedOrder",
 ]

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from polyarb.venues.polymarket.pacing import RateLimiter
 from polyarb.venues.polymarket.signing import (
     POLYGON,
     ApiCreds,
@@ -125,7 +126,10 @@ class OrderAck:
 
 
 class PolymarketClient:
-    """REST access to one wallet's account on a CLOB V2 host (``http://127.0.0.1:P`` for the double)."""
+    """REST access to one wallet's account on a CLOB V2 host (``http://127.0.0.1:P`` for the double).
+
+    ``limits`` overrides the client-side rate limits (group → (requests, window s)).
+    """
 
     def __init__(
         self,
@@ -138,6 +142,7 @@ class PolymarketClient:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         policy: RetryPolicy | None = None,
+        limits: dict[str, tuple[int, float]] | None = None,
     ) -> None:
         parsed = urllib.parse.urlsplit(host)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
@@ -154,6 +159,7 @@ class PolymarketClient:
         self.sleep = sleep
         self.policy = policy or RetryPolicy()
         self.stats = ClientStats()
+        self.limiter = RateLimiter(clock, sleep, limits)
         self._conn: http.client.HTTPConnection | None = None
         self._signed: dict[str, SignedOrder] = {}
 
@@ -424,6 +430,7 @@ class PolymarketClient:
         params = {k: v for k, v in (query or {}).items() if v is not None}
         if params:
             target += "?" + urllib.parse.urlencode(params)
+        self.stats.slept_s += self.limiter.acquire(method, path)
         self.stats.requests += 1
         try:
             conn = self._connection()
