@@ -120,7 +120,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from polyarb.server import FaultPlan, ReplayServer
 
-    for name in ("clients", "disconnect_after", "freeze_after", "garbage_every"):
+    for name in ("clients", "disconnect_after", "freeze_after", "garbage_every",
+                 "clob_timeout_next", "clob_5xx_next", "clob_429_next", "clob_fail_trades",
+                 "clob_drop_user_after", "clob_port"):  # fmt: skip
         if getattr(args, name) < 0:
             raise CliError(f"--{name.replace('_', '-')} must be ≥ 0")
     if not args.max and args.speed <= 0:

@@ -28,11 +28,12 @@ def test_help_lists_the_clob_double() -> None:
 
 
 def test_serve_clob_fills_a_signed_fok_against_the_served_book(bundled_recordings: Path) -> None:
-    """The second startup line names the double; a FOK at the served best ask is filled there."""
+    """The second startup line names the double; its fault flag applies; a FOK at the served
+    best ask is filled there."""
     session = bundled_recordings / "crossing-burst-2026-09-29"
     proc = subprocess.Popen(
         [sys.executable, "-m", "polyarb", "serve", "--session", str(session), "--port", "0",
-         "--clob", "--clob-port", "0"],
+         "--clob", "--clob-port", "0", "--clob-429-next", "2"],
         stdout=subprocess.PIPE, text=True, cwd=REPO,
     )  # fmt: skip
     try:
@@ -42,8 +43,9 @@ def test_serve_clob_fills_a_signed_fok_against_the_served_book(bundled_recording
         assert line.startswith("clob double on http://127.0.0.1:"), line
         url = line.split(" on ")[1].split()[0]
         metas = SessionReader(session).markets()
-        client = PolymarketClient(url, KEY)
+        client = PolymarketClient(url, KEY, sleep=lambda _s: None)
         client.derive_api_key()
+        assert client.stats.throttled == 2  # the --clob-429-next fault reached the client
         for meta in metas:
             for token in meta.token_ids:
                 with urllib.request.urlopen(f"{url}/book?token_id={token}", timeout=30) as r:

@@ -29,6 +29,18 @@ def test_429_backs_off_exponentially_then_succeeds(
     assert len(client.trades()) == 1
 
 
+def test_425_matching_engine_restart_is_retried_like_a_throttle(
+    client: PolymarketClient, double: ClobServerThread, sleeper: Sleeper
+) -> None:
+    """425 Too Early: refused before processing, so backed off and sent again (no reconcile)."""
+    double.call(lambda ex: setattr(ex.faults, "too_early_next", 2))
+    ack = client.place(
+        MARKET, side=BUY, price=540_000, size=5_000_000, order_type="FOK", client_order_id="e1"
+    )
+    assert ack.status == "matched" and client.stats.reconciles == 0
+    assert sleeper.slept == [0.25, 0.5]
+
+
 def test_429_honours_retry_after(
     client: PolymarketClient, double: ClobServerThread, sleeper: Sleeper
 ) -> None:

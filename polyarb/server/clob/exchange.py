@@ -39,6 +39,7 @@ from polyarb.venues.polymarket.signing import (
 UNAUTHORIZED = "Unauthorized/Invalid api key"
 INVALID_L1 = "Invalid L1 Request headers"
 TOO_MANY_REQUESTS = "Too Many Requests"
+TOO_EARLY = "Too Early"
 INVALID_SIGNATURE = "invalid signature"
 SIGNER_NOT_KEY = "the order signer address has to be the address of the API KEY"
 OWNER_NOT_KEY = "the order owner has to be the owner of the API KEY"
@@ -96,6 +97,7 @@ class ClobFaults:
       is held for ``timeout_s`` (the client times out not knowing the outcome).
     * ``server_error_next``: the next N requests get a 5xx and are not processed.
     * ``rate_limit_next``: the next N requests get 429 (``Retry-After`` if set).
+    * ``too_early_next``: the next N requests get 425 (matching engine restarting).
     * ``trade_delay_s``: time between lifecycle steps (MATCHED → MINED → CONFIRMED).
     * ``fail_trades_next``: the next N trades go MATCHED → RETRYING → FAILED and
       their fill is reversed in the account.
@@ -108,6 +110,7 @@ class ClobFaults:
     server_error_status: int = 500
     rate_limit_next: int = 0
     retry_after_s: float | None = None
+    too_early_next: int = 0
     trade_delay_s: float = 0.0
     fail_trades_next: int = 0
     drop_user_after: int = 0

@@ -26,6 +26,7 @@ from polyarb.events import BookSnapshot, LevelChange
 from polyarb.protocol.markets import MarketMeta
 from polyarb.protocol.parser import parse_frame
 from polyarb.server.clob.exchange import (
+    TOO_EARLY,
     TOO_MANY_REQUESTS,
     ApiError,
     ClobExchange,
@@ -201,6 +202,9 @@ class ClobServer:
             if faults.retry_after_s is not None:
                 headers["Retry-After"] = f"{faults.retry_after_s:g}"
             return web.json_response({"error": TOO_MANY_REQUESTS}, status=429, headers=headers)
+        if faults.too_early_next > 0:
+            faults.too_early_next -= 1
+            return web.json_response({"error": TOO_EARLY}, status=425)
         if faults.server_error_next > 0:
             faults.server_error_next -= 1
             return web.json_response(

@@ -2,8 +2,9 @@
 
 Transport rules (polymarket-protocol.md §3, the exchange's error reference):
 
-* 429 means the request was throttled before it was processed: wait (the
-  ``Retry-After`` header if given, else exponential backoff) and send again.
+* 429 (throttled) and 425 (matching engine restarting) mean the request was
+  refused before it was processed: wait (the ``Retry-After`` header if given,
+  else exponential backoff) and send again.
 * A timeout, a dropped connection or a 5xx on ``POST /order`` leaves the outcome
   unknown. The order id is the EIP-712 hash, known before sending, so the
   client asks ``GET /data/order/{id}`` first and only resends the *same bytes*
@@ -450,7 +451,8 @@ class PolymarketClient:
             self.close()
             raise _Unknown(0, f"connection: {type(exc).__name__}: {exc}") from exc
         status = response.status
-        if status == 429:
+        if status in (425, 429):
+            # 429 throttled, 425 matching engine restarting: refused before processing.
             self.stats.throttled += 1
             after = response.getheader("Retry-After")
             raise _Throttled(
