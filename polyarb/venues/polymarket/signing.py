@@ -19,6 +19,8 @@ on one definition.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -219,6 +221,14 @@ def recover_order_signer(order: dict[str, Any], chain_id: int, exchange: str) ->
         return None
 
 
+@functools.lru_cache(maxsize=4)
+def _account(private_key: str) -> Any:
+    # Deriving the public key is most of a pure-Python signature's cost: do it once per key.
+    from eth_account import Account
+
+    return Account.from_key(private_key)
+
+
 def sign_order(
     private_key: str,
     market: MarketParams,
@@ -238,31 +248,42 @@ def sign_order(
 
     ``owner`` is the API key; ``client_order_id`` fixes the salt so the same
     decision signs the same order. ``exchange`` overrides the market's
-    exchange (only tests do, to prove a wrong domain is refused).
+    exchange (only tests do, to prove a wrong domain is refused). The typed
+    data and JSON body are py-clob-client-v2's; the digest is hashed once and
+    serves as both the signed hash and the order id (byte-equal to the SDK's
+    ``build_signed_order``, tests/venues/test_polymarket_signing.py).
     """
-    from py_clob_client_v2.order_utils.exchange_order_builder_v2 import ExchangeOrderBuilderV2
-    from py_clob_client_v2.order_utils.model.order_data_v2 import OrderDataV2, order_to_json_v2
-    from py_clob_client_v2.order_utils.model.side import Side
-    from py_clob_client_v2.signer import Signer
+    from eth_account.messages import _hash_eip191_message, encode_typed_data
+    from py_clob_client_v2.order_utils.model.order_data_v2 import order_to_json_v2
 
     check_order(market, side, price, size, order_type)
-    signer = Signer(private_key, chain_id)
+    account = _account(private_key)
     maker_amount, taker_amount = order_amounts(side, price, size)
-    salt = order_salt(client_order_id)
     verifying = exchange or exchange_address(chain_id, market.neg_risk)
-    builder = ExchangeOrderBuilderV2(verifying, chain_id, signer, generate_salt=lambda: str(salt))
-    signed = builder.build_signed_order(
-        OrderDataV2(
-            maker=funder or signer.address(),
-            tokenId=market.token_id,
-            makerAmount=str(maker_amount),
-            takerAmount=str(taker_amount),
-            side=Side.BUY if side == BUY else Side.SELL,
-            signer=signer.address(),
-            timestamp=str(timestamp_ms),
-        )
+    order = {
+        "salt": order_salt(client_order_id),
+        "maker": funder or account.address,
+        "signer": account.address,
+        "tokenId": market.token_id,
+        "makerAmount": str(maker_amount),
+        "takerAmount": str(taker_amount),
+        "side": side,
+        "expiration": "0",
+        "signatureType": 0,
+        "timestamp": str(timestamp_ms),
+        "metadata": BYTES32_ZERO,
+        "builder": BYTES32_ZERO,
+    }
+    digest = _hash_eip191_message(
+        encode_typed_data(full_message=order_typed_data(order, chain_id, verifying))
     )
-    body = order_to_json_v2(signed, owner, order_type)
-    order_id = order_hash(body["order"], chain_id, verifying)
+    signature = "0x" + bytes(account.unsafe_sign_hash(digest).signature).hex()
+    body = order_to_json_v2(_with_signature(_order_v2(order), signature), owner, order_type)
     text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-    return SignedOrder(order_id, client_order_id, body, text)
+    return SignedOrder("0x" + bytes(digest).hex(), client_order_id, body, text)
+
+
+def _with_signature(order: Any, signature: str) -> Any:
+    from py_clob_client_v2.order_utils.model.order_data_v2 import SignedOrderV2
+
+    return SignedOrderV2(**{**dataclasses.asdict(order), "signature": signature})
