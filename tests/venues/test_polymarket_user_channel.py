@@ -15,6 +15,7 @@ from typing import Any
 
 from clob_support import CONDITION, MARKET, FakeClock
 
+from polyarb.protocol.user import UserOrder, UserTrade, parse_user_frame
 from polyarb.server.clob import ClobExchange, ClobServerThread
 from polyarb.units import SCALE
 from polyarb.venues.polymarket import PolymarketClient
@@ -91,6 +92,9 @@ def test_trade_goes_matched_mined_confirmed_with_the_real_fields(
         assert set(event["maker_orders"][0]) == set(sample["maker_orders"][0]) | {"side"}
         assert event["trader_side"] == "TAKER" and event["size"] == "5" and event["price"] == "0.53"
     assert len({e["id"] for e in events}) == 1
+    parsed = [parse_user_frame(json.dumps(e))[0] for e in events]
+    assert all(isinstance(p, UserTrade) for p in parsed)
+    assert [p.size for p in parsed if isinstance(p, UserTrade)] == [5 * SCALE] * 3
     assert int(events[2]["last_update"]) > int(events[0]["match_time"])
 
 
@@ -137,6 +141,7 @@ def test_order_placement_and_cancellation_events_have_the_real_fields(
     ]
     assert set(events[0]) == set(_sample(shared_data, "order_placement_2024-09-09.json"))
     assert set(events[1]) == set(_sample(shared_data, "order_cancellation_2024-09-09.json"))
+    assert all(isinstance(parse_user_frame(json.dumps(e))[0], UserOrder) for e in events)
 
 
 def test_dropped_user_channel_closes_after_n_events(
