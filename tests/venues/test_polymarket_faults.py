@@ -179,3 +179,28 @@ def test_heartbeat_ticks_keep_orders_alive_and_stopping_them_cancels(
     clock.now += 16
     assert len(double.call(lambda ex: ex.sweep())) == 1
     assert client.open_orders() == []
+
+
+def test_heartbeat_thread_and_orders_share_one_client(
+    client: PolymarketClient, double: ClobServerThread
+) -> None:
+    """A Heartbeat thread beside order traffic on the same client: no crossed answers."""
+    import threading
+    import time
+
+    stop = threading.Event()
+    beat = Heartbeat(client, interval_s=0.01, clock=time.monotonic)
+    thread = threading.Thread(target=beat.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        for i in range(10):
+            ack = client.place(
+                MARKET, side=BUY, price=400_000, size=5_000_000, order_type="GTC",
+                client_order_id=f"c{i}",
+            )  # fmt: skip
+            assert ack.status == "live"
+    finally:
+        stop.set()
+        thread.join(30)
+    assert beat.failures == 0 and beat.last_ok is not None
+    assert len(client.open_orders()) == 10

@@ -18,7 +18,7 @@ from clob_support import CONDITION, MARKET, FakeClock
 from polyarb.protocol.user import UserOrder, UserTrade, parse_user_frame
 from polyarb.server.clob import ClobExchange, ClobServerThread
 from polyarb.units import SCALE
-from polyarb.venues.polymarket import PolymarketClient
+from polyarb.venues.polymarket import ApiCreds, PolymarketClient
 from polyarb.venues.polymarket.signing import BUY
 from polyarb.venues.polymarket.user_channel import user_frames
 
@@ -187,3 +187,16 @@ def test_user_channel_filters_by_condition_id(
         return [t.result() for t in done]
 
     assert asyncio.run(main()) == []
+
+
+def test_user_channel_with_a_wrong_secret_is_closed(
+    client: PolymarketClient, double: ClobServerThread
+) -> None:
+    """Bad credentials in the subscribe frame: the socket is closed (1008), no events."""
+    assert client.creds is not None
+    wrong = ApiCreds(client.creds.api_key, "d3Jvbmc=", client.creds.passphrase)
+
+    async def main() -> list[str]:
+        return [frame async for frame in user_frames(double.ws_url, wrong, [CONDITION])]
+
+    assert asyncio.run(asyncio.wait_for(main(), 20)) == []

@@ -22,6 +22,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -162,6 +163,8 @@ class PolymarketClient:
         self.stats = ClientStats()
         self.limiter = RateLimiter(clock, sleep, limits)
         self._conn: http.client.HTTPConnection | None = None
+        # One connection, shared by the caller and a Heartbeat thread: one request at a time.
+        self._lock = threading.Lock()
         self._signed: dict[str, SignedOrder] = {}
 
     def __repr__(self) -> str:  # never the key
@@ -432,24 +435,25 @@ class PolymarketClient:
         if params:
             target += "?" + urllib.parse.urlencode(params)
         self.stats.slept_s += self.limiter.acquire(method, path)
-        self.stats.requests += 1
-        try:
-            conn = self._connection()
-            conn.request(
-                method,
-                target,
-                body=body.encode() if body else None,
-                headers={**signed_headers, "Content-Type": "application/json"},
-            )
-            response = conn.getresponse()
-            raw = response.read()
-        except TimeoutError as exc:
-            self.stats.timeouts += 1
-            self.close()  # a late answer must not be read as the next request's
-            raise _Unknown(0, f"timeout after {self.policy.timeout_s:g}s") from exc
-        except (OSError, http.client.HTTPException) as exc:
-            self.close()
-            raise _Unknown(0, f"connection: {type(exc).__name__}: {exc}") from exc
+        with self._lock:
+            self.stats.requests += 1
+            try:
+                conn = self._connection()
+                conn.request(
+                    method,
+                    target,
+                    body=body.encode() if body else None,
+                    headers={**signed_headers, "Content-Type": "application/json"},
+                )
+                response = conn.getresponse()
+                raw = response.read()
+            except TimeoutError as exc:
+                self.stats.timeouts += 1
+                self.close()  # a late answer must not be read as the next request's
+                raise _Unknown(0, f"timeout after {self.policy.timeout_s:g}s") from exc
+            except (OSError, http.client.HTTPException) as exc:
+                self.close()
+                raise _Unknown(0, f"connection: {type(exc).__name__}: {exc}") from exc
         status = response.status
         if status in (425, 429):
             # 429 throttled, 425 matching engine restarting: refused before processing.

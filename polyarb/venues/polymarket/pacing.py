@@ -54,10 +54,15 @@ class RateLimiter:
         self.sleep = sleep
         self.limits = dict(DEFAULT_LIMITS if limits is None else limits)
         self._sent: dict[str, deque[float]] = {g: deque() for g in self.limits}
+        self._lock = threading.Lock()
         self.waited_s = 0.0
 
     def acquire(self, method: str, path: str) -> float:
         """Wait (through the injected sleeper) until every group has room; returns the wait."""
+        with self._lock:  # waiters queue up: the window is shared by every thread
+            return self._acquire(method, path)
+
+    def _acquire(self, method: str, path: str) -> float:
         groups = [g for g in limit_groups(method, path) if g in self.limits]
         now = self.clock()
         waited = 0.0
