@@ -204,3 +204,30 @@ def test_heartbeat_thread_and_orders_share_one_client(
         thread.join(30)
     assert beat.failures == 0 and beat.last_ok is not None
     assert len(client.open_orders()) == 10
+
+
+def test_batch_timeout_reconciles_each_leg_and_resends_none(
+    double: ClobServerThread, clock: FakeClock, sleeper: Sleeper
+) -> None:
+    """Both legs booked, answer late: each is found by id, nothing is sent twice."""
+    client = PolymarketClient(
+        double.url, KEY, clock=clock, sleep=sleeper, policy=RetryPolicy(timeout_s=0.5)
+    )
+    client.derive_api_key()
+
+    def arm(ex: ClobExchange) -> None:
+        ex.faults.timeout_next = 1
+        ex.faults.timeout_s = 5.0
+
+    double.call(arm)
+    legs = [
+        client.sign(MARKET, side=BUY, price=540_000, size=5_000_000, order_type="FOK",
+                    client_order_id=f"b{i}")
+        for i in range(2)
+    ]  # fmt: skip
+    acks = client.post_orders(legs)
+    assert all(a.reconciled and a.status == "MATCHED" for a in acks)
+    assert client.stats.resends == 0 and client.stats.reconciles == 2
+    assert [t["price"] for t in client.trades()] == ["0.53", "0.54"]  # one fill each, no third
+    assert double.call(lambda ex: len(ex._orders)) == 2
+    client.close()

@@ -292,3 +292,22 @@ def test_adapter_refuses_off_grid_orders_before_signing(client: PolymarketClient
                 client_order_id=f"bad-{price}-{size}-{kind}",
             )  # fmt: skip
     assert client.stats.requests == sent
+
+
+def test_batch_of_two_legs_answers_each_on_its_own(client: PolymarketClient) -> None:
+    """POST /orders is not atomic: a filled leg and a killed FOK come back side by side."""
+    legs = [
+        client.sign(MARKET, side=BUY, price=540_000, size=5_000_000, order_type="FOK",
+                    client_order_id="leg-a"),
+        client.sign(MARKET, side=BUY, price=530_000, size=50_000_000, order_type="FOK",
+                    client_order_id="leg-b"),
+    ]  # fmt: skip
+    acks = client.post_orders(legs)
+    assert [a.client_order_id for a in acks] == ["leg-a", "leg-b"]
+    assert acks[0].status == "matched" and acks[0].taking_amount == "5"
+    assert (acks[1].status, acks[1].error) == ("rejected", FOK_NOT_FILLED)
+    with pytest.raises(ValueError, match="1 to 15"):
+        client.post_orders(legs * 8)
+    with pytest.raises(ClobRejected) as exc:  # the exchange's own limit, past the client's check
+        client._call("POST", "/orders", [legs[0].body] * 16)
+    assert exc.value.message == "Too many orders in payload: 16, max allowed: 15"

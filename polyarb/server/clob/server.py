@@ -36,6 +36,8 @@ from polyarb.units import format_fixed
 
 log = logging.getLogger(__name__)
 
+MAX_BATCH = 15
+
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -152,6 +154,7 @@ class ClobServer:
         r.add_get("/auth/derive-api-key", self._api_key)
         r.add_post("/auth/api-key", self._api_key)
         r.add_post("/order", self._post_order)
+        r.add_post("/orders", self._post_orders)
         r.add_delete("/order", self._cancel_one)
         r.add_delete("/orders", self._cancel_many)
         r.add_delete("/cancel-all", self._cancel_all)
@@ -262,12 +265,47 @@ class ClobServer:
     async def _post_order(self, request: web.Request) -> web.StreamResponse:
         key, body = await self._auth(request)
         out = self.exchange.post_order(key, body)
+        await self._late_answer()
+        return _json(out)
+
+    async def _post_orders(self, request: web.Request) -> web.StreamResponse:
+        """``POST /orders``: up to 15, each on its own (a refusal is an entry, not a 400)."""
+        key, body = await self._auth(request)
+        try:
+            items = json.loads(body)
+        except ValueError as exc:
+            raise ApiError(400, "Invalid order payload") from exc
+        if not isinstance(items, list) or not items:
+            raise ApiError(400, "Invalid order payload")
+        if len(items) > MAX_BATCH:
+            raise ApiError(
+                400, f"Too many orders in payload: {len(items)}, max allowed: {MAX_BATCH}"
+            )
+        answers: list[dict[str, Any]] = []
+        for item in items:
+            try:
+                answers.append(self.exchange.post_order(key, json.dumps(item)))
+            except ApiError as exc:
+                answers.append(
+                    {
+                        "errorMsg": exc.message,
+                        "orderID": "",
+                        "takingAmount": "",
+                        "makingAmount": "",
+                        "status": "",
+                        "transactionsHashes": [],
+                        "success": False,
+                    }
+                )
+        await self._late_answer()
+        return _json(answers)
+
+    async def _late_answer(self) -> None:
         faults = self.exchange.faults
         if faults.timeout_next > 0:
             faults.timeout_next -= 1
-            await self.pump()  # the order is live and its events are out; only the answer is late
+            await self.pump()  # the orders are booked and their events out; only the answer is late
             await asyncio.sleep(faults.timeout_s)
-        return _json(out)
 
     async def _cancel_one(self, request: web.Request) -> web.StreamResponse:
         key, body = await self._auth(request)

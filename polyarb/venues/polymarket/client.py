@@ -44,6 +44,8 @@ from polyarb.venues.polymarket.signing import (
 log = logging.getLogger(__name__)
 
 END_CURSOR = "LTE="
+MAX_BATCH = 15
+"""``POST /orders`` takes at most 15 orders (polymarket-protocol.md §4)."""
 DUPLICATED = "Duplicated"
 
 
@@ -125,6 +127,8 @@ class OrderAck:
     transactions: tuple[str, ...] = ()
     reconciled: bool = False
     raw: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+    """Set (with ``status`` "rejected") for an order a batch refused."""
 
 
 class PolymarketClient:
@@ -281,19 +285,66 @@ class PolymarketClient:
             return self._ack(signed, out)
         raise ClobUnavailable(0, f"gave up after {self.policy.max_attempts} attempts", path)
 
+    def post_orders(self, orders: list[SignedOrder]) -> list[OrderAck]:
+        """``POST /orders`` (at most 15, not atomic): one ack per order, in the given order.
+
+        An order the exchange refused comes back with ``status`` "rejected" and
+        ``error`` set. After an unknown outcome each order is reconciled by id
+        and only the ones the exchange does not know are sent again.
+        """
+        if not 0 < len(orders) <= MAX_BATCH:
+            raise ValueError(f"a batch holds 1 to {MAX_BATCH} orders, got {len(orders)}")
+        done: dict[str, OrderAck] = {}
+        pending = list(orders)
+        path = "/orders"
+        for attempt in range(self.policy.max_attempts):
+            body = "[" + ",".join(o.body_text for o in pending) + "]"
+            try:
+                out = self._once("POST", path, body)
+            except _Throttled as exc:
+                self._backoff(attempt, exc.retry_after)
+                continue
+            except _Unknown as exc:
+                log.warning("batch of %d: %s; reconciling before any resend", len(pending), exc)
+            else:
+                answers = out if isinstance(out, list) else []
+                for signed, answer in zip(pending, answers, strict=False):
+                    done[signed.order_id] = self._batch_ack(signed, answer)
+            for signed in pending:  # no answer for it: ask before sending it again
+                if signed.order_id not in done:
+                    found = self._reconcile(signed)
+                    if found is not None:
+                        done[signed.order_id] = found
+            pending = [o for o in pending if o.order_id not in done]
+            if not pending:
+                return [done[o.order_id] for o in orders]
+            self.stats.resends += 1
+            self._backoff(attempt)
+        raise ClobUnavailable(0, f"gave up after {self.policy.max_attempts} attempts", path)
+
+    def _batch_ack(self, signed: SignedOrder, answer: Any) -> OrderAck:
+        body = answer if isinstance(answer, dict) else {}
+        error = str(body.get("errorMsg") or "")
+        if not error and body.get("success") is not False:
+            return self._ack(signed, body)
+        if DUPLICATED in error:
+            found = self._reconcile(signed)
+            if found is not None:
+                return found
+        return OrderAck(
+            signed.order_id, signed.client_order_id, "rejected", raw=body, error=error or "refused"
+        )
+
     def _reconcile(self, signed: SignedOrder) -> OrderAck | None:
         self.stats.reconciles += 1
         record = self.get_order(signed.order_id)
         if record is None:
             return None
-        trades = record.get("associate_trades") or []
+        # The record has no amounts per fill: those come from its trades (user channel, /data/trades).
         return OrderAck(
             order_id=signed.order_id,
             client_order_id=signed.client_order_id,
             status=str(record.get("status", "")),
-            taking_amount="",
-            making_amount="",
-            transactions=tuple(str(t) for t in trades),
             reconciled=True,
             raw=record,
         )
