@@ -89,7 +89,7 @@ def test_timeout_reconciles_and_never_sends_the_order_twice(
     assert ack.reconciled and ack.status == "MATCHED"
     assert client.stats.timeouts == 1 and client.stats.reconciles == 1 and client.stats.resends == 0
     assert len(client.trades()) == 1
-    assert double.call(lambda ex: len(ex._orders)) == 1
+    assert len(double.call(lambda ex: ex.all_orders())) == 1
     # the same decision placed again is the same signed order: reconciled, not re-filled
     again = client.place(
         MARKET, side=BUY, price=540_000, size=5_000_000, order_type="FOK", client_order_id="t1"
@@ -229,5 +229,5 @@ def test_batch_timeout_reconciles_each_leg_and_resends_none(
     assert all(a.reconciled and a.status == "MATCHED" for a in acks)
     assert client.stats.resends == 0 and client.stats.reconciles == 2
     assert [t["price"] for t in client.trades()] == ["0.53", "0.54"]  # one fill each, no third
-    assert double.call(lambda ex: len(ex._orders)) == 2
+    assert len(double.call(lambda ex: ex.all_orders())) == 2
     client.close()

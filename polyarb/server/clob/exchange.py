@@ -564,6 +564,10 @@ class ClobExchange:
             return None
         return order.record()
 
+    def all_orders(self) -> list[dict[str, Any]]:
+        """Every order the double booked, any key, any status, oldest first (tests, audits)."""
+        return [o.record() for o in self._orders.values()]
+
     def open_orders(
         self, key: _Key, market: str | None = None, asset_id: str | None = None
     ) -> list[dict[str, Any]]:
