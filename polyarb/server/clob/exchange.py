@@ -404,9 +404,9 @@ class ClobExchange:
         if order_id in self._orders:
             raise ApiError(400, f"order {order_id} is invalid. Duplicated.")
         size, cash = (taker_amount, maker_amount) if side == BUY else (maker_amount, taker_amount)
-        price, exact = divmod(cash * SCALE, size) if size > 0 else (0, 1)
+        price, remainder = divmod(cash * SCALE, size) if size > 0 else (0, 1)
         tick = market.tick
-        if exact or price % tick or not tick <= price <= SCALE - tick:
+        if remainder or price % tick or not tick <= price <= SCALE - tick:
             shown = format_fixed(price) if size > 0 else "0"
             raise ApiError(
                 400,
