@@ -41,8 +41,10 @@ examples:
   polyarb serve --session resolvedkit-btc15m --max --exit-at-end --port 0
   polyarb serve --session S --max --disconnect-after 5000 --fault-connections 2
   polyarb serve --session S --speed 10 --freeze-after 100   # PONGs keep coming, data stops
+  polyarb serve --session S --clob --clob-port 0 --clob-429-next 3   # + exchange double (docs/live.md)
 
-The first line on stdout is 'serving SESSION on ws://127.0.0.1:PORT' (useful with --port 0).
+The first line on stdout is 'serving SESSION on ws://127.0.0.1:PORT' (useful with --port 0);
+with --clob the second is 'clob double on http://127.0.0.1:PORT (user channel ws://...)'.
 """
 
 
@@ -99,13 +101,28 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="K",
         help="fault only the first K connections (default 0 = all)",
     )
+    c = p.add_argument_group(
+        "exchange double (--clob): Polymarket CLOB V2 REST + user channel beside the market channel"
+    )
+    c.add_argument("--clob", action="store_true", help="also serve the exchange double")
+    c.add_argument("--clob-port", type=int, default=8080, help="its port (default 8080; 0 = any)")
+    c.add_argument("--clob-balance", default="1000", help="pUSD balance and allowance per wallet")
+    c.add_argument("--clob-heartbeat-timeout", type=float, default=15.0, metavar="S")
+    c.add_argument("--clob-timeout-next", type=int, default=0, metavar="N", help="late answers")
+    c.add_argument("--clob-5xx-next", type=int, default=0, metavar="N")
+    c.add_argument("--clob-429-next", type=int, default=0, metavar="N")
+    c.add_argument("--clob-trade-delay", type=float, default=0.0, metavar="S")
+    c.add_argument("--clob-fail-trades", type=int, default=0, metavar="N")
+    c.add_argument("--clob-drop-user-after", type=int, default=0, metavar="N")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from polyarb.server import FaultPlan, ReplayServer
 
-    for name in ("clients", "disconnect_after", "freeze_after", "garbage_every"):
+    for name in ("clients", "disconnect_after", "freeze_after", "garbage_every",
+                 "clob_timeout_next", "clob_5xx_next", "clob_429_next", "clob_fail_trades",
+                 "clob_drop_user_after", "clob_port"):  # fmt: skip
         if getattr(args, name) < 0:
             raise CliError(f"--{name.replace('_', '-')} must be ≥ 0")
     if not args.max and args.speed <= 0:
@@ -135,8 +152,9 @@ def run(args: argparse.Namespace) -> int:
         exit_at_end=args.exit_at_end,
         digest=args.digest,
     )
+    clob = _clob_exchange(args, path, server) if args.clob else None
     try:
-        asyncio.run(_serve(server))
+        asyncio.run(_serve(server, clob, args.clob_port))
     except OSError as exc:
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
     finally:
@@ -145,16 +163,56 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve(server: object) -> None:
+def _clob_exchange(args: argparse.Namespace, path: Path, server: object) -> object:
+    """The exchange double over the replay server's current books (imports eth_account)."""
+    from polyarb.recording.reader import SessionReader
+    from polyarb.server import ReplayServer
+    from polyarb.server.clob import BytesBooks, ClobExchange, ClobFaults, markets_from_meta
+    from polyarb.units import FixedPointError, to_fixed
+
+    assert isinstance(server, ReplayServer)
+    try:
+        balance = to_fixed(args.clob_balance)
+    except FixedPointError as exc:
+        raise CliError(f"--clob-balance: {exc}") from exc
+    faults = ClobFaults(
+        timeout_next=args.clob_timeout_next,
+        server_error_next=args.clob_5xx_next,
+        rate_limit_next=args.clob_429_next,
+        trade_delay_s=args.clob_trade_delay,
+        fail_trades_next=args.clob_fail_trades,
+        drop_user_after=args.clob_drop_user_after,
+    )
+    return ClobExchange(
+        markets_from_meta(SessionReader(path).markets()),
+        BytesBooks(server.current_book),
+        collateral=balance,
+        allowance=balance,
+        heartbeat_timeout_s=args.clob_heartbeat_timeout,
+        faults=faults,
+    )
+
+
+async def _serve(server: object, clob: object = None, clob_port: int = 0) -> None:
     from polyarb.server import ReplayServer
 
     assert isinstance(server, ReplayServer)
     await server.start()
     pace = "max" if server.speed is None else f"{server.speed:g}x"
     print(f"serving {server.stats.session} on {server.url} ({pace})", flush=True)
+    double = None
+    if clob is not None:
+        from polyarb.server.clob import ClobExchange, ClobServer
+
+        assert isinstance(clob, ClobExchange)
+        double = ClobServer(clob, host=server.host, port=clob_port)
+        await double.start()
+        print(f"clob double on {double.url} (user channel {double.ws_url})", flush=True)
     task = asyncio.create_task(server.serve())
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, task.cancel)
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    if double is not None:
+        await double.stop()

@@ -196,6 +196,10 @@ class ReplayServer:
         self._player = asyncio.create_task(self._play(), name="replay-player")
         return self.port
 
+    def current_book(self, asset: str) -> bytes | None:
+        """The book a subscriber to ``asset`` would be sent now (None before any is recorded)."""
+        return self._books[asset] if asset in self._books else None  # noqa: SIM401 (no .get)
+
     @property
     def url(self) -> str:
         return f"ws://{self.host}:{self.port}"
