@@ -1,6 +1,6 @@
 """User-channel frame → typed order and trade events. Never raises on bad input.
 
-Shapes from polymarket-protocol.md §2 and the recorded samples in
+Shapes from docs/protocol.md §User channel and the recorded samples in
 ``ws_user/``: ``order`` events (PLACEMENT / UPDATE / CANCELLATION; status
 LIVE, MATCHED, CANCELED or ``CANCELED_<reason>``, whose FOK-kill form leaves
 ``size_matched``, ``outcome`` and ``created_at`` empty) and ``trade`` events

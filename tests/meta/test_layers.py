@@ -75,6 +75,7 @@ LAYERS: list[tuple[str, tuple[str, ...], frozenset[str] | None]] = [
             "polyarb.alerts.notify",
             "polyarb.engine.run_writer",
             "polyarb.analytics",
+            "polyarb.venues",
         ),
         ANY_LIB,
     ),

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from polyarb.book.book import OrderBook
+from polyarb.errors import PolyarbError
 from polyarb.events import BUY, SELL
 from polyarb.execution.fees import taker_fee
 from polyarb.server.clob.matching import match_taker
@@ -56,7 +57,7 @@ BOOK_MAKER = "0x000000000000000000000000000000000000b00c"
 """Stand-in owner/address for book liquidity (the double has no other traders)."""
 
 
-class ApiError(Exception):
+class ApiError(PolyarbError):
     """An error answer: HTTP ``status`` and the exchange's ``{"error": message}``."""
 
     def __init__(self, status: int, message: str) -> None:

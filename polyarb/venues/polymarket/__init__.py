@@ -6,13 +6,11 @@ eth_account and the SDK load on first use.
 
 from polyarb.venues.polymarket.client import (
     ClientStats,
-    ClobError,
-    ClobRejected,
-    ClobUnavailable,
     OrderAck,
     PolymarketClient,
     RetryPolicy,
 )
+from polyarb.venues.polymarket.errors import ClobError, ClobRejected, ClobUnavailable
 from polyarb.venues.polymarket.pacing import Heartbeat, RateLimiter
 from polyarb.venues.polymarket.signing import ApiCreds, MarketParams, SignedOrder
 

@@ -1,6 +1,6 @@
 """A synchronous Polymarket CLOB V2 REST client that never sends an order twice.
 
-Transport rules (polymarket-protocol.md §3, the exchange's error reference):
+Transport rules (docs/protocol.md §Authentication and rate limits, the exchange's error reference):
 
 * 429 (throttled) and 425 (matching engine restarting) mean the request was
   refused before it was processed: wait (the ``Retry-After`` header if given,
@@ -29,6 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from polyarb.errors import PolyarbError
+from polyarb.venues.polymarket.errors import ClobRejected, ClobUnavailable
 from polyarb.venues.polymarket.pacing import RateLimiter
 from polyarb.venues.polymarket.signing import (
     POLYGON,
@@ -45,29 +47,11 @@ log = logging.getLogger(__name__)
 
 END_CURSOR = "LTE="
 MAX_BATCH = 15
-"""``POST /orders`` takes at most 15 orders (polymarket-protocol.md §4)."""
+"""``POST /orders`` takes at most 15 orders (docs/protocol.md §Order signing)."""
 DUPLICATED = "Duplicated"
 
 
-class ClobError(Exception):
-    """A request the exchange did not complete; ``status`` 0 means no HTTP answer."""
-
-    def __init__(self, status: int, message: str, path: str) -> None:
-        super().__init__(f"{path}: HTTP {status}: {message}")
-        self.status = status
-        self.message = message
-        self.path = path
-
-
-class ClobRejected(ClobError):
-    """The exchange refused the request (4xx other than 429); ``message`` is its error text."""
-
-
-class ClobUnavailable(ClobError):
-    """Retries exhausted on timeouts, 5xx or 429."""
-
-
-class _Unknown(Exception):
+class _Unknown(PolyarbError):
     """No usable answer (timeout, connection lost, 5xx): the request may or may not have run."""
 
     def __init__(self, status: int, message: str) -> None:
@@ -76,7 +60,7 @@ class _Unknown(Exception):
         self.message = message
 
 
-class _Throttled(Exception):
+class _Throttled(PolyarbError):
     def __init__(self, retry_after: float | None) -> None:
         super().__init__("429")
         self.retry_after = retry_after

@@ -1,7 +1,7 @@
 """Client-side pacing: stay under the exchange's rate limits, keep the dead-man switch armed.
 
-Limits are Polymarket's published sliding windows (polymarket-protocol.md §3,
-"as of 2026-05-06"); staying under them means a 429 is an exception, handled
+Limits are Polymarket's published sliding windows, as of 2026-05-06
+(docs/protocol.md §Authentication and rate limits); staying under them means a 429 is an exception, handled
 by the client's backoff, not the steady state. Both classes take the clock and
 sleeper they use, so tests drive them without waiting.
 """
@@ -12,10 +12,18 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from polyarb.venues.polymarket.client import PolymarketClient
+from polyarb.venues.polymarket.errors import ClobError
+
+
+class HeartbeatClient(Protocol):
+    """What :class:`Heartbeat` needs of a client (``PolymarketClient`` is one)."""
+
+    clock: Callable[[], float]
+
+    def heartbeat(self, heartbeat_id: str = "") -> Any: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +103,7 @@ class Heartbeat:
 
     def __init__(
         self,
-        client: PolymarketClient,
+        client: HeartbeatClient,
         interval_s: float = 5.0,
         clock: Callable[[], float] | None = None,
     ) -> None:
@@ -108,8 +116,6 @@ class Heartbeat:
 
     def tick(self) -> bool:
         """Send a heartbeat if one is due; True when one was sent and acknowledged."""
-        from polyarb.venues.polymarket.client import ClobError
-
         now = self.clock()
         if self._last_try is not None and now - self._last_try < self.interval_s:
             return False

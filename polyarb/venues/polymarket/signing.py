@@ -1,6 +1,6 @@
 """Polymarket CLOB V2 authentication and order signing, on ``py-clob-client-v2``.
 
-What is signed (polymarket-protocol.md §3, §4):
+What is signed (docs/protocol.md §Authentication and rate limits, §Order signing):
 
 * L1 headers: an EIP-712 ``ClobAuth`` signature by the wallet; they create or
   derive the API key triple.

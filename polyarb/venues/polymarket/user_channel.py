@@ -1,6 +1,6 @@
 """The authenticated user channel: order and trade events of one API key, as received.
 
-Subscribe frame and heartbeat rules: polymarket-protocol.md §2 (same PING/PONG
+Subscribe frame and heartbeat rules: docs/protocol.md §User channel (same PING/PONG
 as the market channel). Frames are yielded exactly as received so the caller
 can record each one as a ``user`` row before interpreting it.
 """
