@@ -25,11 +25,13 @@ import pyarrow as pa
 
 from polyarb.recording.schema import FRAMES_SCHEMA, MARKETS_SCHEMA
 from polyarb.runs.schema import TABLES as RUN_TABLES
+from polyarb.sweep.schema import RESULTS as SWEEP_RESULTS
 
 SCHEMAS: dict[str, pa.Schema] = {
     "frames": FRAMES_SCHEMA,
     "markets": MARKETS_SCHEMA,
     **RUN_TABLES,
+    "sweeps": SWEEP_RESULTS,
 }
 
 VIEWS = (
@@ -40,6 +42,7 @@ VIEWS = (
     "parity",
     "runs",
     "go_no_go",
+    "sweeps",
 )
 """Every view :func:`connect` defines, in definition order."""
 
@@ -103,7 +106,9 @@ def define_views(
     statements = [expander.expand(sql_text(f)) for f in files]
     template = sql_text("view_run_table")
     statements += [expander.expand(template.replace("@table@", t)) for t in RUN_TABLES]
-    statements += [expander.expand(sql_text(f)) for f in ("view_runs", "view_go_no_go")]
+    statements += [
+        expander.expand(sql_text(f)) for f in ("view_runs", "view_go_no_go", "view_sweeps")
+    ]
     for sql in statements:
         try:
             con.execute(sql)

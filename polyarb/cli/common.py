@@ -23,18 +23,39 @@ class CliError(Exception):
         self.exit_code = exit_code
 
 
+def recordings_location(text: str) -> Path | str:
+    """``--recordings``: a local folder (Path) or an object-storage URL kept as text."""
+    from polyarb.recording.storage import is_remote
+
+    # Path() would fold the '//' of s3://bucket/prefix.
+    return text if is_remote(text) else Path(text)
+
+
 def add_recordings_arg(parser: argparse.ArgumentParser) -> None:
-    """``--recordings DIR`` (default ``$POLYARB_RECORDINGS`` or ``./recordings``)."""
+    """``--recordings DIR|s3://BUCKET/PREFIX`` (default ``$POLYARB_RECORDINGS`` or ``./recordings``)."""
     parser.add_argument(
         "--recordings",
-        type=Path,
-        default=Path(os.environ.get("POLYARB_RECORDINGS", DEFAULT_RECORDINGS)),
-        help="folder holding session folders (default: $POLYARB_RECORDINGS or ./recordings)",
+        type=recordings_location,
+        default=recordings_location(os.environ.get("POLYARB_RECORDINGS", DEFAULT_RECORDINGS)),
+        help="folder holding session folders, or s3://bucket/prefix of pushed sessions "
+        "(docs/sweeps.md) (default: $POLYARB_RECORDINGS or ./recordings)",
     )
 
 
-def session_path(recordings: Path, session: str) -> Path:
-    """Resolve ``--session`` as a path or an id under ``recordings``; clear error if absent."""
+def session_path(recordings: Path | str, session: str) -> Path:
+    """Resolve ``--session`` as a path or an id under ``recordings``; clear error if absent.
+
+    Under an object-storage URL the session is pulled (checksums verified) into the
+    local cache first.
+    """
+    from polyarb.recording.storage import StorageError, cache_root, is_remote, pull_session
+
+    if is_remote(recordings):
+        try:
+            return pull_session(str(recordings), session, cache_root(str(recordings)))
+        except StorageError as exc:
+            raise CliError(str(exc)) from None
+    recordings = Path(recordings)
     direct = Path(session)
     if (direct / "manifest.json").is_file():
         return direct
