@@ -148,6 +148,8 @@ def dask_client(scheduler: str, workers: int | None = None) -> Iterator[Any]:
                 processes=True,
                 host="127.0.0.1",
                 dashboard_address=None,
+                # the scheduler's health endpoint still needs a port: any free one on loopback
+                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
             ) as cluster,
             Client(cluster) as client,
         ):

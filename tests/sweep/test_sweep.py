@@ -1,0 +1,226 @@
+"""`polyarb sweep`: cells are replays, identical on every engine, recorded once, resumable."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from sweep_support import NEGRISK_PROFILE, SESSIONS, start_cluster, stop_cluster, write_sweep
+
+from polyarb.cli import main
+from polyarb.config.profile import load_profile
+from polyarb.sweep.grid import SweepError, load_sweep
+from polyarb.sweep.run import run_sweep
+from polyarb.sweep.store import SweepStore
+
+
+def _by_cell(path: Path) -> dict[str, tuple[Any, ...]]:
+    rows = pq.read_table(str(path)).to_pylist()
+    return {
+        r["cell_id"]: (
+            r["session_id"],
+            r["profile_sha256"],
+            r["decisions_sha256"],
+            r["pnl"],
+            r["fills"],
+        )
+        for r in rows
+    }
+
+
+@pytest.fixture(scope="module")
+def serial_results(
+    sweep_recordings: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[Any, ...]]:
+    """The reference: every cell replayed in this process, one after the other."""
+    spec = load_sweep(write_sweep(tmp_path_factory.mktemp("spec"), "ref-serial"))
+    outcome = run_sweep(spec, sweep_recordings, scheduler="serial")
+    assert outcome.computed == len(outcome.tasks) == 6 * len(SESSIONS)
+    return _by_cell(outcome.results)
+
+
+def test_overrides_are_validated_by_the_profile_schema(tmp_path: Path) -> None:
+    """A bad override gets the profile's own error naming the key and range; hashes match run.json's."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"base: {NEGRISK_PROFILE}\ngrid:\n  risk.min_edge: ['0.9']\n")
+    with pytest.raises(SweepError, match=r"risk\.min_edge = '0\.9'.*le 0\.5"):
+        load_sweep(bad)
+    bad.write_text(f"base: {NEGRISK_PROFILE}\ngrid:\n  risk.min_edgy: ['0.01']\n")
+    with pytest.raises(SweepError, match=r"min_edgy = '0\.01': unknown key"):
+        load_sweep(bad)
+    spec = load_sweep(write_sweep(tmp_path, "ok"))
+    base = load_profile(NEGRISK_PROFILE)
+    first = spec.cells[0]
+    assert first.params == {"latency.mean_ms": 20, "risk.min_edge": "0.005"}
+    expected = base.model_copy(
+        update={
+            "latency": base.latency.model_copy(update={"mean_ms": 20}),
+            "risk": base.risk.model_copy(
+                update={"min_edge": __import__("decimal").Decimal("0.005")}
+            ),
+        }
+    )
+    assert first.sha256 == expected.sha256()
+
+
+def test_results_table_columns_and_runs(
+    serial_results: dict[str, Any], sweep_recordings: Path
+) -> None:
+    """One Parquet table per sweep with the documented columns; each cell's run folder exists."""
+    table = pq.read_table(str(sweep_recordings / "sweeps" / "ref-serial" / "results.parquet"))
+    for col in ("session_id", "params", "param.risk.min_edge", "param.latency.mean_ms", "profile_sha256",
+                "pnl", "fills", "fees", "max_drawdown", "rejects_by_reason", "decisions_sha256"):  # fmt: skip
+        assert col in table.column_names
+    rows = table.to_pylist()
+    assert len({r["decisions_sha256"] for r in rows}) > 1, "the grid must change decisions"
+    for r in rows:
+        run = json.loads(
+            (sweep_recordings / r["session_id"] / "runs" / r["run_id"] / "run.json").read_text()
+        )
+        assert run["profile_sha256"] == r["profile_sha256"]
+        assert run["decisions_sha256"] == r["decisions_sha256"]
+
+
+def test_remote_scheduler_matches_serial_and_local_cluster(
+    serial_results: dict[str, Any], sweep_recordings: Path, dask_cluster: Any, tmp_path: Path
+) -> None:
+    """--scheduler tcp:// (real dask scheduler + 2 workers) and a local cluster give serial's cells."""
+    remote = run_sweep(
+        load_sweep(write_sweep(tmp_path, "on-remote")),
+        sweep_recordings,
+        scheduler=dask_cluster.address,
+    )
+    assert remote.computed == len(serial_results)
+    assert _by_cell(remote.results) == serial_results
+    local = run_sweep(
+        load_sweep(write_sweep(tmp_path, "on-local")),
+        sweep_recordings,
+        scheduler="local",
+        workers=2,
+    )
+    assert _by_cell(local.results) == serial_results
+    hosts = {
+        line.split(" on ")[-1] for line in (remote.store.dir / "sweep.log").read_text().splitlines()
+    }
+    assert len(hosts) == 2, "both remote workers computed cells"
+
+
+def test_rerun_computes_nothing_unless_forced(
+    serial_results: dict[str, Any], sweep_recordings: Path, tmp_path: Path
+) -> None:
+    """Cells are idempotent: a finished sweep run again computes 0 cells; --force computes all."""
+    path = write_sweep(tmp_path, "rerun")
+    assert (
+        main(
+            [
+                "sweep",
+                "run",
+                str(path),
+                "--scheduler",
+                "serial",
+                "--recordings",
+                str(sweep_recordings),
+            ]
+        )
+        == 0
+    )
+    store = SweepStore(sweep_recordings, "rerun")
+    assert len(store.computed_log()) == len(serial_results)
+    again = run_sweep(load_sweep(path), sweep_recordings, scheduler="serial")
+    assert (again.computed, again.reused) == (0, len(serial_results))
+    assert len(store.computed_log()) == len(serial_results)
+    forced = run_sweep(load_sweep(path), sweep_recordings, scheduler="serial", force=True)
+    assert forced.computed == len(serial_results)
+    assert len(store.computed_log()) == 2 * len(serial_results)
+    assert _by_cell(forced.results) == serial_results
+
+
+def test_interrupted_client_resumes(
+    serial_results: dict[str, Any], sweep_recordings: Path, dask_cluster: Any, tmp_path: Path
+) -> None:
+    """A client stopped after 4 cells leaves them recorded; the next run computes only the rest."""
+    path = write_sweep(tmp_path, "resume")
+
+    def stop_after_four(done: int, total: int) -> None:
+        if done == 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(
+            load_sweep(path),
+            sweep_recordings,
+            scheduler=dask_cluster.address,
+            progress=stop_after_four,
+        )
+    store = SweepStore(sweep_recordings, "resume")
+    assert len(store.done()) == 4
+    outcome = run_sweep(load_sweep(path), sweep_recordings, scheduler=dask_cluster.address)
+    assert (outcome.computed, outcome.reused) == (len(serial_results) - 4, 4)
+    assert sorted(store.computed_log()) == sorted(serial_results)
+    assert _by_cell(outcome.results) == serial_results
+
+
+def test_worker_killed_mid_sweep_loses_no_cell(
+    serial_results: dict[str, Any], sweep_recordings: Path, tmp_path: Path
+) -> None:
+    """SIGKILL of one of two workers after the first cell: every cell still lands, as serial."""
+    cluster = start_cluster(tmp_path / "dask")
+    try:
+        victim = cluster.workers[0]
+        seen: list[tuple[int, int]] = []
+
+        def kill_first_worker(done: int, total: int) -> None:
+            seen.append((done, total))
+            if done == 1:
+                victim.send_signal(signal.SIGKILL)
+                victim.wait(timeout=10)
+
+        outcome = run_sweep(
+            load_sweep(write_sweep(tmp_path, "kill")), sweep_recordings,
+            scheduler=cluster.address, progress=kill_first_worker,
+        )  # fmt: skip
+        assert victim.returncode == -signal.SIGKILL
+        assert seen[-1] == (len(serial_results), len(serial_results))
+        assert outcome.computed == len(serial_results)
+        assert _by_cell(outcome.results) == serial_results
+    finally:
+        stop_cluster(cluster)
+
+
+def test_sweeps_view_in_sql(
+    serial_results: dict[str, Any], sweep_recordings: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`polyarb sql` sees every sweep's cells in the `sweeps` view."""
+    query = "SELECT count(*) AS n FROM sweeps WHERE sweep = 'ref-serial'"
+    assert main(["sql", "--json", query, "--recordings", str(sweep_recordings)]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"n": len(serial_results)}]
+
+
+def test_bad_sweep_input_exits_2(
+    tmp_path: Path, sweep_recordings: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Unknown sessions, schedulers and keys are one-line errors with exit 2."""
+    path = write_sweep(tmp_path, "nosuch", sessions="['nothing-*']")
+    assert (
+        main(
+            [
+                "sweep",
+                "run",
+                str(path),
+                "--scheduler",
+                "serial",
+                "--recordings",
+                str(sweep_recordings),
+            ]
+        )
+        == 2
+    )
+    assert "'nothing-*' matches no session" in capsys.readouterr().err
+    assert main(["sweep", "run", str(path), "--scheduler", "yarn"]) == 2
+    assert "--scheduler 'yarn'" in capsys.readouterr().err
+    shutil.rmtree(tmp_path)
