@@ -246,7 +246,10 @@ def heatmap_png(report: SweepReport) -> str:
         sums[i, j] += c.mean_pnl / 1e6
         counts[i, j] += 1
     grid = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-    image = ax.imshow(grid, cmap="RdYlGn", aspect="auto", origin="lower")
+    # symmetric limits: white is zero PnL, green earns, red loses
+    finite = np.abs(grid[np.isfinite(grid)])
+    lim = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    image = ax.imshow(grid, cmap="RdYlGn", aspect="auto", origin="lower", vmin=-lim, vmax=lim)
     for i in range(len(ys)):
         for j in range(len(xs)):
             if counts[i, j]:
@@ -263,15 +266,17 @@ def distributions_png(report: SweepReport, top: int = 12) -> str:
     from matplotlib.figure import Figure
 
     cells = report.cells[:top]
-    fig = Figure(figsize=(8, 0.5 * len(cells) + 1.5), layout="constrained")
+    fig = Figure(figsize=(max(6.0, 0.8 * len(cells) + 2), 4.5), layout="constrained")
     ax = fig.subplots()
     data = [np.asarray(c.pnls, dtype=float) / 1e6 for c in cells]
-    ax.boxplot(data, vert=False, tick_labels=[_label(c.params) for c in cells])
+    ax.boxplot(data)
     for k, values in enumerate(data, 1):
-        ax.scatter(values, np.full(len(values), k), s=12, color="tab:blue", zorder=3)
-    ax.axvline(0, color="grey", lw=0.5)
-    ax.invert_yaxis()
-    ax.set(xlabel="PnL per session ($)", title="Per-session PnL by parameter set")
+        ax.scatter(np.full(len(values), k), values, s=12, color="tab:blue", zorder=3)
+    ax.axhline(0, color="grey", lw=0.5)
+    # set after boxplot (its own labels are 1..n) and without its version-dependent label args
+    ax.set_xticks(range(1, len(cells) + 1))
+    ax.set_xticklabels([_label(c.params) for c in cells], rotation=30, ha="right", fontsize=8)
+    ax.set(ylabel="PnL per session ($)", title="Per-session PnL by parameter set (best first)")
     return _png(fig)
 
 
