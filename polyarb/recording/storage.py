@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,14 @@ def parse_checksums(text: str, where: str) -> dict[str, str]:
     out = {}
     for n, line in enumerate(text.splitlines(), 1):
         digest, sep, name = line.partition("  ")
-        if not sep or len(digest) != 64 or not name or ".." in name.split("/"):
+        # names come from the bucket: never let one point outside the session folder
+        if (
+            not sep
+            or len(digest) != 64
+            or not name
+            or name.startswith("/")
+            or ".." in name.split("/")
+        ):
             raise StorageError(f"{where}: line {n} is not '<sha256>  <path>'")
         out[name] = digest
     return out
@@ -189,8 +197,8 @@ def pull_session(url: str, session_id: str, dest_root: Path) -> Path:
     if local.is_file() and local.read_text() == text:
         return dest
     dest_root.mkdir(parents=True, exist_ok=True)
-    tmp = dest_root / f".pull-{session_id}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    # unique per call: worker threads of one process may pull the same session at once
+    tmp = Path(tempfile.mkdtemp(prefix=f".pull-{session_id}-", dir=dest_root))
     try:
         for rel in sums:
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)

@@ -14,15 +14,23 @@ from polyarb.recording.imports import import_burst
 from polyarb.recording.imports.negrisk import import_negrisk
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _dummy_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Dummy credentials, no config files: nothing may look for real AWS settings."""
+    none = tmp_path_factory.mktemp("aws")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        mp.setenv("AWS_CONFIG_FILE", str(none / "config"))
+        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", str(none / "credentials"))
+        yield
+
+
 @pytest.fixture(autouse=True)
-def _dummy_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Dummy credentials and a private cache: nothing may look for real AWS settings."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config-none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials-none"))
+def _private_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Each test pulls remote sessions into its own cache."""
     monkeypatch.setenv("POLYARB_CACHE", str(tmp_path / "cache"))
 
 
@@ -44,8 +52,8 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskClust
     stop_cluster(cluster)
 
 
-@pytest.fixture
-def s3_server() -> Iterator[str]:
+@pytest.fixture(scope="module")
+def s3_server(_dummy_aws: None) -> Iterator[str]:
     """moto's S3-compatible server on 127.0.0.1 (ephemeral port); yields its endpoint URL."""
     from moto.server import ThreadedMotoServer
 
@@ -53,7 +61,7 @@ def s3_server() -> Iterator[str]:
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    # moto keeps its buckets per process: start every test from an empty server
+    # moto keeps its buckets per process: start from an empty server
     urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
     old = os.environ.get("AWS_ENDPOINT_URL")
     os.environ["AWS_ENDPOINT_URL"] = endpoint

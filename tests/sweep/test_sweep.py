@@ -97,12 +97,13 @@ def test_remote_scheduler_matches_serial_and_local_cluster(
     )
     assert remote.computed == len(serial_results)
     assert _by_cell(remote.results) == serial_results
+    seen: list[tuple[int, int]] = []
     local = run_sweep(
-        load_sweep(write_sweep(tmp_path, "on-local")),
-        sweep_recordings,
-        scheduler="local",
-        workers=2,
-    )
+        load_sweep(write_sweep(tmp_path, "on-local")), sweep_recordings, scheduler="local",
+        workers=2, progress=lambda done, total: seen.append((done, total)),
+    )  # fmt: skip
+    n = len(serial_results)
+    assert seen == [(i, n) for i in range(n + 1)], "progress: every cell, done/total"
     assert _by_cell(local.results) == serial_results
     hosts = {
         line.split(" on ")[-1] for line in (remote.store.dir / "sweep.log").read_text().splitlines()
