@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rich.console import Console
 from sweep_support import write_sweep
 
@@ -104,3 +106,11 @@ def test_count_bar_shows_done_total_rate_and_eta() -> None:
         update(2, 4)
     text = buf.getvalue()
     assert "2/4" in text and "cells/s" in text and "ETA" in text
+
+
+@given(st.lists(st.integers(-(10**9), 10**9), min_size=1, max_size=30), st.integers(0, 2**32))
+@settings(max_examples=60, deadline=None)
+def test_bootstrap_interval_stays_within_the_data(values: list[int], seed: int) -> None:
+    """Property: the interval is ordered and inside [min, max] of the sessions' PnL."""
+    low, high = bootstrap_interval(values, np.random.default_rng(seed), samples=200)
+    assert min(values) - 1e-6 <= low <= high <= max(values) + 1e-6

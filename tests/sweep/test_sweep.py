@@ -10,12 +10,14 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sweep_support import NEGRISK_PROFILE, SESSIONS, start_cluster, stop_cluster, write_sweep
 
 from polyarb.cli import main
 from polyarb.config.profile import load_profile
-from polyarb.sweep.grid import SweepError, load_sweep
-from polyarb.sweep.run import run_sweep
+from polyarb.sweep.grid import SweepError, apply_overrides, load_sweep
+from polyarb.sweep.run import max_drawdown, run_sweep
 from polyarb.sweep.store import SweepStore
 
 
@@ -225,3 +227,35 @@ def test_bad_sweep_input_exits_2(
     assert main(["sweep", "run", str(path), "--scheduler", "yarn"]) == 2
     assert "--scheduler 'yarn'" in capsys.readouterr().err
     shutil.rmtree(tmp_path)
+
+
+@given(
+    st.dictionaries(
+        st.tuples(st.sampled_from("abc"), st.sampled_from("abc")).map(".".join),
+        st.integers(),
+        max_size=6,
+    )
+)
+def test_apply_overrides_sets_each_dotted_key_and_leaves_the_base(
+    overrides: dict[str, int],
+) -> None:
+    """Property: every dotted key reads back its value, other keys keep theirs; base untouched."""
+    base = {"a": {"b": 1, "z": 3}, "c": 2}
+    out = apply_overrides(base, overrides)
+    assert base == {"a": {"b": 1, "z": 3}, "c": 2}
+    for key, value in overrides.items():
+        top, leaf = key.split(".")
+        assert out[top][leaf] == value
+    assert out["a"]["z"] == 3
+    if "a.b" not in overrides:
+        assert out["a"]["b"] == 1
+
+
+def test_max_drawdown_is_the_largest_fall_from_the_running_peak() -> None:
+    """Peak starts at 0 (a run that only loses has drawdown = its worst loss); micro-USD ints."""
+    rows = [
+        {"realised_pnl": r, "marked_pnl": m} for r, m in [(0, 5), (3, 4), (2, -3), (10, 0), (4, 1)]
+    ]
+    assert max_drawdown(rows) == 7 - (-1)  # equity 5, 7, -1, 10, 5: the fall from 7 is the largest
+    assert max_drawdown([{"realised_pnl": -7, "marked_pnl": 0}]) == 7
+    assert max_drawdown([]) == 0
