@@ -62,7 +62,7 @@ def run_sweep_cmd(args: argparse.Namespace) -> int:
     from polyarb.cli.progress import count_bar
     from polyarb.recording.storage import StorageError
     from polyarb.sweep.grid import SweepError, load_sweep
-    from polyarb.sweep.run import run_sweep
+    from polyarb.sweep.run import CellError, run_sweep
 
     scheduler = _check_scheduler(args.scheduler)
     if args.workers is not None and args.workers < 1:
@@ -81,6 +81,8 @@ def run_sweep_cmd(args: argparse.Namespace) -> int:
             )
     except (SweepError, StorageError) as exc:
         raise CliError(str(exc)) from None
+    except CellError as exc:
+        raise CliError(f"{exc} (cells finished before it are kept; rerun to resume)", 1) from None
     except OSError as exc:
         if scheduler.startswith("tcp://"):
             raise CliError(f"--scheduler {scheduler}: cannot connect: {exc}") from None

@@ -106,6 +106,10 @@ def run_cell(task: CellTask) -> dict[str, Any]:
 
 def plan(spec: SweepSpec, sessions: list[str], recordings: str) -> list[CellTask]:
     """Cells × sessions, in cell then session order (duplicates dropped)."""
+    from polyarb.recording.storage import is_remote
+
+    # workers may run elsewhere (another cwd, another machine): never a relative path
+    location = str(recordings) if is_remote(recordings) else str(Path(recordings).resolve())
     tasks: list[CellTask] = []
     seen: set[str] = set()
     for cell in spec.cells:
@@ -120,7 +124,7 @@ def plan(spec: SweepSpec, sessions: list[str], recordings: str) -> list[CellTask
                     cell_id=cid,
                     cell_index=cell.index,
                     session_id=sid,
-                    recordings=str(recordings),
+                    recordings=location,
                     params=cell.params,
                     profile=cell.profile.model_dump(mode="json"),
                     profile_sha256=cell.sha256,
@@ -206,9 +210,20 @@ def _here() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+class CellError(RuntimeError):
+    """A cell whose replay failed; the message names the cell, its session and parameters."""
+
+
 def run_cell_located(task: CellTask) -> tuple[dict[str, Any], str]:
     """:func:`run_cell` plus the ``host:pid`` that computed it (for ``sweep.log``)."""
-    return run_cell(task), _here()
+    try:
+        return run_cell(task), _here()
+    except Exception as exc:
+        # a plain message survives the trip back from a remote worker
+        raise CellError(
+            f"cell {task.cell_id} (session {task.session_id}, set {task.cell_index} "
+            f"{params_json(task.params)}) failed: {type(exc).__name__}: {exc}"
+        ) from None
 
 
 def _run_on(

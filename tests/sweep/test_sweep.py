@@ -259,3 +259,21 @@ def test_max_drawdown_is_the_largest_fall_from_the_running_peak() -> None:
     assert max_drawdown(rows) == 7 - (-1)  # equity 5, 7, -1, 10, 5: the fall from 7 is the largest
     assert max_drawdown([{"realised_pnl": -7, "marked_pnl": 0}]) == 7
     assert max_drawdown([]) == 0
+
+
+def test_failing_cell_is_named_and_finished_cells_are_kept(
+    sweep_recordings: Path, dask_cluster: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A session whose frames are garbage: exit 1 naming cell and session, on serial and remote."""
+    rec = tmp_path / "recordings"
+    for sid in ("negrisk-a", "negrisk-b"):
+        shutil.copytree(sweep_recordings / sid, rec / sid)
+    for part in (rec / "negrisk-b" / "frames").glob("part-*.parquet"):
+        part.write_bytes(b"not parquet")
+    path = write_sweep(tmp_path, "broken")
+    for scheduler in ("serial", dask_cluster.address):
+        args = ["sweep", "run", str(path), "--scheduler", scheduler, "--recordings", str(rec)]
+        assert main(args) == 1
+        err = capsys.readouterr().err
+        assert "session negrisk-b" in err and "failed" in err and "rerun to resume" in err
+    assert SweepStore(rec, "broken").done(), "cells of the good session are recorded"
