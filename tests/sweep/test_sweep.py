@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -277,3 +280,30 @@ def test_failing_cell_is_named_and_finished_cells_are_kept(
         err = capsys.readouterr().err
         assert "session negrisk-b" in err and "failed" in err and "rerun to resume" in err
     assert SweepStore(rec, "broken").done(), "cells of the good session are recorded"
+
+
+def test_cli_client_stopped_by_sigint_resumes(
+    serial_results: dict[str, Any], sweep_recordings: Path, dask_cluster: Any, tmp_path: Path
+) -> None:
+    """A real `polyarb sweep run` process gets SIGINT after its first cell; a rerun does the rest.
+
+    Whatever the timing, the cells recorded before the signal are never computed again
+    and the final table equals the serial one.
+    """
+    path = write_sweep(tmp_path, "sigint")
+    args = [sys.executable, "-m", "polyarb", "sweep", "run", str(path),
+            "--scheduler", dask_cluster.address, "--recordings", str(sweep_recordings)]  # fmt: skip
+    store = SweepStore(sweep_recordings, "sigint")
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not store.done() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode in (130, 0), err.decode()
+    before = store.done()
+    assert before, "the first cell was recorded before the signal"
+    outcome = run_sweep(load_sweep(path), sweep_recordings, scheduler=dask_cluster.address)
+    assert (outcome.computed, outcome.reused) == (len(serial_results) - len(before), len(before))
+    assert sorted(store.computed_log()) == sorted(serial_results)
+    assert _by_cell(outcome.results) == serial_results
