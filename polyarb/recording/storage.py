@@ -121,7 +121,7 @@ def list_remote(url: str) -> dict[str, dict[str, Any]]:
             manifest = json.loads(fs.cat_file(f"{folder}/manifest.json"))
         except (OSError, ValueError) as exc:
             raise StorageError(f"{url}/{sid}/manifest.json: cannot read: {exc}") from None
-        out[manifest.get("id", sid)] = manifest
+        out[sid] = manifest  # the folder name, as everywhere else (views, pull, sweeps)
     return out
 
 
@@ -185,6 +185,8 @@ def pull_session(url: str, session_id: str, dest_root: Path) -> Path:
     The download lands in a hidden folder first and is renamed into place only
     after every checksum matched, so a failed pull leaves nothing behind.
     """
+    if not session_id or "/" in session_id or session_id.startswith("."):
+        raise StorageError(f"session {session_id!r}: not a session id (a plain folder name)")
     fs, root = filesystem(url)
     where = f"{url.rstrip('/')}/{session_id}"
     try:

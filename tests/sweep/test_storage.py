@@ -67,6 +67,8 @@ def test_corrupt_object_is_detected_by_checksum(
     assert "negrisk-b/frames/part-" in err and "checksum mismatch" in err
     assert not (dest / "negrisk-b").exists()
     assert not [p for p in dest.iterdir() if p.name.startswith(".pull")]
+    assert main(["sessions", "pull", bucket, "../negrisk-b", "--recordings", str(dest)]) == 2
+    assert "not a session id" in capsys.readouterr().err
     # replay through --recordings s3:// refuses the corrupt session the same way
     assert main(["replay", "--session", "negrisk-b", "--recordings", bucket]) == 2
     assert "checksum mismatch" in capsys.readouterr().err
