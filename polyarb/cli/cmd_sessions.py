@@ -15,12 +15,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="list recorded sessions",
         description="List the sessions under --recordings: id, time span, frames, assets, markets.",
     )
-    add_recordings_arg(p)
+    add_recordings_arg(p, remote_ok=True)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run_list)
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     ls = actions.add_parser("list", help="list sessions (the default)")
-    add_recordings_arg(ls)
+    add_recordings_arg(ls, remote_ok=True)
     ls.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ls.set_defaults(func=run_list)
     _register_check(actions)
@@ -81,8 +81,6 @@ def run_pull(args: argparse.Namespace) -> int:
 
     if not is_remote(args.url):
         raise CliError(f"{args.url}: not an object-storage URL (s3://bucket/prefix)")
-    if is_remote(args.recordings):
-        raise CliError("--recordings: pull copies into a local folder")
     try:
         ids = args.sessions or list(list_remote(args.url))
         for sid in ids:

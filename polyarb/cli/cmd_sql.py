@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("query", nargs="?", help="SQL text; '-' reads it from stdin")
     p.add_argument("-f", "--file", type=Path, help="read the query from a .sql file")
-    add_recordings_arg(p)
+    add_recordings_arg(p, remote_ok=True)
     add_reports_arg(p)
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--csv", action="store_true", help="print CSV (all rows)")

@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument(
         "--sessions", nargs="+", default=None, help="session ids/globs (overrides the file)"
     )
-    add_recordings_arg(r)
+    add_recordings_arg(r, remote_ok=True)
     r.set_defaults(func=run_sweep_cmd)
     rep = actions.add_parser("report", help="leaderboard and HTML page of a finished sweep")
     rep.add_argument("name", help="sweep name (its folder under <recordings>/sweeps/)")
@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     rep.add_argument("--top", type=int, default=20, help="leaderboard rows shown (default 20)")
     rep.add_argument("--seed", type=int, default=0, help="bootstrap generator seed (default 0)")
-    add_recordings_arg(rep)
+    add_recordings_arg(rep, remote_ok=True)
     rep.set_defaults(func=run_report)
 
 

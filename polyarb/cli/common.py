@@ -23,22 +23,33 @@ class CliError(Exception):
         self.exit_code = exit_code
 
 
-def recordings_location(text: str) -> Path | str:
+def recordings_location(text: str, remote_ok: bool = True) -> Path | str:
     """``--recordings``: a local folder (Path) or an object-storage URL kept as text."""
     from polyarb.recording.storage import is_remote
 
-    # Path() would fold the '//' of s3://bucket/prefix.
-    return text if is_remote(text) else Path(text)
+    if not is_remote(text):
+        return Path(text)
+    if not remote_ok:
+        raise argparse.ArgumentTypeError(
+            f"{text}: this command needs a local folder (object storage works with "
+            "replay, sessions, sql and sweep)"
+        )
+    return text  # Path() would fold the '//' of s3://bucket/prefix
 
 
-def add_recordings_arg(parser: argparse.ArgumentParser) -> None:
-    """``--recordings DIR|s3://BUCKET/PREFIX`` (default ``$POLYARB_RECORDINGS`` or ``./recordings``)."""
+def add_recordings_arg(parser: argparse.ArgumentParser, *, remote_ok: bool = False) -> None:
+    """``--recordings DIR`` (default ``$POLYARB_RECORDINGS`` or ``./recordings``).
+
+    With ``remote_ok`` the command also takes ``s3://bucket/prefix`` (docs/sweeps.md).
+    """
+    where = "folder holding session folders" + (
+        ", or s3://bucket/prefix of pushed sessions" if remote_ok else ""
+    )
     parser.add_argument(
         "--recordings",
-        type=recordings_location,
-        default=recordings_location(os.environ.get("POLYARB_RECORDINGS", DEFAULT_RECORDINGS)),
-        help="folder holding session folders, or s3://bucket/prefix of pushed sessions "
-        "(docs/sweeps.md) (default: $POLYARB_RECORDINGS or ./recordings)",
+        type=lambda text: recordings_location(text, remote_ok),
+        default=os.environ.get("POLYARB_RECORDINGS", DEFAULT_RECORDINGS),
+        help=f"{where} (default: $POLYARB_RECORDINGS or ./recordings)",
     )
 
 

@@ -123,3 +123,11 @@ def test_sweep_over_s3_matches_local(bucket: str, sweep_recordings: Path, tmp_pa
         for r in pq.read_table(str(remote.results)).to_pylist()
     ]
     assert remote.results.is_relative_to(Path(__import__("os").environ["POLYARB_CACHE"]))
+
+
+def test_commands_without_object_storage_say_so(capsys: pytest.CaptureFixture[str]) -> None:
+    """A command that needs a local folder rejects s3:// with exit 2 instead of a traceback."""
+    with pytest.raises(SystemExit) as exc:
+        main(["sessions", "compact", "x", "--recordings", URL])
+    assert exc.value.code == 2
+    assert "needs a local folder" in capsys.readouterr().err
