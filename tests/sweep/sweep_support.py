@@ -19,13 +19,13 @@ SESSIONS = ("crossing-burst-2026-09-29", "negrisk-a", "negrisk-b")
 
 
 def write_sweep(folder: Path, name: str, sessions: str = "['*']") -> Path:
-    """A 6-set grid over latency and min edge on the neg-risk shadow profile (18 cells)."""
+    """A 4-set grid over latency and min edge on the neg-risk shadow profile (12 cells)."""
     path = folder / f"{name}.yaml"
     path.write_text(
         f"name: {name}\n"
         f"base: {NEGRISK_PROFILE}\n"
         "grid:\n"
-        "  latency.mean_ms: [20, 120, 900]\n"
+        "  latency.mean_ms: [20, 900]\n"
         '  risk.min_edge: ["0.005", "0.02"]\n'
         f"sessions: {sessions}\n"
     )
@@ -35,17 +35,34 @@ def write_sweep(folder: Path, name: str, sessions: str = "['*']") -> Path:
 @dataclass
 class DaskCluster:
     address: str
+    folder: Path
     scheduler: subprocess.Popen[bytes]
     workers: list[subprocess.Popen[bytes]]
+
+    def add_worker(self) -> None:
+        """One more ``dask worker`` process; returns once the scheduler counts it."""
+        from distributed import Client
+
+        alive = sum(w.poll() is None for w in self.workers)
+        self.workers.append(_worker(self.folder, len(self.workers)))
+        with Client(self.address, timeout="60s") as client:
+            client.wait_for_workers(alive + 1, timeout=90)
 
 
 def _dask(*args: str) -> list[str]:
     return [sys.executable, "-m", "dask", *args]
 
 
-def _spawn(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as fh:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=fh, env=env)
+        return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=fh, env=dict(os.environ))
+
+
+def _worker(folder: Path, i: int) -> subprocess.Popen[bytes]:
+    args = _dask("worker", "--scheduler-file", str(folder / "scheduler.json"),
+                 "--host", "127.0.0.1", "--nthreads", "1", "--no-nanny", "--no-dashboard",
+                 "--local-directory", str(folder / f"w{i}"))  # fmt: skip
+    return _spawn(args, folder / f"worker{i}.log")
 
 
 def start_cluster(folder: Path, n_workers: int = 2) -> DaskCluster:
@@ -54,11 +71,10 @@ def start_cluster(folder: Path, n_workers: int = 2) -> DaskCluster:
 
     folder.mkdir(parents=True, exist_ok=True)
     file = folder / "scheduler.json"
-    env = dict(os.environ)
     scheduler = _spawn(
         _dask("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
               "--scheduler-file", str(file)),
-        folder / "scheduler.log", env,
+        folder / "scheduler.log",
     )  # fmt: skip
     deadline = time.monotonic() + 60
     address = None
@@ -70,29 +86,10 @@ def start_cluster(folder: Path, n_workers: int = 2) -> DaskCluster:
             address = json.loads(file.read_text())["address"]
         except (OSError, ValueError, KeyError):
             time.sleep(0.1)
-    workers = [
-        _spawn(
-            _dask(
-                "worker",
-                "--scheduler-file",
-                str(file),
-                "--host",
-                "127.0.0.1",
-                "--nthreads",
-                "1",
-                "--no-nanny",
-                "--no-dashboard",
-                "--local-directory",
-                str(folder / f"w{i}"),
-            ),
-            folder / f"worker{i}.log",
-            env,
-        )
-        for i in range(n_workers)
-    ]
+    workers = [_worker(folder, i) for i in range(n_workers)]
     with Client(address, timeout="60s") as client:
         client.wait_for_workers(n_workers, timeout=90)
-    return DaskCluster(address, scheduler, workers)
+    return DaskCluster(address, folder, scheduler, workers)
 
 
 def stop_cluster(cluster: DaskCluster) -> None:

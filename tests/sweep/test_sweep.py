@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sweep_support import NEGRISK_PROFILE, SESSIONS, start_cluster, stop_cluster, write_sweep
+from sweep_support import NEGRISK_PROFILE, SESSIONS, write_sweep
 
 from polyarb.cli import main
 from polyarb.config.profile import load_profile
@@ -45,7 +45,7 @@ def serial_results(
     """The reference: every cell replayed in this process, one after the other."""
     spec = load_sweep(write_sweep(tmp_path_factory.mktemp("spec"), "ref-serial"))
     outcome = run_sweep(spec, sweep_recordings, scheduler="serial")
-    assert outcome.computed == len(outcome.tasks) == 6 * len(SESSIONS)
+    assert outcome.computed == len(outcome.tasks) == 4 * len(SESSIONS)
     return _by_cell(outcome.results)
 
 
@@ -172,30 +172,29 @@ def test_interrupted_client_resumes(
 
 
 def test_worker_killed_mid_sweep_loses_no_cell(
-    serial_results: dict[str, Any], sweep_recordings: Path, tmp_path: Path
+    serial_results: dict[str, Any], sweep_recordings: Path, dask_cluster: Any, tmp_path: Path
 ) -> None:
     """SIGKILL of one of two workers after the first cell: every cell still lands, as serial."""
-    cluster = start_cluster(tmp_path / "dask")
+    victim = next(w for w in dask_cluster.workers if w.poll() is None)
+    seen: list[tuple[int, int]] = []
+
+    def kill_a_worker(done: int, total: int) -> None:
+        seen.append((done, total))
+        if done == 1:
+            victim.send_signal(signal.SIGKILL)
+            victim.wait(timeout=10)
+
     try:
-        victim = cluster.workers[0]
-        seen: list[tuple[int, int]] = []
-
-        def kill_first_worker(done: int, total: int) -> None:
-            seen.append((done, total))
-            if done == 1:
-                victim.send_signal(signal.SIGKILL)
-                victim.wait(timeout=10)
-
         outcome = run_sweep(
             load_sweep(write_sweep(tmp_path, "kill")), sweep_recordings,
-            scheduler=cluster.address, progress=kill_first_worker,
+            scheduler=dask_cluster.address, progress=kill_a_worker,
         )  # fmt: skip
-        assert victim.returncode == -signal.SIGKILL
-        assert seen[-1] == (len(serial_results), len(serial_results))
-        assert outcome.computed == len(serial_results)
-        assert _by_cell(outcome.results) == serial_results
     finally:
-        stop_cluster(cluster)
+        dask_cluster.add_worker()  # the module's other tests keep two workers
+    assert victim.returncode == -signal.SIGKILL
+    assert seen[1][0] == 1 and seen[-1] == (len(serial_results), len(serial_results))
+    assert outcome.computed == len(serial_results)
+    assert _by_cell(outcome.results) == serial_results
 
 
 def test_sweeps_view_in_sql(
