@@ -19,7 +19,7 @@ from sweep_support import NEGRISK_PROFILE, SESSIONS, write_sweep
 
 from polyarb.cli import main
 from polyarb.config.profile import load_profile
-from polyarb.sweep.grid import SweepError, apply_overrides, load_sweep
+from polyarb.sweep.grid import SweepError, apply_overrides, load_sweep, select_sessions
 from polyarb.sweep.run import max_drawdown, run_sweep
 from polyarb.sweep.store import SweepStore
 
@@ -306,3 +306,19 @@ def test_cli_client_stopped_by_sigint_resumes(
     assert (outcome.computed, outcome.reused) == (len(serial_results) - len(before), len(before))
     assert sorted(store.computed_log()) == sorted(serial_results)
     assert _by_cell(outcome.results) == serial_results
+
+
+def test_sessions_by_glob_or_utc_date_range() -> None:
+    """Session selection: id globs (sorted, each must match) or start dates, UTC, inclusive."""
+    day = 86_400 * 10**9
+    t0 = 1_790_000_000 * 10**9  # 2026-09-21T14:13:20Z
+    available = {
+        "a-1": {"start_ns": t0},
+        "a-2": {"start_ns": t0 + day},
+        "b": {"start_ns": t0 + 3 * day},
+    }
+    assert select_sessions(["a-*"], available) == ["a-1", "a-2"]
+    assert select_sessions({"from": "2026-09-22", "to": "2026-09-24"}, available) == ["a-2", "b"]
+    assert select_sessions({"to": "2026-09-21"}, available) == ["a-1"]
+    with pytest.raises(SweepError, match="'c\\*' matches no session"):
+        select_sessions(["a-*", "c*"], available)
