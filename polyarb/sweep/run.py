@@ -59,6 +59,20 @@ def _session_dir(task: CellTask) -> Path:
     return Path(task.recordings) / task.session_id
 
 
+def _upload_run(task: CellTask, run_dir: Path) -> None:
+    """With sessions in a bucket, the run goes back beside its session (workers' disks are
+    not where anyone looks); ``run.json`` last, as locally, so its presence means complete."""
+    from polyarb.recording.storage import filesystem, is_remote
+
+    if not is_remote(task.recordings):
+        return
+    fs, root = filesystem(task.recordings)
+    target = f"{root}/{task.session_id}/runs/{run_dir.name}"
+    files = sorted(p for p in run_dir.iterdir() if p.is_file())
+    for path in sorted(files, key=lambda p: p.name == "run.json"):
+        fs.put_file(str(path), f"{target}/{path.name}")
+
+
 def run_cell(task: CellTask) -> dict[str, Any]:
     """Replay one cell (on whichever worker) and return its result row."""
     import json
@@ -76,6 +90,7 @@ def run_cell(task: CellTask) -> dict[str, Any]:
     result = replay(_session_dir(task), profile, alert_rules=rules)
     s = result["summary"]
     pnl_rows = pq.read_table(Path(result["run_dir"]) / "pnl.parquet").to_pylist()
+    _upload_run(task, Path(result["run_dir"]))
     rejects = dict(sorted(s["rejects_by_reason"].items()))
     return {
         "sweep": task.sweep,

@@ -123,6 +123,10 @@ def test_sweep_over_s3_matches_local(bucket: str, sweep_recordings: Path, tmp_pa
         for r in pq.read_table(str(remote.results)).to_pylist()
     ]
     assert remote.results.is_relative_to(Path(__import__("os").environ["POLYARB_CACHE"]))
+    fs, root = filesystem(bucket)
+    for row in pq.read_table(str(remote.results)).to_pylist():
+        run = json.loads(fs.cat_file(f"{root}/{row['session_id']}/runs/{row['run_id']}/run.json"))
+        assert run["decisions_sha256"] == row["decisions_sha256"], "the run is back in the bucket"
 
 
 def test_commands_without_object_storage_say_so(capsys: pytest.CaptureFixture[str]) -> None:
