@@ -26,11 +26,13 @@ import pyarrow as pa
 from polyarb.errors import PolyarbError
 from polyarb.recording.schema import FRAMES_SCHEMA, MARKETS_SCHEMA
 from polyarb.runs.schema import TABLES as RUN_TABLES
+from polyarb.sweep.schema import RESULTS as SWEEP_RESULTS
 
 SCHEMAS: dict[str, pa.Schema] = {
     "frames": FRAMES_SCHEMA,
     "markets": MARKETS_SCHEMA,
     **RUN_TABLES,
+    "sweeps": SWEEP_RESULTS,
 }
 
 VIEWS = (
@@ -44,6 +46,7 @@ VIEWS = (
     "connected_intervals",
     "run_uptime",
     "go_no_go",
+    "sweeps",
 )
 """Every view :func:`connect` defines, in definition order."""
 
@@ -109,7 +112,7 @@ def define_views(
     statements += [expander.expand(template.replace("@table@", t)) for t in RUN_TABLES]
     statements += [
         expander.expand(sql_text(f))
-        for f in ("view_runs", "view_counted_runs", "view_uptime", "view_go_no_go")
+        for f in ("view_runs", "view_counted_runs", "view_uptime", "view_go_no_go", "view_sweeps")
     ]
     for sql in statements:
         try:

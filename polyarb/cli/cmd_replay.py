@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="run folder name (default: <profile name>-<first 8 hex of its sha256>; replaced)",
     )
     p.add_argument("--json", action="store_true", help="print run.json instead of the summary")
-    add_recordings_arg(p)
+    add_recordings_arg(p, remote_ok=True)
     p.set_defaults(func=run)
 
 

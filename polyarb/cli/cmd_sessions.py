@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from polyarb.cli.common import CliError, add_recordings_arg, console, print_json, session_path
 
@@ -13,16 +14,80 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="list recorded sessions",
         description="List the sessions under --recordings: id, time span, frames, assets, markets.",
     )
-    add_recordings_arg(p)
+    add_recordings_arg(p, remote_ok=True)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run_list)
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     ls = actions.add_parser("list", help="list sessions (the default)")
-    add_recordings_arg(ls)
+    add_recordings_arg(ls, remote_ok=True)
     ls.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ls.set_defaults(func=run_list)
     _register_check(actions)
     _register_compact(actions)
+    _register_transfer(actions)
+
+
+def _register_transfer(actions: argparse._SubParsersAction) -> None:
+    push = actions.add_parser(
+        "push",
+        help="copy sealed sessions to object storage (s3://bucket/prefix) with checksums",
+        description=(
+            "Upload each sealed session (runs excluded) to URL/<id>/ and write URL/<id>/SHA256SUMS "
+            "last; an identical copy already there is skipped. Exit 0 ok, 2 bad input."
+        ),
+    )
+    push.add_argument("url", help="s3://bucket/prefix (endpoint: $AWS_ENDPOINT_URL)")
+    push.add_argument("sessions", nargs="+", help="session ids under --recordings, or paths")
+    push.add_argument("--force", action="store_true", help="upload even an identical copy")
+    add_recordings_arg(push)
+    push.set_defaults(func=run_push)
+    pull = actions.add_parser(
+        "pull",
+        help="copy pushed sessions from object storage, every file checked against SHA256SUMS",
+        description=(
+            "Download URL/<id>/ into --recordings/<id>/; every file must match SHA256SUMS before "
+            "the copy is moved into place. Exit 0 ok, 1 a checksum failed, 2 bad input."
+        ),
+    )
+    pull.add_argument("url", help="s3://bucket/prefix (endpoint: $AWS_ENDPOINT_URL)")
+    pull.add_argument("sessions", nargs="*", help="session ids (default: every pushed session)")
+    add_recordings_arg(pull)
+    pull.set_defaults(func=run_pull)
+
+
+def run_push(args: argparse.Namespace) -> int:
+    from polyarb.cli.common import CliError, session_path
+    from polyarb.recording.reader import SessionError
+    from polyarb.recording.storage import StorageError, is_remote, push_session
+
+    if not is_remote(args.url):
+        raise CliError(f"{args.url}: not an object-storage URL (s3://bucket/prefix)")
+    for session in args.sessions:
+        try:
+            done = push_session(session_path(args.recordings, session), args.url, force=args.force)
+        except (StorageError, SessionError) as exc:
+            raise CliError(str(exc)) from None
+        state = "up to date" if not done["uploaded"] else f"{done['uploaded']} files uploaded"
+        print(f"pushed {done['session']} -> {done['url']} ({state})")
+    return 0
+
+
+def run_pull(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from polyarb.cli.common import CliError
+    from polyarb.recording.storage import StorageError, is_remote, list_remote, pull_session
+
+    if not is_remote(args.url):
+        raise CliError(f"{args.url}: not an object-storage URL (s3://bucket/prefix)")
+    try:
+        ids = args.sessions or list(list_remote(args.url))
+        for sid in ids:
+            path = pull_session(args.url, sid, Path(args.recordings))
+            print(f"pulled {sid} -> {path} (checksums ok)")
+    except StorageError as exc:
+        raise CliError(str(exc), 1 if "checksum" in str(exc) else 2) from None
+    return 0
 
 
 def _register_compact(actions: argparse._SubParsersAction) -> None:
@@ -108,12 +173,33 @@ def run_check(args: argparse.Namespace) -> int:
     return 1 if args.strict and cert["issues"] else 0
 
 
+def _remote_readers(url: str) -> list[Any]:
+    """Pushed sessions as reader-like objects (manifest only; runs from the local cache)."""
+    from types import SimpleNamespace
+
+    from polyarb.cli.common import CliError
+    from polyarb.recording.storage import StorageError, cache_root, list_remote
+
+    try:
+        manifests = list_remote(url)
+    except StorageError as exc:
+        raise CliError(str(exc)) from None
+    root = cache_root(url)
+    return [SimpleNamespace(id=sid, manifest=m, dir=root / sid) for sid, m in manifests.items()]
+
+
 def run_list(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from polyarb.recording import list_sessions, session_summary
+    from polyarb.recording.storage import is_remote
 
-    rows = [session_summary(r) for r in list_sessions(args.recordings)]
+    readers = (
+        _remote_readers(args.recordings)
+        if is_remote(args.recordings)
+        else list_sessions(args.recordings)
+    )
+    rows = [session_summary(r) for r in readers]
     if args.json:
         print_json(rows)
         return 0

@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "Run a DuckDB query over the views of every session and run under --recordings: "
             "sessions, markets, frames, runs, parity, decisions, orders, fills, pnl, "
-            "positions, metrics, alerts, go_no_go. Files are read in place; nothing is "
+            "positions, metrics, alerts, go_no_go, sweeps. Files are read in place; nothing is "
             "imported. Views exist even when there are no sessions or runs yet (empty)."
         ),
         epilog=(
@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("query", nargs="?", help="SQL text; '-' reads it from stdin")
     p.add_argument("-f", "--file", type=Path, help="read the query from a .sql file")
-    add_recordings_arg(p)
+    add_recordings_arg(p, remote_ok=True)
     add_reports_arg(p)
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--csv", action="store_true", help="print CSV (all rows)")
@@ -73,10 +73,14 @@ def run(args: argparse.Namespace) -> int:
     import duckdb
 
     from polyarb.analytics.views import VIEWS, AnalyticsError, connect
+    from polyarb.recording.storage import StorageError, is_remote, mirror
 
+    recordings = args.recordings
     try:
-        con = connect(args.recordings, args.reports)
-    except AnalyticsError as exc:
+        if is_remote(recordings):
+            recordings = mirror(recordings)  # views read local files: pull (checked) first
+        con = connect(recordings, args.reports)
+    except (AnalyticsError, StorageError) as exc:
         raise CliError(str(exc)) from None
     if args.views:
         query = (

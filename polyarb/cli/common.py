@@ -37,18 +37,50 @@ def plain_name(value: str, what: str) -> str:
     return value
 
 
-def add_recordings_arg(parser: argparse.ArgumentParser) -> None:
-    """``--recordings DIR`` (default ``$POLYARB_RECORDINGS`` or ``./recordings``)."""
+def recordings_location(text: str, remote_ok: bool = True) -> Path | str:
+    """``--recordings``: a local folder (Path) or an object-storage URL kept as text."""
+    from polyarb.recording.storage import is_remote
+
+    if not is_remote(text):
+        return Path(text)
+    if not remote_ok:
+        raise argparse.ArgumentTypeError(
+            f"{text}: this command needs a local folder (object storage works with "
+            "replay, sessions, sql and sweep)"
+        )
+    return text  # Path() would fold the '//' of s3://bucket/prefix
+
+
+def add_recordings_arg(parser: argparse.ArgumentParser, *, remote_ok: bool = False) -> None:
+    """``--recordings DIR`` (default ``$POLYARB_RECORDINGS`` or ``./recordings``).
+
+    With ``remote_ok`` the command also takes ``s3://bucket/prefix`` (docs/sweeps.md).
+    """
+    where = "folder holding session folders" + (
+        ", or s3://bucket/prefix of pushed sessions" if remote_ok else ""
+    )
     parser.add_argument(
         "--recordings",
-        type=Path,
-        default=Path(os.environ.get("POLYARB_RECORDINGS", DEFAULT_RECORDINGS)),
-        help="folder holding session folders (default: $POLYARB_RECORDINGS or ./recordings)",
+        type=lambda text: recordings_location(text, remote_ok),
+        default=os.environ.get("POLYARB_RECORDINGS", DEFAULT_RECORDINGS),
+        help=f"{where} (default: $POLYARB_RECORDINGS or ./recordings)",
     )
 
 
-def session_path(recordings: Path, session: str) -> Path:
-    """Resolve ``--session`` as a path or an id under ``recordings``; clear error if absent."""
+def session_path(recordings: Path | str, session: str) -> Path:
+    """Resolve ``--session`` as a path or an id under ``recordings``; clear error if absent.
+
+    Under an object-storage URL the session is pulled (checksums verified) into the
+    local cache first.
+    """
+    from polyarb.recording.storage import StorageError, cache_root, is_remote, pull_session
+
+    if is_remote(recordings):
+        try:
+            return pull_session(str(recordings), session, cache_root(str(recordings)))
+        except StorageError as exc:
+            raise CliError(str(exc)) from None
+    recordings = Path(recordings)
     direct = Path(session)
     if (direct / "manifest.json").is_file():
         return direct

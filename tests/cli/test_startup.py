@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("web3", "eth_account", "matplotlib", "duckdb")
+HEAVY = ("web3", "eth_account", "matplotlib", "duckdb", "dask", "distributed", "fsspec", "s3fs")
 
 
 def test_help_does_not_import_web3_or_other_heavy_adapters() -> None:

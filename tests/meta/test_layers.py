@@ -76,6 +76,7 @@ LAYERS: list[tuple[str, tuple[str, ...], frozenset[str] | None]] = [
             "polyarb.engine.run_writer",
             "polyarb.analytics",
             "polyarb.venues",
+            "polyarb.sweep.schema",  # the results table contract the sql views read
         ),
         ANY_LIB,
     ),
