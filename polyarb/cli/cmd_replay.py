@@ -68,9 +68,15 @@ def replay_and_report(
 ) -> int:
     """Shared by ``replay`` and ``demo``."""
     from polyarb.engine import replay
-    from polyarb.recording.reader import SessionError
+    from polyarb.recording.reader import SessionError, SessionReader
 
     path = session_path(recordings, session)
+    try:
+        # Before a run folder exists: a missing, extra or resized part is named here, not
+        # found as a replay of fewer frames. Each part's SHA-256 is checked as it is read.
+        SessionReader(path).part_paths()
+    except SessionError as exc:
+        raise CliError(str(exc)) from None
     profile, rules = load(profile_path)
     if run_id is not None and (not run_id or "/" in run_id or run_id.startswith(".")):
         raise CliError(f"--run-id {run_id!r}: use a plain folder name")

@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 from typing import Any
 
-from polyarb.cli.common import add_recordings_arg, console, print_json
+from polyarb.cli.common import add_recordings_arg, console, number_in, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,7 +44,9 @@ def _register_compact(actions: argparse._SubParsersAction) -> None:
     )
     p.add_argument("session", help="session id under --recordings, or a path")
     add_recordings_arg(p)
-    p.add_argument("--level", type=int, default=ARCHIVE_LEVEL, help="zstd level (1-22)")
+    p.add_argument(
+        "--level", type=number_in(1, 22, kind=int), default=ARCHIVE_LEVEL, help="zstd level (1-22)"
+    )
     p.set_defaults(func=run_compact)
 
 
@@ -83,10 +85,18 @@ def _register_check(actions: argparse._SubParsersAction) -> None:
     register_check(actions)
 
 
+def _int(value: Any) -> int | None:
+    """A manifest number, or None when the manifest holds something else there."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _fmt_ns(ns: int | None) -> str:
     if ns is None:
         return "-"
-    return dt.datetime.fromtimestamp(ns / 1e9, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        return dt.datetime.fromtimestamp(ns / 1e9, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, OSError, ValueError):
+        return "?"
 
 
 def _duration(start: int | None, end: int | None) -> str:
@@ -99,26 +109,42 @@ def _duration(start: int | None, end: int | None) -> str:
 def session_summary(reader: Any) -> dict[str, Any]:
     """The one-line facts of a session, as ``sessions`` prints them."""
     m = reader.manifest
+    start, end = _int(m.get("start_ns")), _int(m.get("end_ns"))
+    counts = m.get("counts")
+    assets = m.get("assets")
     return {
         "id": reader.id,
-        "start": _fmt_ns(m.get("start_ns")),
-        "end": _fmt_ns(m.get("end_ns")),
-        "span": _duration(m.get("start_ns"), m.get("end_ns")),
-        "frames": m.get("frames", 0),
-        "counts": m.get("counts", {}),
-        "assets": len(m.get("assets", [])),
-        "markets": m.get("markets", 0),
-        "sealed": m.get("sealed", False),
+        "start": _fmt_ns(start),
+        "end": _fmt_ns(end),
+        "span": _duration(start, end),
+        "frames": _int(m.get("frames")) or 0,
+        "counts": counts if isinstance(counts, dict) else {},
+        "assets": len(assets) if isinstance(assets, list) else 0,
+        "markets": _int(m.get("markets")) or 0,
+        "sealed": m.get("sealed") is True,
         "runs": sorted(p.name for p in (reader.dir / "runs").glob("*") if p.is_dir()),
     }
+
+
+def session_rows(recordings: Any) -> list[dict[str, Any]]:
+    """:func:`session_summary` of every session, folder order; ``damaged`` says why if not whole.
+
+    A session whose manifest does not read gets a row with only ``id`` and ``damaged``, so
+    one bad folder is listed, not fatal, and the others are listed as before.
+    """
+    from polyarb.recording.reader import scan_sessions
+
+    readers, damaged = scan_sessions(recordings)
+    rows = {r.dir.name: {**session_summary(r), "damaged": damaged.get(r.dir.name)} for r in readers}
+    for name, reason in damaged.items():
+        rows.setdefault(name, {"id": name, "damaged": reason, "frames": 0, "runs": []})
+    return [rows[k] for k in sorted(rows)]
 
 
 def run_list(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from polyarb.recording import list_sessions
-
-    rows = [session_summary(r) for r in list_sessions(args.recordings)]
+    rows = session_rows(args.recordings)
     if args.json:
         print_json(rows)
         return 0
@@ -129,6 +155,9 @@ def run_list(args: argparse.Namespace) -> int:
     for col in ("id", "start (UTC)", "span", "frames", "assets", "markets", "sealed", "runs"):
         table.add_column(col, justify="right" if col in ("frames", "assets", "markets") else "left")
     for r in rows:
+        if r["damaged"]:
+            table.add_row(r["id"], f"[bold red]DAMAGED[/]: {r['damaged']}", *[""] * 6)
+            continue
         table.add_row(
             r["id"],
             r["start"],

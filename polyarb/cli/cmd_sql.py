@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from polyarb.cli.cmd_promote_check import add_reports_arg
-from polyarb.cli.common import CliError, add_recordings_arg
+from polyarb.cli.common import CliError, add_recordings_arg, positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     fmt.add_argument("--csv", action="store_true", help="print CSV (all rows)")
     fmt.add_argument("--json", action="store_true", help="print a JSON array of rows (all rows)")
     p.add_argument(
-        "--max-rows", type=int, default=200, help="rows shown in the table (default 200)"
+        "--max-rows", type=positive_int, default=200, help="rows shown in the table (default 200)"
     )
     p.add_argument("--views", action="store_true", help="list the views and their columns")
     p.set_defaults(func=run)

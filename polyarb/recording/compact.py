@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -171,14 +170,20 @@ def compact_session(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, int]:
     """Compact every sealed part of a session and update its manifest; returns byte totals."""
+    from polyarb.recording.reader import SessionReader
     from polyarb.recording.writer import sha256_file, write_json_atomic
 
     manifest_path = session_dir / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
+    reader = SessionReader(session_dir)
+    manifest = reader.manifest
     if not manifest.get("sealed"):
         raise CompactError(f"{session_dir.name}: not sealed (recording running or crashed)")
+    # Every part is where the manifest says, inside the folder and unchanged, before one
+    # byte is rewritten: a compacted copy of a damaged part would certify the damage.
+    for path in reader.part_paths():
+        reader.verify_part(path)
     totals = {"parts": 0, "before": 0, "after": 0}
-    for record in manifest["parts"]:
+    for record in manifest.get("parts", []):
         before, after = compact_part(session_dir / record["file"], level)
         record.update(bytes=after, sha256=sha256_file(session_dir / record["file"]), codec=CODEC)
         write_json_atomic(manifest_path, manifest)

@@ -219,7 +219,12 @@ def certify(path: Path | str, *, silence_s: float = 30.0) -> dict[str, Any]:
                 hashes.apply(event, f.seq)
     hashes.flush()
     finished += epochs.values()
-    subscribed = {a for e in finished for a in e.assets}
+    listed = reader.manifest.get("assets", [])
+    # Assets the session was started for count as subscribed even when no subscribe was ever
+    # sent: a recorder that never connected subscribed nothing, yet got nothing either.
+    subscribed = {a for e in finished for a in e.assets} | {
+        str(a) for a in (listed if isinstance(listed, list) else [])
+    }
     ever = {a for e in finished for a in e.snapshots}
     missing_in_epoch = [
         {"conn_id": e.conn_id, "assets": len(e.assets - e.snapshots)}
@@ -262,6 +267,10 @@ def certify(path: Path | str, *, silence_s: float = 30.0) -> dict[str, Any]:
 
 def _issues(c: dict[str, Any]) -> list[str]:
     out = []
+    if not c["connections"]["opened"] and (
+        c["connections"]["errors"] or c["snapshots"]["assets_subscribed"]
+    ):
+        out.append(f"never connected ({c['connections']['errors']} errors, 0 opened)")
     if c["gaps"]["count"]:
         out.append(f"{c['gaps']['count']} gaps")
     if c["connections"]["reconnects"]:
@@ -319,7 +328,7 @@ def render(c: dict[str, Any]) -> str:
 
 def register_check(actions: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
     """Add ``polyarb sessions check SESSION`` (called by cmd_sessions)."""
-    from polyarb.cli.common import add_recordings_arg
+    from polyarb.cli.common import add_recordings_arg, positive_float
 
     p = actions.add_parser(
         "check",
@@ -334,7 +343,10 @@ def register_check(actions: argparse._SubParsersAction) -> None:  # type: ignore
     add_recordings_arg(p)
     p.add_argument("--json", action="store_true", help="print the certificate as JSON")
     p.add_argument(
-        "--silence", type=float, default=30.0, help="report data silences longer than this (s)"
+        "--silence",
+        type=positive_float,
+        default=30.0,
+        help="report data silences longer than this (s)",
     )
     p.add_argument("--strict", action="store_true", help="exit 1 when any issue is found")
     p.set_defaults(func=run_check)

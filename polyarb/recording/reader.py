@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,11 @@ class SessionError(ValueError):
     """Not a session, or a session that fails its own checks."""
 
 
+PART_FILE = re.compile(r"frames/part-\d{6}\.parquet")
+"""The only ``parts[].file`` a manifest may name: a sealed part inside its own ``frames/``."""
+_PART_KEYS = {"rows": int, "bytes": int, "sha256": str}
+
+
 class Frame(msgspec.Struct, frozen=True, gc=False):
     """One frames row (docs/sessions.md)."""
 
@@ -31,16 +37,62 @@ class Frame(msgspec.Struct, frozen=True, gc=False):
 
 
 def read_markets_table(path: Path) -> list[tuple[int, MarketMeta]]:
-    """``(valid_from_seq, MarketMeta)`` rows of a ``markets.parquet``."""
+    """``(valid_from_seq, MarketMeta)`` rows of a ``markets.parquet``; SessionError if unreadable."""
     fields = set(MarketMeta.__struct_fields__)
     out = []
-    for row in pq.read_table(str(path)).to_pylist():
-        seq = row.pop("valid_from_seq")
-        kwargs = {k: v for k, v in row.items() if k in fields}
-        kwargs["token_ids"] = tuple(kwargs["token_ids"] or ())
-        kwargs["outcomes"] = tuple(kwargs["outcomes"] or ())
-        out.append((seq, MarketMeta(**kwargs)))
+    try:
+        table = pq.read_table(str(path))
+        missing = {"valid_from_seq", "condition_id", "token_ids", "outcomes"} - set(
+            table.column_names
+        )
+        if missing:
+            raise SessionError(f"{path}: not a markets table (no {', '.join(sorted(missing))})")
+        for row in table.to_pylist():
+            seq = row.pop("valid_from_seq")
+            kwargs = {k: v for k, v in row.items() if k in fields}
+            kwargs["token_ids"] = tuple(kwargs["token_ids"] or ())
+            kwargs["outcomes"] = tuple(kwargs["outcomes"] or ())
+            out.append((seq, MarketMeta(**kwargs)))
+    except (pa.ArrowException, OSError, TypeError, ValueError, msgspec.ValidationError) as exc:
+        if isinstance(exc, SessionError):
+            raise
+        raise SessionError(f"{path}: unreadable markets table: {_why(exc)}") from None
     return out
+
+
+def _why(exc: BaseException) -> str:
+    """An exception as one short line (Arrow's messages can span lines)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:300]
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """A ``manifest.json`` as a dict; SessionError naming the file when it is not one."""
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise SessionError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SessionError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except (ValueError, RecursionError) as exc:
+        raise SessionError(f"{path} is not valid JSON: {_why(exc)}") from None
+    if not isinstance(data, dict):
+        raise SessionError(f"{path}: a manifest is a JSON object, not {type(data).__name__}")
+    parts = data.get("parts", [])
+    if not isinstance(parts, list) or not all(isinstance(p, dict) for p in parts):
+        raise SessionError(f"{path}: 'parts' must be a list of objects")
+    for record in parts:
+        name = record.get("file")
+        if not isinstance(name, str) or not PART_FILE.fullmatch(name):
+            raise SessionError(
+                f"{path}: part {name!r} is not frames/part-NNNNNN.parquet inside the session"
+            )
+        for key, kind in _PART_KEYS.items():
+            if key in record and (
+                not isinstance(record[key], kind) or isinstance(record[key], bool)
+            ):
+                raise SessionError(f"{path}: part {name}: {key!r} is not {kind.__name__}")
+    return data
 
 
 class SessionReader:
@@ -51,22 +103,83 @@ class SessionReader:
         manifest = self.dir / "manifest.json"
         if not manifest.is_file():
             raise SessionError(f"{self.dir} is not a session (no manifest.json)")
-        try:
-            self.manifest: dict[str, Any] = json.loads(manifest.read_text())
-        except json.JSONDecodeError as exc:
-            raise SessionError(f"{manifest} is not valid JSON: {exc}") from exc
-        self.id: str = self.manifest.get("id", self.dir.name)
+        self.manifest: dict[str, Any] = read_manifest(manifest)
+        sid = self.manifest.get("id")
+        self.id: str = sid if isinstance(sid, str) and sid else self.dir.name
 
     @property
     def sealed(self) -> bool:
         return bool(self.manifest.get("sealed"))
 
-    def part_paths(self, *, include_open: bool = False) -> list[Path]:
-        """Sealed Parquet parts in order; with ``include_open``, live journals too."""
-        paths = sorted((self.dir / "frames").glob("part-*.parquet"))
+    def _records(self) -> dict[str, dict[str, Any]]:
+        return {p["file"]: p for p in self.manifest.get("parts", [])}
+
+    def problem(self) -> str | None:
+        """Why this session cannot be trusted as listed (cheap: names and sizes), or None."""
+        try:
+            self.part_paths(footers=False)
+        except SessionError as exc:
+            return str(exc)
+        return None
+
+    def part_paths(self, *, include_open: bool = False, footers: bool = True) -> list[Path]:
+        """Sealed Parquet parts in order, checked against the manifest; live journals too if asked.
+
+        Every listed part must be on disk, inside this folder (no symlink out), with
+        the size and (``footers``) row count the manifest recorded; a sealed session may
+        hold no part its manifest does not list. An unsealed one may: the recorder seals
+        a part before it rewrites the manifest. Raises :class:`SessionError` naming the part.
+        """
+        records = self._records()
+        frames = self.dir / "frames"
+        on_disk = {f"frames/{p.name}": p for p in frames.glob("part-*.parquet")}
+        root = self.dir.resolve()
+        for name, record in records.items():
+            path = on_disk.get(name)
+            if path is None:
+                raise SessionError(f"session {self.id}: part {name} is missing")
+            if not path.resolve().is_relative_to(root) or not path.is_file():
+                raise SessionError(f"session {self.id}: part {name} leads outside the session")
+            size = record.get("bytes")
+            actual = path.stat().st_size
+            if size is not None and actual != size:
+                raise SessionError(
+                    f"session {self.id}: part {name} changed: {actual:,} bytes, "
+                    f"the manifest says {size:,}"
+                )
+            if footers and "rows" in record:
+                rows = _footer_rows(path, name, self.id)
+                if rows != record["rows"]:
+                    raise SessionError(
+                        f"session {self.id}: part {name} changed: {rows:,} rows, "
+                        f"the manifest says {record['rows']:,}"
+                    )
+        extra = sorted(set(on_disk) - set(records))
+        if extra and self.sealed:
+            raise SessionError(f"session {self.id}: part {extra[0]} is not in the manifest")
+        paths = sorted(on_disk.values())
         if include_open:
-            paths = sorted([*paths, *(self.dir / "frames").glob("part-*.arrows")])
+            paths = sorted([*paths, *frames.glob("part-*.arrows")])
         return paths
+
+    def verify(self, *, include_open: bool = False) -> list[Path]:
+        """Every check of :meth:`part_paths` plus each part's SHA-256; returns the parts."""
+        paths = self.part_paths(include_open=include_open)
+        for path in paths:
+            if path.suffix == ".parquet":
+                self.verify_part(path)
+        return paths
+
+    def verify_part(self, path: Path) -> None:
+        """SHA-256 of a listed part against the manifest; SessionError naming the part if not."""
+        from polyarb.recording.writer import sha256_file
+
+        name = f"frames/{path.name}"
+        expected = self._records().get(name, {}).get("sha256")
+        if expected is not None and sha256_file(path) != expected:
+            raise SessionError(
+                f"session {self.id}: part {name} changed: its SHA-256 differs from the manifest"
+            )
 
     def markets(self) -> list[MarketMeta]:
         """The latest metadata of every market in the session, in first-seen order."""
@@ -98,11 +211,19 @@ class SessionReader:
                         batch = batch.select(columns)
                     yield from pa.Table.from_batches([batch]).to_batches(max_chunksize=batch_size)
                 continue
-            pf = pq.ParquetFile(str(path))
-            if is_compacted(pf):
-                yield from decoded_batches(pf, batch_size=batch_size, columns=columns)
-                continue
-            yield from pf.iter_batches(batch_size=batch_size, columns=columns)
+            # A whole-file hash costs one sequential read (~1 GB/s), small beside decoding the
+            # rows; it is what tells a changed part from the one the manifest sealed.
+            self.verify_part(path)
+            try:
+                pf = pq.ParquetFile(str(path))
+                if is_compacted(pf):
+                    yield from decoded_batches(pf, batch_size=batch_size, columns=columns)
+                    continue
+                yield from pf.iter_batches(batch_size=batch_size, columns=columns)
+            except (pa.ArrowException, OSError) as exc:
+                raise SessionError(
+                    f"session {self.id}: part frames/{path.name} is unreadable: {_why(exc)}"
+                ) from None
 
     def frames(self, *, batch_size: int = 65_536, include_open: bool = False) -> Iterator[Frame]:
         """Every frames row as a :class:`Frame`, in seq order."""
@@ -113,12 +234,44 @@ class SessionReader:
 
     def count(self) -> int:
         """Number of sealed frames rows (from Parquet footers, without reading data)."""
-        return sum(pq.ParquetFile(str(p)).metadata.num_rows for p in self.part_paths())
+        return sum(_footer_rows(p, p.name, self.id) for p in self.part_paths())
+
+
+def _footer_rows(path: Path, name: str, sid: str) -> int:
+    try:
+        return int(pq.read_metadata(str(path)).num_rows)
+    except (pa.ArrowException, OSError) as exc:
+        raise SessionError(
+            f"session {sid}: part {name} is not a whole Parquet file: {_why(exc)}"
+        ) from None
+
+
+def scan_sessions(root: Path | str) -> tuple[list[SessionReader], dict[str, str]]:
+    """Readable sessions under ``root`` and ``{folder name: reason}`` of the damaged ones.
+
+    One bad folder (a manifest that is not JSON, a truncated or missing part) must not
+    hide the others, so every listing goes through here. Checks are cheap: names and sizes.
+    """
+    base = Path(root)
+    if not base.is_dir():
+        return [], {}
+    good: list[SessionReader] = []
+    damaged: dict[str, str] = {}
+    for manifest in sorted(base.glob("*/manifest.json")):
+        if manifest.parent.name.startswith("."):
+            continue
+        try:
+            reader = SessionReader(manifest.parent)
+        except SessionError as exc:
+            damaged[manifest.parent.name] = str(exc)
+            continue
+        problem = reader.problem()
+        if problem is not None:
+            damaged[manifest.parent.name] = problem
+        good.append(reader)
+    return good, damaged
 
 
 def list_sessions(root: Path | str) -> list[SessionReader]:
-    """Every session folder under ``root``, sorted by id."""
-    base = Path(root)
-    if not base.is_dir():
-        return []
-    return [SessionReader(p.parent) for p in sorted(base.glob("*/manifest.json"))]
+    """Every session folder under ``root`` whose manifest reads, sorted by folder name."""
+    return scan_sessions(root)[0]

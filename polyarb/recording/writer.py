@@ -290,8 +290,15 @@ class SessionWriter:
         manifest_path = self.dir / "manifest.json"
         old = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
         recovered = recover_journals(self.dir)
+        from polyarb.recording.reader import PART_FILE
+
+        # Only part names a reader accepts: a manifest must never point the writer elsewhere.
         self.parts: list[dict[str, Any]] = [
-            p for p in old.get("parts", []) if (self.dir / p["file"]).exists()
+            p
+            for p in old.get("parts", [])
+            if isinstance(p, dict)
+            and PART_FILE.fullmatch(str(p.get("file")))
+            and (self.dir / p["file"]).exists()
         ]
         known = {p["file"] for p in self.parts}
         self.parts += [p for p in recovered if p["file"] not in known]
