@@ -72,9 +72,10 @@ def replay_and_report(
 
     path = session_path(recordings, session)
     try:
-        # Before a run folder exists: a missing, extra or resized part is named here, not
-        # found as a replay of fewer frames. Each part's SHA-256 is checked as it is read.
-        SessionReader(path).part_paths()
+        # Before a run folder exists: a missing, extra or changed part is named here, not
+        # found as a replay of fewer frames. Hashing every part costs ~1 s per GB of Parquet
+        # (measured 0.9 GB/s; the bundled 3.7 MB session: 4 ms against ~1 s of replay).
+        SessionReader(path).verify()
     except SessionError as exc:
         raise CliError(str(exc)) from None
     profile, rules = load(profile_path)

@@ -1,0 +1,127 @@
+"""Issue 18 item 2: a session is confined to its folder and verified against its manifest.
+
+Each test here fails on the code before the fix: parts were found by globbing
+``frames/`` (the manifest's list, sizes and SHA-256 were never compared), a
+``parts[].file`` of ``../../x`` was followed by ``sessions compact``, and a
+recorder that never connected got a CLEAN certificate.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from polyarb.cli import main
+from polyarb.recording.reader import SessionError, SessionReader
+from polyarb.recording.writer import SessionWriter
+
+BURST = "crossing-burst-2026-09-29"
+
+
+def _session(copy_session, tmp_path: Path) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
+    folder = copy_session(BURST)
+    return folder, folder / "frames" / "part-000000.parquet"
+
+
+def _manifest(folder: Path) -> dict:  # type: ignore[type-arg]
+    return json.loads((folder / "manifest.json").read_text())
+
+
+def _write_manifest(folder: Path, data: object) -> None:
+    (folder / "manifest.json").write_text(json.dumps(data))
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return code, err
+
+
+def test_a_part_outside_the_folder_is_refused_and_compact_writes_nothing_outside(
+    copy_session, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    """A manifest naming ../../x is refused by every reader; compact never touches x."""
+    folder, part = _session(copy_session, tmp_path)
+    outside = tmp_path / "victim.parquet"
+    shutil.copy(part, outside)
+    before = outside.read_bytes()
+    m = _manifest(folder)
+    m["parts"][0]["file"] = "../../victim.parquet"
+    _write_manifest(folder, m)
+    with pytest.raises(SessionError, match="victim"):
+        SessionReader(folder)
+    rec = str(folder.parent)
+    for argv in (
+        ["sessions", "compact", BURST, "--recordings", rec],
+        ["sessions", "check", BURST, "--recordings", rec],
+        ["replay", "--session", BURST, "--recordings", rec],
+    ):
+        code, err = _run(argv, capsys)
+        assert code == 2, argv
+        assert "victim.parquet" in err and err.count("\n") == 1
+    assert outside.read_bytes() == before
+    assert not (folder / "runs").exists()
+
+
+def test_a_symlinked_part_leading_out_is_refused(copy_session, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder, part = _session(copy_session, tmp_path)
+    outside = tmp_path / "elsewhere.parquet"
+    part.rename(outside)
+    part.symlink_to(outside)
+    with pytest.raises(SessionError, match="outside"):
+        SessionReader(folder).part_paths()
+
+
+@pytest.mark.parametrize("damage", ["missing", "extra", "truncated", "same-size-changed"])
+def test_missing_extra_or_changed_parts_are_errors_naming_the_part(
+    damage: str, copy_session, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    """sessions check, replay and serve refuse, naming the part; never CLEAN, never 0 frames."""
+    folder, part = _session(copy_session, tmp_path)
+    name = part.name
+    if damage == "missing":
+        part.unlink()
+    elif damage == "extra":
+        name = "part-000007.parquet"
+        shutil.copy(part, folder / "frames" / name)
+    elif damage == "truncated":
+        part.write_bytes(part.read_bytes()[:-100])
+    else:
+        data = bytearray(part.read_bytes())
+        data[len(data) // 2] ^= 0xFF  # same size, same footer: only the SHA-256 can tell
+        part.write_bytes(bytes(data))
+    rec = str(folder.parent)
+    for argv in (
+        ["sessions", "check", BURST, "--recordings", rec, "--strict"],
+        ["replay", "--session", BURST, "--recordings", rec],
+        ["serve", "--session", BURST, "--recordings", rec, "--port", "0", "--exit-at-end"],
+    ):
+        code, err = _run(argv, capsys)
+        assert code == 2, (argv, err)
+        assert name in err, err
+    assert not (folder / "runs").exists()
+
+
+def test_a_never_connected_session_is_not_clean(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """0 opened, errors only, subscribed assets without a snapshot: issues, --strict exits 1."""
+    with SessionWriter(tmp_path, "down") as writer:
+        writer.set_assets(["111", "222"])
+        for i in range(3):
+            writer.append("error", json.dumps({"conn": 0, "error": "refused"}), i, i, 0)
+    code = main(["sessions", "check", "down", "--recordings", str(tmp_path), "--strict"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "CLEAN" not in out and "never connected" in out
+    assert "2 assets without a snapshot" in out
+
+
+def test_the_bundled_sessions_stay_clean_and_whole(bundled_recordings: Path) -> None:
+    """The checks accept what the writer wrote: every bundled part verifies."""
+    for folder in sorted(bundled_recordings.iterdir()):
+        reader = SessionReader(folder)
+        assert reader.problem() is None
+        assert reader.verify()
