@@ -53,9 +53,10 @@ def number_in(
     def parse(text: str) -> Any:
         value = _number(text, kind)
         if lo is not None and (value <= lo if low_open else value < lo):
-            raise argparse.ArgumentTypeError(f"{text} must be {'>' if low_open else '≥'} {lo:g}")
+            bound = "positive" if low_open and lo == 0 else f"{'>' if low_open else '≥'} {lo:g}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
         if hi is not None and value > hi:
-            raise argparse.ArgumentTypeError(f"{text} must be ≤ {hi:g}")
+            raise argparse.ArgumentTypeError(f"must be ≤ {hi:g}, got {text}")
         return value
 
     parse.__name__ = kind.__name__  # argparse names the type in "invalid <name> value"

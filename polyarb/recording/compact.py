@@ -21,12 +21,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from polyarb.recording.codec import CODEC, BookState, decode_row, encode_rows
-from polyarb.recording.schema import FRAMES_SCHEMA, PARQUET_OPTIONS
+from polyarb.recording.schema import FRAMES_SCHEMA, PARQUET_OPTIONS, conform
 
 COMPACT_SCHEMA = pa.schema(
     [
-        *(f for f in FRAMES_SCHEMA if f.name != "payload"),
+        *(f for f in FRAMES_SCHEMA if f.name not in ("payload", "payload_bin")),
         pa.field("payload", pa.string(), nullable=True),
+        FRAMES_SCHEMA.field("payload_bin"),
         pa.field("book_skeleton", pa.string(), nullable=True),
         pa.field("book_ref", pa.int8(), nullable=True),
         pa.field("book_ops", pa.string(), nullable=True),
@@ -46,11 +47,14 @@ def decoded_batches(
 ) -> Iterator[pa.RecordBatch]:
     """A compacted part's rows with their exact payloads, in the frames schema."""
     wanted = columns or FRAMES_SCHEMA.names
+    have = pf.schema_arrow.names
     if "payload" not in wanted:
-        yield from pf.iter_batches(batch_size=batch_size, columns=wanted)
+        for raw in pf.iter_batches(batch_size=batch_size, columns=[c for c in wanted if c in have]):
+            yield conform(raw, wanted)
         return
     state = BookState()  # decoding needs every row of the part, from its first
-    for batch in pf.iter_batches(batch_size=batch_size):
+    for raw in pf.iter_batches(batch_size=batch_size):
+        batch = conform(raw, [*COMPACT_SCHEMA.names])
         kinds = batch.column("kind").to_pylist()
         payloads = batch.column("payload").to_pylist()
         skeletons = batch.column("book_skeleton").to_pylist()
@@ -65,7 +69,7 @@ def decoded_batches(
             for name in wanted
         ]
         if columns:
-            yield pa.RecordBatch.from_arrays(arrays, names=wanted)
+            yield pa.RecordBatch.from_arrays(arrays, names=list(wanted))
         else:
             yield pa.RecordBatch.from_arrays(arrays, schema=FRAMES_SCHEMA)
 
@@ -74,10 +78,15 @@ def _payload_digest(batches: Iterator[pa.RecordBatch]) -> tuple[int, str]:
     digest = hashlib.sha256()
     rows = 0
     for batch in batches:
-        for text in batch.column("payload").to_pylist():
-            data = text.encode()
-            digest.update(len(data).to_bytes(4, "big"))
-            digest.update(data)
+        batch = conform(batch)
+        exact = batch.column("payload_bin").to_pylist()
+        for text, raw in zip(batch.column("payload").to_pylist(), exact, strict=True):
+            for data in (text.encode(), raw):
+                if data is None:
+                    digest.update(b"\xff" * 4)  # no exact bytes: not the same as empty ones
+                    continue
+                digest.update(len(data).to_bytes(4, "big"))
+                digest.update(data)
             rows += 1
     return rows, digest.hexdigest()
 
@@ -87,10 +96,11 @@ def _encode_part(pf: pq.ParquetFile) -> Iterator[pa.Table]:
     columns: dict[str, list[Any]] = {}
 
     def rows() -> Iterator[tuple[str, str]]:
-        for batch in pf.iter_batches(batch_size=_ROWS_PER_GROUP):
+        for raw in pf.iter_batches(batch_size=_ROWS_PER_GROUP):
+            batch = conform(raw)
             kinds = batch.column("kind").to_pylist()
             payloads = batch.column("payload").to_pylist()
-            for name in ("seq", "recv_ns", "mono_ns", "conn_id", "kind"):
+            for name in ("seq", "recv_ns", "mono_ns", "conn_id", "kind", "payload_bin"):
                 columns.setdefault(name, []).extend(batch.column(name).to_pylist())
             yield from zip(kinds, payloads, strict=True)
 
@@ -117,6 +127,7 @@ def _table(columns: dict[str, list[Any]], encoded: list[Any]) -> pa.Table:
             pa.array(head["conn_id"], pa.int32()),
             pa.array(head["kind"], pa.string()),
             pa.array([e.payload for e in encoded], pa.string()),
+            pa.array(head["payload_bin"], pa.binary()),
             pa.array([e.skeleton for e in encoded], pa.string()),
             pa.array([e.ref for e in encoded], pa.int8()),
             pa.array([e.ops for e in encoded], pa.string()),

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from polyarb.protocol.markets import MarketMeta
-from polyarb.recording.schema import FRAMES_SCHEMA
+from polyarb.recording.schema import FRAMES_SCHEMA, conform
 
 
 class SessionError(ValueError):
@@ -34,6 +34,13 @@ class Frame(msgspec.Struct, frozen=True, gc=False):
     conn_id: int
     kind: str
     payload: str
+    payload_bin: bytes | None = None
+    """The exact bytes when ``payload`` is not them (not UTF-8, or a ``binary`` row)."""
+
+    @property
+    def data(self) -> bytes:
+        """The bytes exactly as received."""
+        return self.payload_bin if self.payload_bin is not None else self.payload.encode()
 
 
 def read_markets_table(path: Path) -> list[tuple[int, MarketMeta]]:
@@ -208,7 +215,7 @@ class SessionReader:
             if path.suffix == ".arrows":
                 for batch in journal_batches(path):
                     if columns:
-                        batch = batch.select(columns)
+                        batch = conform(batch, columns)
                     yield from pa.Table.from_batches([batch]).to_batches(max_chunksize=batch_size)
                 continue
             # A whole-file hash costs one sequential read (~1 GB/s), small beside decoding the
@@ -219,7 +226,10 @@ class SessionReader:
                 if is_compacted(pf):
                     yield from decoded_batches(pf, batch_size=batch_size, columns=columns)
                     continue
-                yield from pf.iter_batches(batch_size=batch_size, columns=columns)
+                have = pf.schema_arrow.names
+                present = [c for c in columns or FRAMES_SCHEMA.names if c in have]
+                for batch in pf.iter_batches(batch_size=batch_size, columns=present):
+                    yield conform(batch, columns)
             except (pa.ArrowException, OSError) as exc:
                 raise SessionError(
                     f"session {self.id}: part frames/{path.name} is unreadable: {_why(exc)}"
