@@ -109,11 +109,16 @@ def add_recordings_arg(parser: argparse.ArgumentParser) -> None:
 def session_path(recordings: Path, session: str) -> Path:
     """Resolve ``--session`` as a path or an id under ``recordings``; clear error if absent."""
     direct = Path(session)
-    if (direct / "manifest.json").is_file():
-        return direct
     candidate = recordings / session
-    if (candidate / "manifest.json").is_file():
-        return candidate
+    try:
+        if (direct / "manifest.json").is_file():
+            return direct
+        if (candidate / "manifest.json").is_file():
+            return candidate
+    except (OSError, ValueError) as exc:  # a name too long for the OS, a NUL byte
+        shown = session if len(session) <= 60 else session[:57] + "..."
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise CliError(f"session {shown!r}: {reason or exc}") from None
     known = sorted(p.parent.name for p in recordings.glob("*/manifest.json"))
     hint = (
         f" Known sessions: {', '.join(known)}."

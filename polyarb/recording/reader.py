@@ -23,6 +23,20 @@ class SessionError(ValueError):
 PART_FILE = re.compile(r"frames/part-\d{6}\.parquet")
 """The only ``parts[].file`` a manifest may name: a sealed part inside its own ``frames/``."""
 _PART_KEYS = {"rows": int, "bytes": int, "sha256": str}
+_KEYS: dict[str, tuple[type, ...]] = {
+    "id": (str,),
+    "sealed": (bool,),
+    "frames": (int,),
+    "markets": (int,),
+    "start_ns": (int, type(None)),
+    "end_ns": (int, type(None)),
+    "created_ns": (int,),
+    "assets": (list,),
+    "counts": (dict,),
+    "source": (dict,),
+    "feed_url": (str,),
+}
+"""Top-level manifest keys readers use, with the JSON types the writer gives them."""
 
 
 class Frame(msgspec.Struct, frozen=True, gc=False):
@@ -85,6 +99,16 @@ def read_manifest(path: Path) -> dict[str, Any]:
         raise SessionError(f"{path} is not valid JSON: {_why(exc)}") from None
     if not isinstance(data, dict):
         raise SessionError(f"{path}: a manifest is a JSON object, not {type(data).__name__}")
+    for key, kinds in _KEYS.items():
+        value = data.get(key)
+        if key in data and (
+            not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
+        ):
+            raise SessionError(
+                f"{path}: {key!r} is {type(value).__name__}, not {kinds[0].__name__}"
+            )
+    if not all(isinstance(v, int) for v in data.get("counts", {}).values()):
+        raise SessionError(f"{path}: 'counts' must map kinds to integers")
     parts = data.get("parts", [])
     if not isinstance(parts, list) or not all(isinstance(p, dict) for p in parts):
         raise SessionError(f"{path}: 'parts' must be a list of objects")
