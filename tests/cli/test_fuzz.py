@@ -35,7 +35,7 @@ FUZZ = dict(
     database=None,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)  # fmt: skip
+)
 
 
 def _good(root: Path, sid: str) -> Path:
