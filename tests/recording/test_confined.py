@@ -125,3 +125,33 @@ def test_the_bundled_sessions_stay_clean_and_whole(bundled_recordings: Path) -> 
         reader = SessionReader(folder)
         assert reader.problem() is None
         assert reader.verify()
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A 4 KiB tmpfs (root only; skipped where mounting is not allowed)."""
+    import subprocess
+
+    mount = tmp_path / "full"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode:
+        pytest.skip("cannot mount a small tmpfs here")
+    (mount / "filler").write_bytes(b"x" * 4096)
+    yield mount
+    subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_full_disk_in_replay_is_one_line_and_exit_1(
+    copy_session, tmp_path: Path, full_disk: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 18 item 6: a run folder on a full disk ends as one line naming the file, exit 1."""
+    folder, _ = _session(copy_session, tmp_path)
+    (folder / "runs").symlink_to(full_disk)
+    code = main(["replay", "--session", BURST, "--recordings", str(folder.parent)])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "Traceback" not in err and err.count("\n") == 1
+    assert "No space left on device" in err
