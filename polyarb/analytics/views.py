@@ -83,14 +83,17 @@ def _stamp(path: Path, what: str) -> _Stamp | None:
     return (str(path), st.st_size, st.st_mtime_ns, what)
 
 
-def _check_parquet(path: Path, schema: pa.Schema) -> str | None:
+def _check_parquet(path: Path, name: str) -> str | None:
     """Why DuckDB could not read ``path`` as ``schema`` (footer, column types), or None."""
     try:
+        schema = SCHEMAS[name]
         got = pq.read_schema(str(path))
     except (pa.ArrowException, OSError) as exc:
         return f"not a whole Parquet file: {' '.join(str(exc).split())[:200]}"
     for f in schema:
         index = got.get_field_index(f.name)
+        if index < 0 and not f.nullable:  # only nullable columns were ever appended later
+            return f"no column {f.name}: not a {name} table"
         if index >= 0 and got.field(index).type not in (f.type, pa.null()):
             return f"column {f.name} is {got.field(index).type}, expected {f.type}"
     return None
@@ -114,7 +117,7 @@ def _cached(path: Path, what: str) -> str | None:
     if key not in _checked:
         if len(_checked) > 100_000:
             _checked.clear()
-        _checked[key] = _check_text(path) if what == "text" else _check_parquet(path, SCHEMAS[what])
+        _checked[key] = _check_text(path) if what == "text" else _check_parquet(path, what)
     return _checked[key]
 
 
@@ -197,7 +200,11 @@ def define_views(
     statements += [expander.expand(template.replace("@table@", t)) for t in RUN_TABLES]
     statements += [expander.expand(sql_text(f)) for f in ("view_runs", "view_go_no_go")]
     # Filled last: expanding the other views is what finds the damaged files.
-    rows = sorted(set(expander.damaged))
+    # one row per file: a manifest the session scan refused is also refused as text
+    first: dict[tuple[str, str], str] = {}
+    for sid, path, why in expander.damaged:
+        first.setdefault((sid, path), why)
+    rows = sorted((sid, path, why) for (sid, path), why in first.items())
     con.register(
         "_arrow_damaged",
         pa.table(

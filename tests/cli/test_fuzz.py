@@ -273,3 +273,13 @@ def test_hostile_session_names(house, name: str) -> None:  # type: ignore[no-unt
     ):
         code, err = _call(argv)
         _assert_clean(argv, code, err)
+
+
+def test_unwritable_stats_is_refused_before_serving(house) -> None:  # type: ignore[no-untyped-def]
+    """``serve --stats`` into a missing folder or onto a folder: exit 2 before the port opens."""
+    recordings, _, _ = house
+    for stats in (recordings.parent / "no" / "such" / "dir.json", recordings):
+        argv = ["serve", "--session", "whole", "--recordings", str(recordings)]
+        code, err = _call([*argv, "--port", "0", "--exit-at-end", "--stats", str(stats)])
+        _assert_clean(argv, code, err)
+        assert code == 2 and "--stats" in err and "serving" not in err

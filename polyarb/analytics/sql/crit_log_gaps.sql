@@ -10,7 +10,7 @@ WITH s AS (
 d AS (
     SELECT session_id, min(reason) AS reason
     FROM damaged
-    WHERE path LIKE '%/manifest.json'
+    WHERE path NOT LIKE '%/runs/%'
     GROUP BY session_id
 ),
 f AS (

@@ -1,7 +1,7 @@
 -- sessions: one row per recordings/<session>/manifest.json (docs/analytics.md).
 -- session_id is the folder name, which is what every other view joins on.
--- damaged: why the session cannot be trusted (manifest unreadable, a part missing, extra or
--- resized), NULL when whole; a damaged session's frames and markets are not in those views.
+-- damaged: why the session cannot be trusted (manifest unreadable, a part missing, extra,
+-- resized or unreadable, markets unreadable), NULL when whole; see the damaged view.
 CREATE OR REPLACE VIEW sessions AS
 WITH raw AS (
     SELECT
@@ -13,7 +13,7 @@ WITH raw AS (
 bad AS (
     SELECT session_id, min(reason) AS damaged
     FROM _damaged
-    WHERE path LIKE '%/manifest.json'
+    WHERE path NOT LIKE '%/runs/%'
     GROUP BY session_id
 )
 SELECT
