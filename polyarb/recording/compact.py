@@ -153,6 +153,8 @@ def compact_part(part: Path, level: int = ARCHIVE_LEVEL) -> tuple[int, int]:
     before = part.stat().st_size
     expected = _payload_digest(original.iter_batches(batch_size=_ROWS_PER_GROUP))
     tmp = part.with_name(part.name + ".tmp")
+    # A leftover temp name may be a symlink planted to lead out: never write through one.
+    tmp.unlink(missing_ok=True)
     options = {**PARQUET_OPTIONS, "compression_level": level}
     options["use_dictionary"] = ["kind", "book_ref"]
     try:

@@ -64,7 +64,8 @@ def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON through a temp file and rename, so readers never see half a file."""
     tmp = path.with_name(path.name + ".tmp")
     try:
-        with tmp.open("w") as fh:
+        tmp.unlink(missing_ok=True)  # a leftover, or a symlink leading out: never written through
+        with tmp.open("x") as fh:
             json.dump(data, fh, indent=2, sort_keys=True)
             fh.write("\n")
             fh.flush()

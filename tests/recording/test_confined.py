@@ -155,3 +155,18 @@ def test_a_full_disk_in_replay_is_one_line_and_exit_1(
     assert code == 1, err
     assert "Traceback" not in err and err.count("\n") == 1
     assert "No space left on device" in err
+
+
+def test_compact_never_writes_through_a_planted_temp_symlink(copy_session, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Temp names that are symlinks out of the folder are replaced, never written through."""
+    from polyarb.recording.compact import compact_session
+
+    folder, part = _session(copy_session, tmp_path)
+    victims = [tmp_path / "victim-part", tmp_path / "victim-manifest"]
+    for victim in victims:
+        victim.write_text("keep me")
+    (folder / "frames" / f"{part.name}.tmp").symlink_to(victims[0])
+    (folder / "manifest.json.tmp").symlink_to(victims[1])
+    compact_session(folder)
+    assert [v.read_text() for v in victims] == ["keep me", "keep me"]
+    assert SessionReader(folder).verify()
