@@ -336,7 +336,10 @@ def register_check(actions: argparse._SubParsersAction) -> None:  # type: ignore
         description=(
             "Certify a session: gaps, reconnects, silent periods, assets without a snapshot, "
             "book hashes verified at event boundaries (min_order_size/neg_risk from "
-            "markets.parquet), rejected and duplicate frames. Exit 0 unless --strict and issues."
+            "markets.parquet), rejected and duplicate frames; a session that never connected is "
+            "an issue. Every part is first checked against the manifest (inside the folder, "
+            "size, rows, SHA-256). Exit 0, 1 with --strict and issues, 2 if a part is missing, "
+            "extra or changed (named) or the session is unreadable."
         ),
     )
     p.add_argument("session", help="session id under --recordings, or a path")
