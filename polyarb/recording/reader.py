@@ -188,6 +188,14 @@ class SessionReader:
         extra = sorted(set(on_disk) - set(records))
         if extra and self.sealed:
             raise SessionError(f"session {self.id}: part {extra[0]} is not in the manifest")
+        listed = sum(int(r.get("rows", 0)) for r in records.values())
+        counted = self.manifest.get("frames")
+        if self.sealed and isinstance(counted, int) and counted != listed:
+            # a part list cut short would otherwise replay as fewer frames, or none, silently
+            raise SessionError(
+                f"session {self.id}: the manifest counts {counted:,} frames but its parts "
+                f"hold {listed:,}"
+            )
         paths = sorted(on_disk.values())
         if include_open:
             paths = sorted([*paths, *frames.glob("part-*.arrows")])

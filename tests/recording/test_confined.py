@@ -170,3 +170,16 @@ def test_compact_never_writes_through_a_planted_temp_symlink(copy_session, tmp_p
     compact_session(folder)
     assert [v.read_text() for v in victims] == ["keep me", "keep me"]
     assert SessionReader(folder).verify()
+
+
+def test_a_part_list_cut_short_is_not_a_replay_of_zero_frames(
+    copy_session, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    """Parts and their list both gone, the frame count left: an error, not 0 frames replayed."""
+    folder, part = _session(copy_session, tmp_path)
+    part.unlink()
+    m = _manifest(folder)
+    m["parts"] = []
+    _write_manifest(folder, m)
+    code, err = _run(["replay", "--session", BURST, "--recordings", str(folder.parent)], capsys)
+    assert code == 2 and "frames but its parts hold 0" in err
