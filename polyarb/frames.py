@@ -20,6 +20,7 @@ class FrameKind(StrEnum):
     """What a frames row is. Only ``frame`` and ``user`` rows carry wire payloads."""
 
     FRAME = "frame"  # market-channel text exactly as received
+    BINARY = "binary"  # a binary message: its bytes are in payload_bin, payload is empty
     USER = "user"  # user-channel text (live order acks and fills)
     OPEN = "open"  # a connection opened; payload: JSON with url and assets
     CLOSE = "close"  # a connection closed; payload: JSON with code and reason
@@ -42,6 +43,8 @@ class FrameBlock:
     recv_ns: int
     mono_ns: int
     conn_id: int
+    binary: bool = False
+    """One binary message (stored as a ``binary`` row), not text frames."""
 
     def __len__(self) -> int:
         return len(self.ends)
@@ -53,7 +56,12 @@ class FrameBlock:
         return [data[a:b] for a, b in zip(starts, self.ends, strict=True)]
 
     def texts(self) -> list[str]:
-        """Each frame as text; bytes that are not UTF-8 become U+FFFD (as a reader sees them)."""
+        """Each frame as text; bytes that are not UTF-8 become U+FFFD (as a reader sees them).
+
+        A binary block gives one empty text: its ``payload`` column is empty, like a replay's.
+        """
+        if self.binary:
+            return [""]
         return [p.decode("utf-8", "replace") for p in self.payloads()]
 
 

@@ -12,6 +12,13 @@ this module expands before DuckDB sees the SQL:
   (``filename``, ``content``), or an empty relation.
 
 So "no sessions yet" and "no runs yet" give empty views, never an error.
+
+Nor does one bad file: the macros expand to explicit file lists, and a file
+that would fail the whole query (a truncated or foreign Parquet file, text that
+is not UTF-8) is left out. Every part, markets table and manifest of a session
+whose manifest does not match its folder is left out with it. What was left
+out, and why, is the ``damaged`` view (and the ``damaged`` column of
+``sessions``), so a damaged session is listed, never silently missing.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from polyarb.errors import PolyarbError
 from polyarb.recording.schema import FRAMES_SCHEMA, MARKETS_SCHEMA
@@ -47,6 +55,7 @@ VIEWS = (
     "run_uptime",
     "go_no_go",
     "sweeps",
+    "damaged",
 )
 """Every view :func:`connect` defines, in definition order."""
 
@@ -67,29 +76,113 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-class _Expander:
-    def __init__(self, roots: dict[str, Path]) -> None:
-        self.roots = roots
+_Stamp = tuple[str, int, int, str]
+_checked: dict[_Stamp, str | None] = {}
+"""File check results by (path, size, mtime): the dashboard redefines views every few
+seconds and must not reread every footer each time."""
 
-    def _glob(self, root: str, pattern: str) -> tuple[str, bool]:
+
+def _stamp(path: Path, what: str) -> _Stamp | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (str(path), st.st_size, st.st_mtime_ns, what)
+
+
+def _check_parquet(path: Path, name: str) -> str | None:
+    """Why DuckDB could not read ``path`` as ``schema`` (footer, column types), or None."""
+    try:
+        schema = SCHEMAS[name]
+        got = pq.read_schema(str(path))
+    except (pa.ArrowException, OSError) as exc:
+        return f"not a whole Parquet file: {' '.join(str(exc).split())[:200]}"
+    for f in schema:
+        index = got.get_field_index(f.name)
+        if index < 0 and not f.nullable:  # only nullable columns were ever appended later
+            return f"no column {f.name}: not a {name} table"
+        if index >= 0 and got.field(index).type not in (f.type, pa.null()):
+            return f"column {f.name} is {got.field(index).type}, expected {f.type}"
+    return None
+
+
+def _check_text(path: Path) -> str | None:
+    try:
+        path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        return f"cannot read: {exc.strerror or exc}"
+    except UnicodeDecodeError as exc:
+        return f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+    return None
+
+
+def _cached(path: Path, what: str) -> str | None:
+    """Why ``path`` cannot be read as ``what`` (a table name, or "text"); None if it can."""
+    key = _stamp(path, what)
+    if key is None:
+        return "vanished while being read"
+    if key not in _checked:
+        if len(_checked) > 100_000:
+            _checked.clear()
+        _checked[key] = _check_text(path) if what == "text" else _check_parquet(path, what)
+    return _checked[key]
+
+
+class _Expander:
+    def __init__(self, roots: dict[str, Path], damaged: dict[str, str]) -> None:
+        self.roots = roots
+        self.damaged_sessions = damaged
+        self.damaged: list[tuple[str, str, str]] = [
+            (sid, (roots["recordings"] / sid / "manifest.json").as_posix(), why)
+            for sid, why in sorted(damaged.items())
+        ]
+
+    def _glob(self, root: str, pattern: str) -> list[Path]:
         base = self.roots[root]
         # hidden folders (.tmp writes, editors) are never sessions or runs
-        matches = [p for p in base.glob(pattern) if not any(s.startswith(".") for s in p.parts)]
-        return (base / pattern).as_posix(), bool(matches)
+        found = sorted(
+            p
+            for p in base.glob(pattern)
+            if not any(s.startswith(".") for s in p.relative_to(base).parts)
+        )
+        if root != "recordings":
+            return found
+        kept = []
+        for p in found:
+            rel = p.relative_to(base).parts
+            # A damaged session's frames and markets stay out whole; its manifest still
+            # names it in `sessions` and its runs (results computed earlier) are judged
+            # file by file.
+            if rel[0] in self.damaged_sessions and rel[1] in ("frames", "markets.parquet"):
+                continue
+            kept.append(p)
+        return kept
+
+    def _keep(self, root: str, path: Path, why: str | None) -> bool:
+        if why is None:
+            return True
+        base = self.roots[root]
+        sid = path.relative_to(base).parts[0] if root == "recordings" else ""
+        self.damaged.append((sid, path.as_posix(), why))
+        return False
 
     def parquet(self, m: re.Match[str]) -> str:
-        path, found = self._glob(m.group(1), m.group(2))
-        empty = f"(SELECT *, NULL::VARCHAR AS filename FROM _empty_{m.group(3)})"
-        if not found:
+        root, table = m.group(1), m.group(3)
+        files = [p for p in self._glob(root, m.group(2)) if self._keep(root, p, _cached(p, table))]
+        empty = f"(SELECT *, NULL::VARCHAR AS filename FROM _empty_{table})"
+        if not files:
             return empty
-        source = f"read_parquet({_literal(path)}, filename = true, union_by_name = true)"
+        listed = ", ".join(_literal(p.as_posix()) for p in files)
+        source = f"read_parquet([{listed}], filename = true, union_by_name = true)"
         return f"(SELECT * FROM {source} UNION ALL BY NAME SELECT * FROM {empty})"
 
     def jsonfiles(self, m: re.Match[str]) -> str:
-        path, found = self._glob(m.group(1), m.group(2))
-        if not found:
+        root = m.group(1)
+        files = [p for p in self._glob(root, m.group(2)) if self._keep(root, p, _cached(p, "text"))]
+        if not files:
             return "(SELECT NULL::VARCHAR AS filename, NULL::VARCHAR AS content LIMIT 0)"
-        return f"(SELECT filename, content FROM read_text({_literal(path)}))"
+        listed = ", ".join(_literal(p.as_posix()) for p in files)
+        return f"(SELECT filename, content FROM read_text([{listed}]))"
 
     def expand(self, sql: str) -> str:
         return _JSONFILES.sub(self.jsonfiles, _PARQUET.sub(self.parquet, sql))
@@ -99,9 +192,11 @@ def define_views(
     con: duckdb.DuckDBPyConnection, recordings: Path | str, reports: Path | str | None = None
 ) -> None:
     """(Re)define every view of :data:`VIEWS` on ``con`` over the files as they are now."""
+    from polyarb.recording.reader import scan_sessions
+
     rec = Path(recordings)
     rep = Path(reports) if reports is not None else Path("reports")
-    expander = _Expander({"recordings": rec, "reports": rep})
+    expander = _Expander({"recordings": rec, "reports": rep}, scan_sessions(rec)[1])
     for name, schema in SCHEMAS.items():
         con.register("_arrow_empty", schema.empty_table())
         con.execute(f"CREATE OR REPLACE TABLE _empty_{name} AS SELECT * FROM _arrow_empty")
@@ -114,6 +209,25 @@ def define_views(
         expander.expand(sql_text(f))
         for f in ("view_runs", "view_counted_runs", "view_uptime", "view_go_no_go", "view_sweeps")
     ]
+    # Filled last: expanding the other views is what finds the damaged files.
+    # one row per file: a manifest the session scan refused is also refused as text
+    first: dict[tuple[str, str], str] = {}
+    for sid, path, why in expander.damaged:
+        first.setdefault((sid, path), why)
+    rows = sorted((sid, path, why) for (sid, path), why in first.items())
+    con.register(
+        "_arrow_damaged",
+        pa.table(
+            {
+                "session_id": pa.array([r[0] for r in rows], pa.string()),
+                "path": pa.array([r[1] for r in rows], pa.string()),
+                "reason": pa.array([r[2] for r in rows], pa.string()),
+            }
+        ),
+    )
+    con.execute("CREATE OR REPLACE TABLE _damaged AS SELECT * FROM _arrow_damaged")
+    con.unregister("_arrow_damaged")
+    statements.insert(0, sql_text("view_damaged"))
     for sql in statements:
         try:
             con.execute(sql)

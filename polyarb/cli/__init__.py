@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from polyarb._version import __version__
-from polyarb.cli.common import CliError
+from polyarb.cli.common import error_line
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,11 +46,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except CliError as exc:
-        print(f"polyarb {args.command}: error: {exc}", file=sys.stderr)
-        return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:
+        # The project's errors (and the machine's: a full disk) end as one line and an exit
+        # code, wherever they are raised; anything else is a bug and keeps its traceback.
+        known = error_line(exc)
+        if known is None:
+            raise
+        message, code = known
+        print(f"polyarb {args.command}: error: {' '.join(message.split())}", file=sys.stderr)
+        return code

@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from polyarb.cli.common import CliError, add_recordings_arg
+from polyarb.cli.common import CliError, add_recordings_arg, port
 
 ENDPOINTS = """\
 JSON API (GET only; money as int micro units, 10**6 = $1, plus *_usd decimal strings):
@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     p.add_argument(
-        "--port", type=int, default=8083, help="port (default: 8083; 0 picks a free port)"
+        "--port", type=port, default=8083, help="port (default: 8083; 0 picks a free port)"
     )
     add_recordings_arg(p)
     p.add_argument(

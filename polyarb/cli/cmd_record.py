@@ -11,7 +11,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from polyarb.cli.common import CliError, add_recordings_arg, plain_name
+from polyarb.cli.common import (
+    CliError,
+    add_recordings_arg,
+    nonneg_int,
+    number_in,
+    plain_name,
+    positive_float,
+)
 from polyarb.cli.feedargs import (
     add_connection_args,
     add_target_args,
@@ -71,15 +78,24 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     add_connection_args(p)
     t = p.add_argument_group("ticks and storage")
     t.add_argument("--profile", type=Path, help="take the tick cadence from this profile")
-    t.add_argument("--tick-ms", type=int, help="tick row cadence in ms (default 1000; 0 = none)")
     t.add_argument(
-        "--flush-interval", type=float, default=0.5, help="journal flush period, s (≤ 1)"
+        "--tick-ms", type=nonneg_int, help="tick row cadence in ms (default 1000; 0 = none)"
     )
-    t.add_argument("--part-mb", type=float, default=256.0, help="rotate parts at this many MB")
-    t.add_argument("--part-minutes", type=float, default=60.0, help="rotate parts at this age")
+    t.add_argument(
+        "--flush-interval",
+        type=number_in(0, 1, low_open=True),
+        default=0.5,
+        help="journal flush period, s (≤ 1)",
+    )
+    t.add_argument(
+        "--part-mb", type=positive_float, default=256.0, help="rotate parts at this many MB"
+    )
+    t.add_argument(
+        "--part-minutes", type=positive_float, default=60.0, help="rotate parts at this age"
+    )
     t.add_argument(
         "--compression-level",
-        type=int,
+        type=number_in(1, 22, kind=int),
         default=LIVE_COMPRESSION_LEVEL,
         help=f"zstd level when sealing parts (default {LIVE_COMPRESSION_LEVEL}: fastest, and on "
         "book-heavy data also smaller than 3; 9 saves ~12%% at ~6x the CPU)",

@@ -67,11 +67,18 @@ def replay_and_report(
 ) -> int:
     """Shared by ``replay`` and ``demo``."""
     from polyarb.engine import replay
-    from polyarb.recording.reader import SessionError
+    from polyarb.recording.reader import SessionError, SessionReader
 
     if run_id is not None:
         plain_name(run_id, "--run-id")
     path = session_path(recordings, session)
+    try:
+        # Before a run folder exists: a missing, extra or changed part is named here, not
+        # found as a replay of fewer frames. Hashing every part costs ~1 s per GB of Parquet
+        # (measured 0.9 GB/s; the bundled 3.7 MB session: 4 ms against ~1 s of replay).
+        SessionReader(path).verify()
+    except SessionError as exc:
+        raise CliError(str(exc)) from None
     profile, rules = load(profile_path)
     try:
         with progress_bar(f"replay {path.name}") as update:

@@ -7,11 +7,21 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
 
-from polyarb.cli.common import CliError, add_recordings_arg, session_path
+from polyarb.cli.common import (
+    CliError,
+    add_recordings_arg,
+    nonneg_float,
+    nonneg_int,
+    number_in,
+    port,
+    positive_float,
+    session_path,
+)
 
 DESCRIPTION = """\
 Serve a recorded session as the Polymarket CLOB market channel
@@ -59,18 +69,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_recordings_arg(p)
     p.add_argument("--session", required=True, help="session id under --recordings, or a path")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
+    p.add_argument("--port", type=port, default=8765, help="port (default 8765; 0 = any free)")
     pace = p.add_mutually_exclusive_group()
     pace.add_argument(
         "--speed",
-        type=float,
+        type=positive_float,
         default=1.0,
         help="play recorded receive-time gaps N times faster (default 1 = real time)",
     )
     pace.add_argument("--max", action="store_true", help="as fast as the clients read")
     p.add_argument(
         "--clients",
-        type=int,
+        type=nonneg_int,
         default=1,
         help="start playback once this many connections subscribed (default 1)",
     )
@@ -85,18 +95,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     f = p.add_argument_group(
         "fault injection (counted in streamed frames per connection, dumps excluded)"
     )
-    f.add_argument("--disconnect-after", type=int, default=0, metavar="N", help="close (1011)")
-    f.add_argument("--freeze-after", type=int, default=0, metavar="N", help="stop data, keep PONGs")
     f.add_argument(
-        "--freeze-for", type=float, default=0.0, metavar="S", help="freeze length (0 = forever)"
+        "--disconnect-after", type=nonneg_int, default=0, metavar="N", help="close (1011)"
     )
-    f.add_argument("--garbage-every", type=int, default=0, metavar="N", help="send non-JSON first")
-    f.add_argument("--duplicate-every", type=int, default=0, metavar="N", help="send twice")
-    f.add_argument("--delay-every", type=int, default=0, metavar="N", help="sleep --delay-ms first")
-    f.add_argument("--delay-ms", type=float, default=0.0, metavar="MS")
+    f.add_argument(
+        "--freeze-after", type=nonneg_int, default=0, metavar="N", help="stop data, keep PONGs"
+    )
+    f.add_argument(
+        "--freeze-for",
+        type=nonneg_float,
+        default=0.0,
+        metavar="S",
+        help="freeze length (0 = forever)",
+    )
+    f.add_argument(
+        "--garbage-every", type=nonneg_int, default=0, metavar="N", help="send non-JSON first"
+    )
+    f.add_argument("--duplicate-every", type=nonneg_int, default=0, metavar="N", help="send twice")
+    f.add_argument(
+        "--delay-every", type=nonneg_int, default=0, metavar="N", help="sleep --delay-ms first"
+    )
+    f.add_argument("--delay-ms", type=number_in(0, 60_000), default=0.0, metavar="MS")
     f.add_argument(
         "--fault-connections",
-        type=int,
+        type=nonneg_int,
         default=0,
         metavar="K",
         help="fault only the first K connections (default 0 = all)",
@@ -105,19 +127,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         "exchange double (--clob): Polymarket CLOB V2 REST + user channel beside the market channel"
     )
     c.add_argument("--clob", action="store_true", help="also serve the exchange double")
-    c.add_argument("--clob-port", type=int, default=8080, help="its port (default 8080; 0 = any)")
+    c.add_argument("--clob-port", type=port, default=8080, help="its port (default 8080; 0 = any)")
     c.add_argument("--clob-balance", default="1000", help="pUSD balance and allowance per wallet")
-    c.add_argument("--clob-heartbeat-timeout", type=float, default=15.0, metavar="S")
-    c.add_argument("--clob-timeout-next", type=int, default=0, metavar="N", help="late answers")
-    c.add_argument("--clob-5xx-next", type=int, default=0, metavar="N")
-    c.add_argument("--clob-429-next", type=int, default=0, metavar="N")
-    c.add_argument("--clob-trade-delay", type=float, default=0.0, metavar="S")
-    c.add_argument("--clob-fail-trades", type=int, default=0, metavar="N")
-    c.add_argument("--clob-drop-user-after", type=int, default=0, metavar="N")
+    c.add_argument("--clob-heartbeat-timeout", type=positive_float, default=15.0, metavar="S")
+    c.add_argument(
+        "--clob-timeout-next", type=nonneg_int, default=0, metavar="N", help="late answers"
+    )
+    c.add_argument("--clob-5xx-next", type=nonneg_int, default=0, metavar="N")
+    c.add_argument("--clob-429-next", type=nonneg_int, default=0, metavar="N")
+    c.add_argument("--clob-trade-delay", type=nonneg_float, default=0.0, metavar="S")
+    c.add_argument("--clob-fail-trades", type=nonneg_int, default=0, metavar="N")
+    c.add_argument("--clob-drop-user-after", type=nonneg_int, default=0, metavar="N")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from polyarb.recording.reader import SessionReader
     from polyarb.server import FaultPlan, ReplayServer
 
     for name in ("clients", "disconnect_after", "freeze_after", "garbage_every",
@@ -132,6 +157,11 @@ def run(args: argparse.Namespace) -> int:
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     path = session_path(args.recordings, args.session)
+    if args.stats is not None and not _writable(args.stats):
+        raise CliError(f"--stats {args.stats}: cannot write there")
+    # Checked before the port opens: a changed or missing part found mid-play would end
+    # the stream early and look like the end of the session to every client.
+    SessionReader(path).verify(include_open=True)
     faults = FaultPlan(
         disconnect_after=args.disconnect_after,
         freeze_after=args.freeze_after,
@@ -159,8 +189,18 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
     finally:
         if args.stats:
-            args.stats.write_text(json.dumps(server.stats.to_json(), indent=2) + "\n")
+            try:
+                args.stats.write_text(json.dumps(server.stats.to_json(), indent=2) + "\n")
+            except OSError as exc:
+                raise CliError(f"--stats {args.stats}: {exc.strerror or exc}", 1) from None
     return 0
+
+
+def _writable(path: Path) -> bool:
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir() or not folder.is_dir():
+        return False
+    return os.access(path if path.exists() else folder, os.W_OK)
 
 
 def _clob_exchange(args: argparse.Namespace, path: Path, server: object) -> object:

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from polyarb.cli.common import CliError, add_recordings_arg, console, print_json, session_path
+from polyarb.cli.common import (
+    CliError,
+    add_recordings_arg,
+    console,
+    number_in,
+    positive_float,
+    print_json,
+    session_path,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -107,7 +115,9 @@ def _register_compact(actions: argparse._SubParsersAction) -> None:
     )
     p.add_argument("session", help="session id under --recordings, or a path")
     add_recordings_arg(p)
-    p.add_argument("--level", type=int, default=ARCHIVE_LEVEL, help="zstd level (1-22)")
+    p.add_argument(
+        "--level", type=number_in(1, 22, kind=int), default=ARCHIVE_LEVEL, help="zstd level (1-22)"
+    )
     p.set_defaults(func=run_compact)
 
 
@@ -147,14 +157,20 @@ def _register_check(actions: argparse._SubParsersAction) -> None:
             "book hashes verified at event boundaries (min_order_size/neg_risk from "
             "markets.parquet) with a diagnosis (hash rule does not match this session / book "
             "diverged) and the book_integrity setting to replay it with, rejected and duplicate "
-            "frames. Exit 0 unless --strict and issues."
+            "frames; a session that never connected is an issue. Every part is first checked "
+            "against the manifest (inside the folder, size, rows, SHA-256). Exit 0, 1 with "
+            "--strict and issues, 2 if a part is missing, extra or changed (named) or the "
+            "session is unreadable."
         ),
     )
     p.add_argument("session", help="session id under --recordings, or a path")
     add_recordings_arg(p)
     p.add_argument("--json", action="store_true", help="print the certificate as JSON")
     p.add_argument(
-        "--silence", type=float, default=30.0, help="report data silences longer than this (s)"
+        "--silence",
+        type=positive_float,
+        default=30.0,
+        help="report data silences longer than this (s)",
     )
     p.add_argument("--strict", action="store_true", help="exit 1 when any issue is found")
     p.set_defaults(func=run_check)
@@ -163,8 +179,6 @@ def _register_check(actions: argparse._SubParsersAction) -> None:
 def run_check(args: argparse.Namespace) -> int:
     from polyarb.recording.quality import certify, render
 
-    if args.silence <= 0:
-        raise CliError(f"--silence must be positive, got {args.silence}")
     cert = certify(session_path(args.recordings, args.session), silence_s=args.silence)
     if args.json:
         print_json(cert)
@@ -188,18 +202,31 @@ def _remote_readers(url: str) -> list[Any]:
     return [SimpleNamespace(id=sid, manifest=m, dir=root / sid) for sid, m in manifests.items()]
 
 
+def session_rows(recordings: Any) -> list[dict[str, Any]]:
+    """``session_summary`` of every session, folder order; ``damaged`` says why if not whole.
+
+    A session whose manifest does not read gets a row with only ``id`` and ``damaged``, so
+    one bad folder is listed, not fatal, and the others are listed as before.
+    """
+    from polyarb.recording.reader import scan_sessions, session_summary
+
+    readers, damaged = scan_sessions(recordings)
+    rows = {r.dir.name: {**session_summary(r), "damaged": damaged.get(r.dir.name)} for r in readers}
+    for name, reason in damaged.items():
+        rows.setdefault(name, {"id": name, "damaged": reason, "frames": 0, "runs": []})
+    return [rows[k] for k in sorted(rows)]
+
+
 def run_list(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from polyarb.recording import list_sessions, session_summary
+    from polyarb.recording import session_summary
     from polyarb.recording.storage import is_remote
 
-    readers = (
-        _remote_readers(args.recordings)
-        if is_remote(args.recordings)
-        else list_sessions(args.recordings)
-    )
-    rows = [session_summary(r) for r in readers]
+    if is_remote(args.recordings):
+        rows = [session_summary(r) for r in _remote_readers(args.recordings)]
+    else:
+        rows = session_rows(args.recordings)
     if args.json:
         print_json(rows)
         return 0
@@ -210,6 +237,9 @@ def run_list(args: argparse.Namespace) -> int:
     for col in ("id", "start (UTC)", "span", "frames", "assets", "markets", "sealed", "runs"):
         table.add_column(col, justify="right" if col in ("frames", "assets", "markets") else "left")
     for r in rows:
+        if r["damaged"]:
+            table.add_row(r["id"], f"[bold red]DAMAGED[/]: {r['damaged']}", *[""] * 6)
+            continue
         table.add_row(
             r["id"],
             r["start"],

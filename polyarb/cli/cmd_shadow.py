@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from polyarb.cli.common import CliError, add_recordings_arg, plain_name
+from polyarb.cli.common import CliError, add_recordings_arg, number_in, plain_name
 from polyarb.cli.feedargs import (
     add_connection_args,
     add_target_args,
@@ -64,7 +64,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     p.add_argument("--env", type=Path, default=Path(".env"), help="secrets file (webhook URL)")
     add_connection_args(p)
     p.add_argument(
-        "--flush-interval", type=float, default=0.5, help="journal flush period, s (≤ 1)"
+        "--flush-interval",
+        type=number_in(0, 1, low_open=True),
+        default=0.5,
+        help="journal flush period, s (≤ 1)",
     )
     s = p.add_mutually_exclusive_group()
     s.add_argument("--status", dest="status", action="store_true", default=None)

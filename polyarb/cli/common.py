@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +37,77 @@ def plain_name(value: str, what: str) -> str:
             f"or digit; at most {NAME_MAX} characters)"
         )
     return value
+
+
+# -- typed argparse validators: the one place numeric options are checked -----------------
+# argparse turns ArgumentTypeError into "argument --x: <message>" and exit 2, so a bad
+# number never reaches a command (nan compares false with every bound, so test it first).
+
+
+def _number(text: str, kind: type[int] | type[float]) -> float:
+    try:
+        value = kind(text)
+    except (TypeError, ValueError):
+        noun = "an integer" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def number_in(
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    kind: type[int] | type[float] = float,
+    low_open: bool = False,
+) -> Callable[[str], Any]:
+    """An argparse ``type=``: a finite ``kind`` within ``lo..hi`` (``low_open``: > lo)."""
+
+    def parse(text: str) -> Any:
+        value = _number(text, kind)
+        if lo is not None and (value <= lo if low_open else value < lo):
+            bound = "positive" if low_open and lo == 0 else f"{'>' if low_open else '≥'} {lo:g}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
+        if hi is not None and value > hi:
+            raise argparse.ArgumentTypeError(f"must be ≤ {hi:g}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in "invalid <name> value"
+    return parse
+
+
+positive_float = number_in(0, 1e9, low_open=True)
+"""A finite number > 0 (seconds, speeds, megabytes), capped where a float stops meaning time."""
+nonneg_float = number_in(0, 1e9)
+"""A finite number ≥ 0 (0 usually means off)."""
+nonneg_int = number_in(0, 2**62, kind=int)
+positive_int = number_in(1, 2**62, kind=int)
+port = number_in(0, 65535, kind=int)
+"""A TCP port, 0 = any free one."""
+
+
+def error_line(exc: BaseException) -> tuple[str, int] | None:
+    """The one-line message and exit code for an error of the project's, or None.
+
+    Bad input (a damaged session, bad views, bad profiles) exits 2; a store operation
+    that fails on the machine (full disk, unwritable file) exits 1.
+    """
+    from polyarb.analytics.views import AnalyticsError
+    from polyarb.recording.compact import CompactError
+    from polyarb.recording.files import StoreError
+    from polyarb.recording.reader import SessionError
+
+    if isinstance(exc, CliError):
+        return str(exc), exc.exit_code
+    if isinstance(exc, SessionError | AnalyticsError):
+        return str(exc), 2
+    if isinstance(exc, StoreError | CompactError):
+        return str(exc), 1
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror or exc}", 1
+    return None
 
 
 def recordings_location(text: str, remote_ok: bool = True) -> Path | str:
@@ -82,11 +155,16 @@ def session_path(recordings: Path | str, session: str) -> Path:
             raise CliError(str(exc)) from None
     recordings = Path(recordings)
     direct = Path(session)
-    if (direct / "manifest.json").is_file():
-        return direct
     candidate = recordings / session
-    if (candidate / "manifest.json").is_file():
-        return candidate
+    try:
+        if (direct / "manifest.json").is_file():
+            return direct
+        if (candidate / "manifest.json").is_file():
+            return candidate
+    except (OSError, ValueError) as exc:  # a name too long for the OS, a NUL byte
+        shown = session if len(session) <= 60 else session[:57] + "..."
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise CliError(f"session {shown!r}: {reason or exc}") from None
     known = sorted(p.parent.name for p in recordings.glob("*/manifest.json"))
     hint = (
         f" Known sessions: {', '.join(known)}."

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from polyarb.cli.common import CliError, session_path
+from polyarb.cli.common import CliError, number_in, positive_float, session_path
 
 if TYPE_CHECKING:
     from polyarb.feed import FeedConfig
@@ -21,19 +21,31 @@ def add_target_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--url", default=None, help="market WebSocket URL (default Polymarket's)")
     p.add_argument("--gamma-url", default=None, help="Gamma API base URL")
     p.add_argument("--clob-url", default=None, help="CLOB API base URL")
-    p.add_argument("--duration", type=float, help="stop cleanly after this many seconds")
+    p.add_argument("--duration", type=positive_float, help="stop cleanly after this many seconds")
 
 
 def add_connection_args(p: argparse.ArgumentParser) -> None:
     """The connection policy group (shards, heartbeat, watchdog, backoff, jitter seed)."""
     c = p.add_argument_group("connections")
-    c.add_argument("--shard-size", type=int, default=200, help="assets per connection (≤ 500)")
-    c.add_argument("--ping-interval", type=float, default=10.0, help="seconds between PINGs")
-    c.add_argument("--pong-timeout", type=float, default=30.0, help="reconnect if no PONG")
     c.add_argument(
-        "--silence-timeout", type=float, default=60.0, help="reconnect after this data silence (s)"
+        "--shard-size",
+        type=number_in(1, 500, kind=int),
+        default=200,
+        help="assets per connection (≤ 500)",
     )
-    c.add_argument("--backoff-max", type=float, default=30.0, help="longest reconnect pause (s)")
+    c.add_argument(
+        "--ping-interval", type=positive_float, default=10.0, help="seconds between PINGs"
+    )
+    c.add_argument("--pong-timeout", type=positive_float, default=30.0, help="reconnect if no PONG")
+    c.add_argument(
+        "--silence-timeout",
+        type=positive_float,
+        default=60.0,
+        help="reconnect after this data silence (s)",
+    )
+    c.add_argument(
+        "--backoff-max", type=positive_float, default=30.0, help="longest reconnect pause (s)"
+    )
     c.add_argument("--seed", type=int, help="seed the backoff jitter (reproducible tests)")
 
 

@@ -23,6 +23,7 @@ from polyarb.analytics.views import AnalyticsError, define_views
 from polyarb.errors import PolyarbError
 from polyarb.names import NAME_RE
 from polyarb.recording import SessionReader, list_sessions, session_summary
+from polyarb.recording.reader import SessionError, scan_sessions
 from polyarb.units import format_fixed
 
 ID_RE = NAME_RE  # the CLI's rule for names that become folders, so both accept the same ids
@@ -173,29 +174,50 @@ class Api:
 
     def sessions(self) -> list[dict[str, Any]]:
         runs = self._run_rows()
-        out = []
-        for reader in list_sessions(self.recordings):
+        readers, damaged = scan_sessions(self.recordings)
+        by_name: dict[str, dict[str, Any]] = {}
+        for reader in readers:
             row = session_summary(reader)
             # the folder name is what every URL and view uses (manifest ids may differ)
             row["id"] = reader.dir.name
             row["start_ns"] = reader.manifest.get("start_ns")
             row["end_ns"] = reader.manifest.get("end_ns")
             row["runs"] = _runs_of(reader.dir, runs)
-            out.append(row)
-        return out
+            by_name[reader.dir.name] = row
+        for name, reason in damaged.items():
+            # listed with the reason, never dropped: a missing row would look like no session
+            row = by_name.setdefault(
+                name, {"id": name, "runs": _runs_of(self.recordings / name, runs)}
+            )
+            row["damaged"] = reason
+        return [{"damaged": None, **by_name[k]} for k in sorted(by_name)]
 
     def session(self, sid: str) -> dict[str, Any]:
-        reader = SessionReader(self._session_dir(sid))
+        folder = self._session_dir(sid)
+        try:
+            reader = SessionReader(folder)
+            problem = reader.problem()
+            markets = [
+                {"condition_id": m.condition_id, "question": m.question, "neg_risk": m.neg_risk}
+                for m in reader.markets()
+            ]
+        except SessionError as exc:
+            return {
+                "session": {
+                    "id": sid,
+                    "damaged": str(exc),
+                    "runs": _runs_of(folder, self._run_rows()),
+                },
+                "manifest": None,
+                "markets": [],
+            }
         manifest = {k: v for k, v in reader.manifest.items() if k not in ("assets", "parts")}
         manifest["assets"] = len(reader.manifest.get("assets", []))
         manifest["parts"] = len(reader.manifest.get("parts", []))
         summary = session_summary(reader)
         summary["id"] = sid
         summary["runs"] = _runs_of(reader.dir, self._run_rows())
-        markets = [
-            {"condition_id": m.condition_id, "question": m.question, "neg_risk": m.neg_risk}
-            for m in reader.markets()
-        ]
+        summary["damaged"] = problem
         return {"session": summary, "manifest": manifest, "markets": markets}
 
     def run(self, sid: str, rid: str) -> dict[str, Any]:
@@ -344,7 +366,8 @@ def _int_arg(query: dict[str, list[str]], name: str, default: int) -> int:
     if not values:
         return default
     text = values[-1]
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+    # isdigit() alone takes "²" and other digits int() refuses: ASCII only.
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
         raise ApiError(400, f"{name} must be an integer from 1 to {MAX_LIMIT}, not {text!r}")
     return int(text)
 

@@ -49,9 +49,10 @@ class QueueSink:
 
 def frames_to_rows(sink: Sink) -> FramesSink:
     """A frames sink that hands each frame of a block to ``sink`` as a ``frame`` row."""
-    kind = FrameKind.FRAME.value
+    frame, binary = FrameKind.FRAME.value, FrameKind.BINARY.value
 
     def rows(block: FrameBlock) -> None:
+        kind = binary if block.binary else frame  # as the writer stores it, so replays agree
         for text in block.texts():
             sink(kind, text, block.recv_ns, block.mono_ns, block.conn_id)
 

@@ -15,7 +15,7 @@ import json
 from array import array
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
@@ -51,14 +51,17 @@ class _TextConnection(ClientConnection):
     into one :class:`FrameBlock`-shaped ``(data, ends)`` per read; every other
     frame (control, fragmented, binary) is handed to websockets whole, so its
     parser always stays at a frame boundary and keeps doing pings, pongs,
-    fragments and the closing handshake.
+    fragments and the closing handshake. Text is passed on as bytes, never
+    decoded, so a frame that is not UTF-8 is stored exactly as it arrived; a
+    binary message is passed on with ``binary=True``.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._on_block: Callable[[bytes, array[int]], None] | None = None
-        self._early: list[bytes] = []
+        self._on_block: BlockSink | None = None
+        self._early: list[tuple[bytes, bool]] = []
         self._fragments: list[bytes] | None = None
+        self._binary = False
         self._pending = b""
 
     def data_received(self, data: bytes) -> None:
@@ -116,12 +119,12 @@ class _TextConnection(ClientConnection):
         if pieces:
             on_block(b"".join(pieces), ends)
 
-    def deliver_to(self, on_block: Callable[[bytes, array[int]], None]) -> None:
+    def deliver_to(self, on_block: BlockSink) -> None:
         """Start delivering; messages that arrived with the handshake go first."""
         self._on_block = on_block
         early, self._early = self._early, []
-        for data in early:
-            on_block(data, array("q", [len(data)]))
+        for data, binary in early:
+            on_block(data, array("q", [len(data)]), binary)
 
     def process_event(self, event: Any) -> None:
         if not isinstance(event, Frame) or event.opcode not in _DATA:
@@ -129,6 +132,7 @@ class _TextConnection(ClientConnection):
             return
         if event.opcode is not Opcode.CONT:
             self._fragments = []
+            self._binary = event.opcode is Opcode.BINARY
         if self._fragments is None:
             return  # a continuation without a start: a protocol error websockets reports
         self._fragments.append(bytes(event.data))
@@ -137,12 +141,16 @@ class _TextConnection(ClientConnection):
         data = b"".join(self._fragments) if len(self._fragments) > 1 else self._fragments[0]
         self._fragments = None
         if self._on_block is None:
-            self._early.append(data)
+            self._early.append((data, self._binary))
         else:
-            self._on_block(data, array("q", [len(data)]))
+            self._on_block(data, array("q", [len(data)]), self._binary)
 
 
 _DATA = frozenset({Opcode.TEXT, Opcode.BINARY, Opcode.CONT})
+
+
+class BlockSink(Protocol):
+    def __call__(self, data: bytes, ends: array[int], binary: bool = False, /) -> None: ...
 
 
 class FeedConnection:
@@ -280,9 +288,9 @@ class FeedConnection:
                     await task
             self._closed(ws)
 
-    def _on_block(self, data: bytes, ends: array[int]) -> None:
+    def _on_block(self, data: bytes, ends: array[int], binary: bool = False) -> None:
         mono = self.clock.mono_ns()
-        self.frames_sink(FrameBlock(data, ends, self.clock.now_ns(), mono, self.conn_id))
+        self.frames_sink(FrameBlock(data, ends, self.clock.now_ns(), mono, self.conn_id, binary))
         self.frames += len(ends)
         self.bytes += len(data)
         fed = False

@@ -2,7 +2,7 @@
 
 A compacted part has the frames columns plus ``book_skeleton``, ``book_ref``
 and ``book_ops``; ``payload`` is null where a row is encoded. Readers get the
-exact texts back through :func:`decoded_batches` (the :class:`SessionReader`
+exact texts back through ``compacted.decoded_batches`` (the :class:`SessionReader`
 does this by itself); a plain Parquet reader sees the nulls. Each part is
 written to a temp file, decoded in full and compared with the original by
 SHA-256 of every payload before it replaces the original.
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,65 +21,29 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from polyarb.errors import PolyarbError
-from polyarb.recording.codec import CODEC, BookState, decode_row, encode_rows
+from polyarb.recording.codec import CODEC, encode_rows
+from polyarb.recording.compacted import COMPACT_SCHEMA, decoded_batches, is_compacted
 from polyarb.recording.files import sha256_file, write_json_atomic
-from polyarb.recording.schema import FRAMES_SCHEMA, PARQUET_OPTIONS
+from polyarb.recording.schema import PARQUET_OPTIONS, conform
 
-COMPACT_SCHEMA = pa.schema(
-    [
-        *(f for f in FRAMES_SCHEMA if f.name != "payload"),
-        pa.field("payload", pa.string(), nullable=True),
-        pa.field("book_skeleton", pa.string(), nullable=True),
-        pa.field("book_ref", pa.int8(), nullable=True),
-        pa.field("book_ops", pa.string(), nullable=True),
-    ]
-)
 ARCHIVE_LEVEL = 9
 """zstd level of compacted parts: archival, so the extra sealing CPU is paid once, offline."""
 _ROWS_PER_GROUP = 65_536
-
-
-def is_compacted(pf: pq.ParquetFile) -> bool:
-    return "book_ops" in pf.schema_arrow.names
-
-
-def decoded_batches(
-    pf: pq.ParquetFile, *, batch_size: int, columns: list[str] | None
-) -> Iterator[pa.RecordBatch]:
-    """A compacted part's rows with their exact payloads, in the frames schema."""
-    wanted = columns or FRAMES_SCHEMA.names
-    if "payload" not in wanted:
-        yield from pf.iter_batches(batch_size=batch_size, columns=wanted)
-        return
-    state = BookState()  # decoding needs every row of the part, from its first
-    for batch in pf.iter_batches(batch_size=batch_size):
-        kinds = batch.column("kind").to_pylist()
-        payloads = batch.column("payload").to_pylist()
-        skeletons = batch.column("book_skeleton").to_pylist()
-        refs = batch.column("book_ref").to_pylist()
-        ops = batch.column("book_ops").to_pylist()
-        texts = [
-            decode_row(*row, state)
-            for row in zip(kinds, payloads, skeletons, refs, ops, strict=True)
-        ]
-        arrays = [
-            pa.array(texts, pa.string()) if name == "payload" else batch.column(name)
-            for name in wanted
-        ]
-        if columns:
-            yield pa.RecordBatch.from_arrays(arrays, names=wanted)
-        else:
-            yield pa.RecordBatch.from_arrays(arrays, schema=FRAMES_SCHEMA)
 
 
 def _payload_digest(batches: Iterator[pa.RecordBatch]) -> tuple[int, str]:
     digest = hashlib.sha256()
     rows = 0
     for batch in batches:
-        for text in batch.column("payload").to_pylist():
-            data = text.encode()
-            digest.update(len(data).to_bytes(4, "big"))
-            digest.update(data)
+        batch = conform(batch)
+        exact = batch.column("payload_bin").to_pylist()
+        for text, raw in zip(batch.column("payload").to_pylist(), exact, strict=True):
+            for data in (text.encode(), raw):
+                if data is None:
+                    digest.update(b"\xff" * 4)  # no exact bytes: not the same as empty ones
+                    continue
+                digest.update(len(data).to_bytes(4, "big"))
+                digest.update(data)
             rows += 1
     return rows, digest.hexdigest()
 
@@ -90,10 +53,11 @@ def _encode_part(pf: pq.ParquetFile) -> Iterator[pa.Table]:
     columns: dict[str, list[Any]] = {}
 
     def rows() -> Iterator[tuple[str, str]]:
-        for batch in pf.iter_batches(batch_size=_ROWS_PER_GROUP):
+        for raw in pf.iter_batches(batch_size=_ROWS_PER_GROUP):
+            batch = conform(raw)
             kinds = batch.column("kind").to_pylist()
             payloads = batch.column("payload").to_pylist()
-            for name in ("seq", "recv_ns", "mono_ns", "conn_id", "kind"):
+            for name in ("seq", "recv_ns", "mono_ns", "conn_id", "kind", "payload_bin"):
                 columns.setdefault(name, []).extend(batch.column(name).to_pylist())
             yield from zip(kinds, payloads, strict=True)
 
@@ -120,6 +84,7 @@ def _table(columns: dict[str, list[Any]], encoded: list[Any]) -> pa.Table:
             pa.array(head["conn_id"], pa.int32()),
             pa.array(head["kind"], pa.string()),
             pa.array([e.payload for e in encoded], pa.string()),
+            pa.array(head["payload_bin"], pa.binary()),
             pa.array([e.skeleton for e in encoded], pa.string()),
             pa.array([e.ref for e in encoded], pa.int8()),
             pa.array([e.ops for e in encoded], pa.string()),
@@ -146,6 +111,8 @@ def compact_part(part: Path, level: int = ARCHIVE_LEVEL) -> tuple[int, int]:
     before = part.stat().st_size
     expected = _payload_digest(original.iter_batches(batch_size=_ROWS_PER_GROUP))
     tmp = part.with_name(part.name + ".tmp")
+    # A leftover temp name may be a symlink planted to lead out: never write through one.
+    tmp.unlink(missing_ok=True)
     options = {**PARQUET_OPTIONS, "compression_level": level}
     options["use_dictionary"] = ["kind", "book_ref"]
     try:
@@ -176,12 +143,19 @@ def compact_session(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, int]:
     """Compact every sealed part of a session and update its manifest; returns byte totals."""
+    from polyarb.recording.reader import SessionReader
+
     manifest_path = session_dir / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
+    reader = SessionReader(session_dir)
+    manifest = reader.manifest
     if not manifest.get("sealed"):
         raise CompactError(f"{session_dir.name}: not sealed (recording running or crashed)")
+    # Every part is where the manifest says, inside the folder and unchanged, before one
+    # byte is rewritten: a compacted copy of a damaged part would certify the damage.
+    for path in reader.part_paths():
+        reader.verify_part(path)
     totals = {"parts": 0, "before": 0, "after": 0}
-    for record in manifest["parts"]:
+    for record in manifest.get("parts", []):
         path = session_dir / record["file"]
         before, after = compact_part(path, level)
         if is_compacted(pq.ParquetFile(str(path))):

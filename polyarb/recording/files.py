@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from polyarb.errors import PolyarbError
 from polyarb.protocol.markets import MarketMeta
+from polyarb.recording.schema import conform
 
 
 class StoreError(RuntimeError, PolyarbError):
@@ -38,7 +39,8 @@ def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON through a temp file and rename, so readers never see half a file."""
     tmp = path.with_name(path.name + ".tmp")
     try:
-        with tmp.open("w") as fh:
+        tmp.unlink(missing_ok=True)  # a leftover, or a symlink leading out: never written through
+        with tmp.open("x") as fh:
             json.dump(data, fh, indent=2, sort_keys=True)
             fh.write("\n")
             fh.flush()
@@ -60,7 +62,7 @@ def journal_batches(path: Path) -> Iterator[pa.RecordBatch]:
                     batch = reader.read_next_batch()
                 except (StopIteration, pa.ArrowInvalid, OSError):
                     return
-                yield batch
+                yield conform(batch)
     except (pa.ArrowInvalid, OSError):
         return  # not even a schema made it to disk: an empty part
 

@@ -262,7 +262,12 @@ def certify(path: Path | str, *, silence_s: float = 30.0) -> dict[str, Any]:
                 hashes.apply(event, f.seq)
     hashes.flush()
     finished += epochs.values()
-    subscribed = {a for e in finished for a in e.assets}
+    listed = reader.manifest.get("assets", [])
+    # Assets the session was started for count as subscribed even when no subscribe was ever
+    # sent: a recorder that never connected subscribed nothing, yet got nothing either.
+    subscribed = {a for e in finished for a in e.assets} | {
+        str(a) for a in (listed if isinstance(listed, list) else [])
+    }
     ever = {a for e in finished for a in e.snapshots}
     missing_in_epoch = [
         {"conn_id": e.conn_id, "assets": len(e.assets - e.snapshots)}
@@ -353,6 +358,10 @@ def diagnose(c: dict[str, Any]) -> dict[str, str]:
 
 def _issues(c: dict[str, Any]) -> list[str]:
     out = []
+    if not c["connections"]["opened"] and (
+        c["connections"]["errors"] or c["snapshots"]["assets_subscribed"]
+    ):
+        out.append(f"never connected ({c['connections']['errors']} errors, 0 opened)")
     if c["gaps"]["count"]:
         out.append(f"{c['gaps']['count']} gaps")
     if c["connections"]["reconnects"]:

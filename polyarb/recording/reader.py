@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,12 +15,33 @@ import pyarrow.parquet as pq
 
 from polyarb.errors import PolyarbError
 from polyarb.protocol.markets import MarketMeta
-from polyarb.recording.files import journal_batches, read_markets_table
-from polyarb.recording.schema import FRAMES_SCHEMA
+from polyarb.recording.compacted import decoded_batches, is_compacted
+from polyarb.recording.files import journal_batches, sha256_file
+from polyarb.recording.files import read_markets_table as _markets_rows
+from polyarb.recording.schema import FRAMES_SCHEMA, conform
 
 
 class SessionError(ValueError, PolyarbError):
     """Not a session, or a session that fails its own checks."""
+
+
+PART_FILE = re.compile(r"frames/part-\d{6}\.parquet")
+"""The only ``parts[].file`` a manifest may name: a sealed part inside its own ``frames/``."""
+_PART_KEYS = {"rows": int, "bytes": int, "sha256": str}
+_KEYS: dict[str, tuple[type, ...]] = {
+    "id": (str,),
+    "sealed": (bool,),
+    "frames": (int,),
+    "markets": (int,),
+    "start_ns": (int, type(None)),
+    "end_ns": (int, type(None)),
+    "created_ns": (int,),
+    "assets": (list,),
+    "counts": (dict,),
+    "source": (dict,),
+    "feed_url": (str,),
+}
+"""Top-level manifest keys readers use, with the JSON types the writer gives them."""
 
 
 class Frame(msgspec.Struct, frozen=True, gc=False):
@@ -31,6 +53,72 @@ class Frame(msgspec.Struct, frozen=True, gc=False):
     conn_id: int
     kind: str
     payload: str
+    payload_bin: bytes | None = None
+    """The exact bytes when ``payload`` is not them (not UTF-8, or a ``binary`` row)."""
+
+    @property
+    def data(self) -> bytes:
+        """The bytes exactly as received."""
+        return self.payload_bin if self.payload_bin is not None else self.payload.encode()
+
+
+def read_markets_table(path: Path) -> list[tuple[int, MarketMeta]]:
+    """``(valid_from_seq, MarketMeta)`` rows of a ``markets.parquet``; SessionError if unreadable."""
+    try:
+        names = set(pq.read_schema(str(path)).names)
+        missing = {"valid_from_seq", "condition_id", "token_ids", "outcomes"} - names
+        if missing:
+            raise SessionError(f"{path}: not a markets table (no {', '.join(sorted(missing))})")
+        return _markets_rows(path)
+    except (pa.ArrowException, OSError, TypeError, ValueError, msgspec.ValidationError) as exc:
+        if isinstance(exc, SessionError):
+            raise
+        raise SessionError(f"{path}: unreadable markets table: {_why(exc)}") from None
+
+
+def _why(exc: BaseException) -> str:
+    """An exception as one short line (Arrow's messages can span lines)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:300]
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """A ``manifest.json`` as a dict; SessionError naming the file when it is not one."""
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise SessionError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SessionError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except (ValueError, RecursionError) as exc:
+        raise SessionError(f"{path} is not valid JSON: {_why(exc)}") from None
+    if not isinstance(data, dict):
+        raise SessionError(f"{path}: a manifest is a JSON object, not {type(data).__name__}")
+    for key, kinds in _KEYS.items():
+        value = data.get(key)
+        if key in data and (
+            not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
+        ):
+            raise SessionError(
+                f"{path}: {key!r} is {type(value).__name__}, not {kinds[0].__name__}"
+            )
+    if not all(isinstance(v, int) for v in data.get("counts", {}).values()):
+        raise SessionError(f"{path}: 'counts' must map kinds to integers")
+    parts = data.get("parts", [])
+    if not isinstance(parts, list) or not all(isinstance(p, dict) for p in parts):
+        raise SessionError(f"{path}: 'parts' must be a list of objects")
+    for record in parts:
+        name = record.get("file")
+        if not isinstance(name, str) or not PART_FILE.fullmatch(name):
+            raise SessionError(
+                f"{path}: part {name!r} is not frames/part-NNNNNN.parquet inside the session"
+            )
+        for key, kind in _PART_KEYS.items():
+            if key in record and (
+                not isinstance(record[key], kind) or isinstance(record[key], bool)
+            ):
+                raise SessionError(f"{path}: part {name}: {key!r} is not {kind.__name__}")
+    return data
 
 
 class SessionReader:
@@ -41,22 +129,89 @@ class SessionReader:
         manifest = self.dir / "manifest.json"
         if not manifest.is_file():
             raise SessionError(f"{self.dir} is not a session (no manifest.json)")
-        try:
-            self.manifest: dict[str, Any] = json.loads(manifest.read_text())
-        except json.JSONDecodeError as exc:
-            raise SessionError(f"{manifest} is not valid JSON: {exc}") from exc
-        self.id: str = self.manifest.get("id", self.dir.name)
+        self.manifest: dict[str, Any] = read_manifest(manifest)
+        sid = self.manifest.get("id")
+        self.id: str = sid if isinstance(sid, str) and sid else self.dir.name
 
     @property
     def sealed(self) -> bool:
         return bool(self.manifest.get("sealed"))
 
-    def part_paths(self, *, include_open: bool = False) -> list[Path]:
-        """Sealed Parquet parts in order; with ``include_open``, live journals too."""
-        paths = sorted((self.dir / "frames").glob("part-*.parquet"))
+    def _records(self) -> dict[str, dict[str, Any]]:
+        return {p["file"]: p for p in self.manifest.get("parts", [])}
+
+    def problem(self) -> str | None:
+        """Why this session cannot be trusted as listed (cheap: names and sizes), or None."""
+        try:
+            self.part_paths(footers=False)
+        except SessionError as exc:
+            return str(exc)
+        return None
+
+    def part_paths(self, *, include_open: bool = False, footers: bool = True) -> list[Path]:
+        """Sealed Parquet parts in order, checked against the manifest; live journals too if asked.
+
+        Every listed part must be on disk, inside this folder (no symlink out), with
+        the size and (``footers``) row count the manifest recorded; a sealed session may
+        hold no part its manifest does not list. An unsealed one may: the recorder seals
+        a part before it rewrites the manifest. Raises :class:`SessionError` naming the part.
+        """
+        records = self._records()
+        frames = self.dir / "frames"
+        on_disk = {f"frames/{p.name}": p for p in frames.glob("part-*.parquet")}
+        root = self.dir.resolve()
+        for name, record in records.items():
+            path = on_disk.get(name)
+            if path is None:
+                raise SessionError(f"session {self.id}: part {name} is missing")
+            if not path.resolve().is_relative_to(root) or not path.is_file():
+                raise SessionError(f"session {self.id}: part {name} leads outside the session")
+            size = record.get("bytes")
+            actual = path.stat().st_size
+            if size is not None and actual != size:
+                raise SessionError(
+                    f"session {self.id}: part {name} changed: {actual:,} bytes, "
+                    f"the manifest says {size:,}"
+                )
+            if footers and "rows" in record:
+                rows = _footer_rows(path, name, self.id)
+                if rows != record["rows"]:
+                    raise SessionError(
+                        f"session {self.id}: part {name} changed: {rows:,} rows, "
+                        f"the manifest says {record['rows']:,}"
+                    )
+        extra = sorted(set(on_disk) - set(records))
+        if extra and self.sealed:
+            raise SessionError(f"session {self.id}: part {extra[0]} is not in the manifest")
+        listed = sum(int(r.get("rows", 0)) for r in records.values())
+        counted = self.manifest.get("frames")
+        if self.sealed and isinstance(counted, int) and counted != listed:
+            # a part list cut short would otherwise replay as fewer frames, or none, silently
+            raise SessionError(
+                f"session {self.id}: the manifest counts {counted:,} frames but its parts "
+                f"hold {listed:,}"
+            )
+        paths = sorted(on_disk.values())
         if include_open:
-            paths = sorted([*paths, *(self.dir / "frames").glob("part-*.arrows")])
+            paths = sorted([*paths, *frames.glob("part-*.arrows")])
         return paths
+
+    def verify(self, *, include_open: bool = False) -> list[Path]:
+        """Every check of :meth:`part_paths` plus each part's SHA-256; returns the parts."""
+        paths = self.part_paths(include_open=include_open)
+        for path in paths:
+            if path.suffix == ".parquet":
+                self.verify_part(path)
+        return paths
+
+    def verify_part(self, path: Path) -> None:
+        """SHA-256 of a listed part against the manifest; SessionError naming the part if not."""
+        name = f"frames/{path.name}"
+        expected = self._records().get(name, {}).get("sha256")
+        if expected is not None and sha256_file(path) != expected:
+            raise SessionError(
+                f"session {self.id}: part {name} changed: its SHA-256 differs from the manifest"
+            )
 
     def markets(self) -> list[MarketMeta]:
         """The latest metadata of every market in the session, in first-seen order."""
@@ -78,20 +233,29 @@ class SessionReader:
         include_open: bool = False,
     ) -> Iterator[pa.RecordBatch]:
         """Frames as Arrow record batches in seq order; memory bounded by ``batch_size``."""
-        from polyarb.recording.compact import decoded_batches, is_compacted
-
         for path in self.part_paths(include_open=include_open):
             if path.suffix == ".arrows":
                 for batch in journal_batches(path):
                     if columns:
-                        batch = batch.select(columns)
+                        batch = conform(batch, columns)
                     yield from pa.Table.from_batches([batch]).to_batches(max_chunksize=batch_size)
                 continue
-            pf = pq.ParquetFile(str(path))
-            if is_compacted(pf):
-                yield from decoded_batches(pf, batch_size=batch_size, columns=columns)
-                continue
-            yield from pf.iter_batches(batch_size=batch_size, columns=columns)
+            # A whole-file hash costs one sequential read (~1 GB/s), small beside decoding the
+            # rows; it is what tells a changed part from the one the manifest sealed.
+            self.verify_part(path)
+            try:
+                pf = pq.ParquetFile(str(path))
+                if is_compacted(pf):
+                    yield from decoded_batches(pf, batch_size=batch_size, columns=columns)
+                    continue
+                have = pf.schema_arrow.names
+                present = [c for c in columns or FRAMES_SCHEMA.names if c in have]
+                for batch in pf.iter_batches(batch_size=batch_size, columns=present):
+                    yield conform(batch, columns)
+            except (pa.ArrowException, OSError) as exc:
+                raise SessionError(
+                    f"session {self.id}: part frames/{path.name} is unreadable: {_why(exc)}"
+                ) from None
 
     def frames(self, *, batch_size: int = 65_536, include_open: bool = False) -> Iterator[Frame]:
         """Every frames row as a :class:`Frame`, in seq order."""
@@ -102,13 +266,56 @@ class SessionReader:
 
     def count(self) -> int:
         """Number of sealed frames rows (from Parquet footers, without reading data)."""
-        return sum(pq.ParquetFile(str(p)).metadata.num_rows for p in self.part_paths())
+        return sum(_footer_rows(p, p.name, self.id) for p in self.part_paths())
+
+
+def _footer_rows(path: Path, name: str, sid: str) -> int:
+    try:
+        return int(pq.read_metadata(str(path)).num_rows)
+    except (pa.ArrowException, OSError) as exc:
+        raise SessionError(
+            f"session {sid}: part {name} is not a whole Parquet file: {_why(exc)}"
+        ) from None
+
+
+def scan_sessions(root: Path | str) -> tuple[list[SessionReader], dict[str, str]]:
+    """Readable sessions under ``root`` and ``{folder name: reason}`` of the damaged ones.
+
+    One bad folder (a manifest that is not JSON, a truncated or missing part) must not
+    hide the others, so every listing goes through here. Checks are cheap: names and sizes.
+    """
+    base = Path(root)
+    if not base.is_dir():
+        return [], {}
+    good: list[SessionReader] = []
+    damaged: dict[str, str] = {}
+    for manifest in sorted(base.glob("*/manifest.json")):
+        if manifest.parent.name.startswith("."):
+            continue
+        try:
+            reader = SessionReader(manifest.parent)
+        except SessionError as exc:
+            damaged[manifest.parent.name] = str(exc)
+            continue
+        problem = reader.problem()
+        if problem is not None:
+            damaged[manifest.parent.name] = problem
+        good.append(reader)
+    return good, damaged
+
+
+def _int(value: Any) -> int | None:
+    """A manifest number, or None when the manifest holds something else there."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _fmt_ns(ns: int | None) -> str:
     if ns is None:
         return "-"
-    return dt.datetime.fromtimestamp(ns / 1e9, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        return dt.datetime.fromtimestamp(ns / 1e9, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, OSError, ValueError):
+        return "?"
 
 
 def _duration(start: int | None, end: int | None) -> str:
@@ -121,23 +328,23 @@ def _duration(start: int | None, end: int | None) -> str:
 def session_summary(reader: SessionReader) -> dict[str, Any]:
     """The one-line facts of a session, as ``sessions`` prints them."""
     m = reader.manifest
+    start, end = _int(m.get("start_ns")), _int(m.get("end_ns"))
+    counts = m.get("counts")
+    assets = m.get("assets")
     return {
         "id": reader.id,
-        "start": _fmt_ns(m.get("start_ns")),
-        "end": _fmt_ns(m.get("end_ns")),
-        "span": _duration(m.get("start_ns"), m.get("end_ns")),
-        "frames": m.get("frames", 0),
-        "counts": m.get("counts", {}),
-        "assets": len(m.get("assets", [])),
-        "markets": m.get("markets", 0),
-        "sealed": m.get("sealed", False),
+        "start": _fmt_ns(start),
+        "end": _fmt_ns(end),
+        "span": _duration(start, end),
+        "frames": _int(m.get("frames")) or 0,
+        "counts": counts if isinstance(counts, dict) else {},
+        "assets": len(assets) if isinstance(assets, list) else 0,
+        "markets": _int(m.get("markets")) or 0,
+        "sealed": m.get("sealed") is True,
         "runs": sorted(p.name for p in (reader.dir / "runs").glob("*") if p.is_dir()),
     }
 
 
 def list_sessions(root: Path | str) -> list[SessionReader]:
-    """Every session folder under ``root``, sorted by id."""
-    base = Path(root)
-    if not base.is_dir():
-        return []
-    return [SessionReader(p.parent) for p in sorted(base.glob("*/manifest.json"))]
+    """Every session folder under ``root`` whose manifest reads, sorted by folder name."""
+    return scan_sessions(root)[0]

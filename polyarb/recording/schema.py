@@ -12,8 +12,32 @@ FRAMES_SCHEMA = pa.schema(
         pa.field("conn_id", pa.int32(), nullable=False),
         pa.field("kind", pa.string(), nullable=False),
         pa.field("payload", pa.string(), nullable=False),
+        # The exact bytes when they are not the payload's UTF-8: a text frame that is not
+        # valid UTF-8 (payload then holds it decoded with U+FFFD, as a parser sees it) or a
+        # binary message. NULL on every other row, which costs nearly nothing in Parquet.
+        # Parts written before this column existed read it as NULL.
+        pa.field("payload_bin", pa.binary(), nullable=True),
     ]
 )
+
+
+def conform(batch: pa.RecordBatch, columns: list[str] | None = None) -> pa.RecordBatch:
+    """``batch`` with exactly ``columns`` (default: the frames schema), missing ones as NULL.
+
+    Parts and journals written before a column was appended to the schema lack it.
+    """
+    names = columns or FRAMES_SCHEMA.names
+    have = batch.schema.names
+    if have == names:
+        return batch
+    arrays = [
+        batch.column(n) if n in have else pa.nulls(batch.num_rows, FRAMES_SCHEMA.field(n).type)
+        for n in names
+    ]
+    if columns is None:
+        return pa.RecordBatch.from_arrays(arrays, schema=FRAMES_SCHEMA)
+    return pa.RecordBatch.from_arrays(arrays, names=names)
+
 
 MARKETS_SCHEMA = pa.schema(
     [

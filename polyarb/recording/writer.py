@@ -26,7 +26,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from polyarb._version import __version__
-from polyarb.frames import FrameBlock
+from polyarb.frames import FrameBlock, FrameKind
 from polyarb.protocol.markets import MarketMeta
 from polyarb.recording.files import (
     StoreError,
@@ -179,14 +179,17 @@ def _record_batch(pieces: list[_Piece], first_seq: int) -> pa.RecordBatch:
         rows,
         [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(p[1] for p in pieces))],
     )
+    kinds = sorted({p[0] for p in pieces})
+    exact: pa.Array = pa.nulls(rows, pa.binary())
+    # One vectorised check per batch; only a batch holding a frame that is not UTF-8 (or a
+    # binary message) pays for the per-row path below.
+    binary = FrameKind.BINARY.value in kinds
     try:
         payload.validate(full=True)
-    except pa.ArrowInvalid:  # bytes that are not UTF-8: kept as a reader would decode them
-        payload = pa.array(
-            [bytes(b).decode("utf-8", "replace") for b in payload.cast(pa.binary()).to_pylist()],
-            pa.string(),
-        )
-    kinds = sorted({p[0] for p in pieces})
+    except pa.ArrowInvalid:
+        binary = True
+    if binary:
+        payload, exact = _exact_columns(payload.cast(pa.binary()), pieces, counts)
     index = {k: i for i, k in enumerate(kinds)}
     kind = pa.DictionaryArray.from_arrays(
         np.repeat(np.fromiter((index[p[0]] for p in pieces), np.int32, len(pieces)), counts),
@@ -205,9 +208,36 @@ def _record_batch(pieces: list[_Piece], first_seq: int) -> pa.RecordBatch:
             pa.array(repeated(5, np.int32)),
             kind,
             payload,
+            exact,
         ],
         schema=FRAMES_SCHEMA,
     )
+
+
+def _exact_columns(
+    raw: pa.Array, pieces: list[_Piece], counts: np.ndarray
+) -> tuple[pa.Array, pa.Array]:
+    """``payload`` and ``payload_bin`` for rows some of which are not UTF-8 text.
+
+    UTF-8 text stays in ``payload`` alone; other text goes to ``payload`` decoded with
+    U+FFFD (what a parser of the text sees) and to ``payload_bin`` byte for byte; a
+    ``binary`` row's payload is empty and its bytes are in ``payload_bin``.
+    """
+    kinds = np.repeat(np.array([p[0] for p in pieces], dtype=object), counts)
+    texts: list[str] = []
+    exact: list[bytes | None] = []
+    for kind, data in zip(kinds, raw.to_pylist(), strict=True):
+        if kind == FrameKind.BINARY:
+            texts.append("")
+            exact.append(data)
+            continue
+        try:
+            texts.append(data.decode("utf-8"))
+            exact.append(None)
+        except UnicodeDecodeError:
+            texts.append(data.decode("utf-8", "replace"))
+            exact.append(data)
+    return pa.array(texts, pa.string()), pa.array(exact, pa.binary())
 
 
 class SessionWriter:
@@ -252,8 +282,15 @@ class SessionWriter:
         manifest_path = self.dir / "manifest.json"
         old = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
         recovered = recover_journals(self.dir)
+        from polyarb.recording.reader import PART_FILE
+
+        # Only part names a reader accepts: a manifest must never point the writer elsewhere.
         self.parts: list[dict[str, Any]] = [
-            p for p in old.get("parts", []) if (self.dir / p["file"]).exists()
+            p
+            for p in old.get("parts", [])
+            if isinstance(p, dict)
+            and PART_FILE.fullmatch(str(p.get("file")))
+            and (self.dir / p["file"]).exists()
         ]
         known = {p["file"] for p in self.parts}
         self.parts += [p for p in recovered if p["file"] not in known]
@@ -309,9 +346,12 @@ class SessionWriter:
 
     # -- frames --------------------------------------------------------------------------
 
-    def append(self, kind: str, payload: str, recv_ns: int, mono_ns: int, conn_id: int = 0) -> int:
-        """Add one row; returns its seq (gapless, from 0)."""
-        return self._add(kind, payload.encode(), None, recv_ns, mono_ns, conn_id)
+    def append(
+        self, kind: str, payload: str | bytes, recv_ns: int, mono_ns: int, conn_id: int = 0
+    ) -> int:
+        """Add one row; returns its seq (gapless, from 0). Bytes are stored exactly as given."""
+        data = payload if isinstance(payload, bytes) else payload.encode()
+        return self._add(kind, data, None, recv_ns, mono_ns, conn_id)
 
     def append_rows(self, rows: Sequence[tuple[str, str, int, int, int]]) -> int:
         """Add many ``(kind, payload, recv_ns, mono_ns, conn_id)`` rows; returns the first seq."""
@@ -321,7 +361,9 @@ class SessionWriter:
         return first
 
     def append_block(self, block: FrameBlock, kind: str = "frame") -> int:
-        """Add every frame of ``block`` as a ``kind`` row; returns the first seq."""
+        """Add every frame of ``block`` as a ``kind`` row (``binary`` if it is); the first seq."""
+        if block.binary:
+            kind = FrameKind.BINARY.value
         return self._add(kind, block.data, block.ends, block.recv_ns, block.mono_ns, block.conn_id)
 
     def _add(

@@ -28,7 +28,7 @@ from websockets.protocol import State
 from polyarb.server.books import DumpBooks
 from polyarb.server.faults import FaultPlan, garbage_of
 from polyarb.server.routing import Route, book_asset, is_control
-from polyarb.server.timeline import Timeline
+from polyarb.server.timeline import BinaryFrame, Timeline
 
 log = logging.getLogger("polyarb.server")
 
@@ -42,13 +42,14 @@ _CHANGE_MARK = b'"price_change"'
 
 
 @cache
-def frame_header(size: int) -> bytes:
-    """The header of an unmasked final text frame of ``size`` bytes (RFC 6455 §5.2)."""
+def frame_header(size: int, binary: bool = False) -> bytes:
+    """The header of an unmasked final text (or binary) frame of ``size`` bytes (RFC 6455 §5.2)."""
+    op = 0x82 if binary else 0x81
     if size < 126:
-        return bytes((0x81, size))
+        return bytes((op, size))
     if size < 65_536:
-        return b"\x81\x7e" + size.to_bytes(2, "big")
-    return b"\x81\x7f" + size.to_bytes(8, "big")
+        return bytes((op, 0x7E)) + size.to_bytes(2, "big")
+    return bytes((op, 0x7F)) + size.to_bytes(8, "big")
 
 
 @dataclass
@@ -345,7 +346,7 @@ class ReplayServer:
         if client.hasher is not None:
             client.hasher.update(len(data).to_bytes(4, "big"))
             client.hasher.update(data)
-        client.out += frame_header(len(data))
+        client.out += frame_header(len(data), type(data) is BinaryFrame)
         client.out += data
         if flush or len(client.out) >= _BATCH_BYTES:
             return await self._flush(client)
@@ -428,7 +429,13 @@ class ReplayServer:
         if not datas:
             return
         size = sum(map(len, datas))
-        wire = b"".join([part for data in datas for part in (frame_header(len(data)), data)])
+        wire = b"".join(
+            [
+                part
+                for data in datas
+                for part in (frame_header(len(data), type(data) is BinaryFrame), data)
+            ]
+        )
         digest_input: bytes | None = None
         for client in self._subscribed:
             if client.closed:

@@ -116,7 +116,7 @@ def book_asset(data: bytes) -> str | None:
         return None
     start += len(_ASSET_KEY)
     end = data.find(b'"', start)
-    return data[start:end].decode() if end > start else None
+    return data[start:end].decode(errors="replace") if end > start else None
 
 
 def is_control(data: bytes) -> bool:

@@ -12,6 +12,13 @@ from polyarb.frames import FrameKind
 from polyarb.recording.reader import SessionReader
 
 
+class BinaryFrame(bytes):
+    """A recorded binary message: the server sends it with the binary opcode."""
+
+
+_SERVED = pa.array([FrameKind.FRAME.value, FrameKind.BINARY.value])
+
+
 class Timeline:
     """``(recv_ns, payload bytes)`` of every ``frame`` row of a session."""
 
@@ -22,7 +29,8 @@ class Timeline:
     @property
     def total(self) -> int:
         """How many market frames the session holds (from the manifest)."""
-        return int(self.reader.manifest.get("counts", {}).get(FrameKind.FRAME, 0))
+        counts = self.reader.manifest.get("counts", {})
+        return int(counts.get(FrameKind.FRAME, 0)) + int(counts.get(FrameKind.BINARY, 0))
 
     @property
     def assets(self) -> list[str]:
@@ -33,15 +41,27 @@ class Timeline:
             yield from zip(recv, payload, strict=True)
 
     def batches(self) -> Iterator[tuple[list[int], list[bytes]]]:
-        """Column lists per batch; bytes so the server never re-encodes text."""
+        """Column lists per batch; the bytes exactly as received, so nothing is re-encoded.
+
+        A frame that was not UTF-8 comes back as its original bytes (``payload_bin``),
+        a binary message as a :class:`BinaryFrame`.
+        """
         for batch in self.reader.iter_batches(
             batch_size=self.batch_size,
-            columns=["recv_ns", "kind", "payload"],
+            columns=["recv_ns", "kind", "payload", "payload_bin"],
             include_open=True,
         ):
             table = pa.Table.from_batches([batch])
-            table = table.filter(pc.equal(table.column("kind"), FrameKind.FRAME.value))
+            table = table.filter(pc.is_in(table.column("kind"), _SERVED))
             if not table.num_rows:
                 continue
+            exact = table.column("payload_bin")
             payload = table.column("payload").cast(pa.binary())
-            yield table.column("recv_ns").to_pylist(), payload.to_pylist()
+            if exact.null_count == len(exact):
+                yield table.column("recv_ns").to_pylist(), payload.to_pylist()
+                continue
+            data = pc.if_else(pc.is_null(exact), payload, exact).to_pylist()
+            kinds = table.column("kind").to_pylist()
+            binary = FrameKind.BINARY.value
+            out = [BinaryFrame(d) if k == binary else d for k, d in zip(kinds, data, strict=True)]
+            yield table.column("recv_ns").to_pylist(), out

@@ -160,6 +160,7 @@ def _frames(
             "conn_id": pa.array(np.where(np.arange(n) >= gap_at, 2, 1)[keep].astype(np.int32)),
             "kind": _strings(vocab, codes[keep]),
             "payload": _strings(payload_vocab, payload_idx[keep]),
+            "payload_bin": pa.nulls(int(keep.sum()), pa.binary()),
         },
         schema=FRAMES_SCHEMA,
     )

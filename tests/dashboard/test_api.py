@@ -183,6 +183,9 @@ def test_missing_reports_are_reported_absent(tmp_path: Path):
         (f"/api/runs/{NEGRISK}/trading/decisions?limit=0", 400, "limit must be"),
         (f"/api/runs/{NEGRISK}/trading/decisions?limit=x", 400, "limit must be"),
         (f"/api/runs/{NEGRISK}/trading/decisions?limit=10001", 400, "limit must be"),
+        # issue 18: a Unicode digit passes str.isdigit() but not int(): 400, not a 500
+        (f"/api/runs/{NEGRISK}/trading/decisions?limit=%C2%B2", 400, "limit must be"),
+        (f"/api/runs/{NEGRISK}/trading/pnl?max_points=%D9%A3", 400, "max_points must be"),
     ],
 )
 def test_unknown_things_and_bad_arguments(

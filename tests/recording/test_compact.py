@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from polyarb.config.profile import load_profile
 from polyarb.engine import MemorySink, replay
 from polyarb.recording import SessionReader, SessionWriter
-from polyarb.recording import compact as compact_module
+from polyarb.recording import compacted as compacted_module
 from polyarb.recording.codec import BookState, decode_row, encode_rows
 from polyarb.recording.compact import CompactError, compact_session
 from polyarb.units import format_fixed, parse_fixed
@@ -85,7 +85,7 @@ def test_a_part_that_does_not_decode_back_is_left_as_it_was(
     def broken(*row: object) -> str:
         return "not what was recorded"
 
-    monkeypatch.setattr(compact_module, "decode_row", broken)
+    monkeypatch.setattr(compacted_module, "decode_row", broken)  # the decoder compact checks with
     with pytest.raises(CompactError, match="does not give it back"):
         compact_session(session)
     assert part.read_bytes() == original

@@ -125,7 +125,9 @@ def test_list_sessions_sorted(tmp_path: Path) -> None:
 def test_parquet_schema_documented_columns(tmp_path: Path) -> None:
     _write(tmp_path, 10).close()
     part = next((tmp_path / "s1" / "frames").glob("*.parquet"))
-    assert pq.read_schema(part).names == ["seq", "recv_ns", "mono_ns", "conn_id", "kind", "payload"]
+    assert pq.read_schema(part).names == [
+        *("seq", "recv_ns", "mono_ns", "conn_id", "kind", "payload", "payload_bin")
+    ]
     manifest = json.loads((tmp_path / "s1" / "manifest.json").read_text())
     assert {
         "id",

@@ -39,7 +39,7 @@ def test_bad_input_exits_2_with_a_message(bundled_recordings: Path) -> None:
     assert missing.returncode == 2 and "no session 'nope'" in missing.stderr
     speed = polyarb("serve", "--session", str(bundled_recordings / "crossing-burst-2026-09-29"),
                     "--speed", "0")  # fmt: skip
-    assert speed.returncode == 2 and "--speed must be positive" in speed.stderr
+    assert speed.returncode == 2 and "--speed: must be positive, got 0" in speed.stderr
 
 
 def test_serves_on_the_announced_port_and_writes_stats(

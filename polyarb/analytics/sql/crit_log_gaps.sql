@@ -2,8 +2,16 @@
 -- hole and no duplicate, and every "gap" row must say why (JSON payload with a "reason").
 -- Holes and duplicates are found from count, min, max and the first two power sums of seq:
 -- one streaming pass, no sort, exact for any single defect and for every realistic mix.
+-- A damaged session (its manifest does not match its parts: the `damaged` view) is one
+-- defect with the reason, whatever its readable frames would say.
 WITH s AS (
     SELECT DISTINCT session_id FROM scope_runs
+),
+d AS (
+    SELECT session_id, min(reason) AS reason
+    FROM damaged
+    WHERE path NOT LIKE '%/runs/%'
+    GROUP BY session_id
 ),
 f AS (
     SELECT
@@ -31,8 +39,9 @@ per_session AS (
     SELECT
         s.session_id,
         f.n IS NULL AS no_frames,
+        d.reason AS damaged,
         CASE
-            WHEN f.n IS NULL THEN 1
+            WHEN d.reason IS NOT NULL OR f.n IS NULL THEN 1
             WHEN f.lo = 0
                 AND f.n = f.hi + 1
                 AND f.s1 = f.hi::HUGEINT * (f.hi + 1) / 2
@@ -44,10 +53,12 @@ per_session AS (
     FROM s
     LEFT JOIN f USING (session_id)
     LEFT JOIN g USING (session_id)
+    LEFT JOIN d USING (session_id)
 ),
 bad AS (
     SELECT session_id,
-        CASE WHEN no_frames THEN 'no frames'
+        CASE WHEN damaged IS NOT NULL THEN 'damaged: ' || damaged
+            WHEN no_frames THEN 'no frames'
             ELSE concat_ws(', ',
                 CASE WHEN seq_defects > 0 THEN printf('%d seq defect(s)', seq_defects) END,
                 CASE WHEN unexplained > 0 THEN printf('%d unexplained gap row(s)', unexplained) END)

@@ -1,5 +1,7 @@
 -- sessions: one row per recordings/<session>/manifest.json (docs/analytics.md).
 -- session_id is the folder name, which is what every other view joins on.
+-- damaged: why the session cannot be trusted (manifest unreadable, a part missing, extra,
+-- resized or unreadable, markets unreadable), NULL when whole; see the damaged view.
 CREATE OR REPLACE VIEW sessions AS
 WITH raw AS (
     SELECT
@@ -7,6 +9,12 @@ WITH raw AS (
         TRY_CAST(content AS JSON) AS j,
         filename
     FROM JSONFILES('recordings:*/manifest.json')
+),
+bad AS (
+    SELECT session_id, min(reason) AS damaged
+    FROM _damaged
+    WHERE path NOT LIKE '%/runs/%'
+    GROUP BY session_id
 )
 SELECT
     session_id,
@@ -22,5 +30,7 @@ SELECT
     json_extract(j, '$.parts') AS parts,
     json_extract(j, '$.assets') AS assets,
     json_extract(j, '$.source') AS source,
-    filename AS manifest_path
-FROM raw;
+    filename AS manifest_path,
+    bad.damaged
+FROM raw
+FULL OUTER JOIN bad USING (session_id);
