@@ -26,6 +26,7 @@ fi
 chain_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tools/chain"
 if ! node_ok; then echo "install-system-deps: node >= 16 with npm is required for tools/chain" >&2; exit 1; fi
 if [ ! -f "$chain_dir/node_modules/ganache/dist/node/cli.js" ] \
+   || [ ! -f "$chain_dir/node_modules/@gnosis.pm/conditional-tokens-contracts/build/contracts/ConditionalTokens.json" ] \
    || [ "$chain_dir/package-lock.json" -nt "$chain_dir/node_modules/.package-lock.json" ]; then
   (cd "$chain_dir" && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -45,6 +45,7 @@ class ChainOp:
     """Sets split or merged; for a redeem, the winning shares redeemed."""
     receipt: Receipt
     gas: int
+    """Micro pUSD of every transaction the op needed (a split's approval included)."""
     winning_token_id: str | None = None
     payout: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -59,6 +60,7 @@ class ChainOp:
             "gas": self.gas,
             "winning_token_id": self.winning_token_id,
             "payout": self.payout,
+            **self.extra,
             **self.receipt.row(),
         }
 
@@ -158,7 +160,10 @@ class Ctf:
         gas = r.gas_cost(self.pol_usd_micro) + (
             approval.gas_cost(self.pol_usd_micro) if approval else 0
         )
-        return ChainOp("split", condition_id, self.token_ids(condition_id), amount, r, gas)
+        extra = {"approval": approval.row()} if approval else {}
+        return ChainOp(
+            "split", condition_id, self.token_ids(condition_id), amount, r, gas, extra=extra
+        )
 
     def merge(self, condition_id: str, amount: int) -> ChainOp:
         """Merge ``amount`` complete sets back into collateral."""

@@ -8,13 +8,14 @@ embeds an API key). Gas is converted to pUSD micro units with :func:`gas_micro`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from web3 import Web3
 
 from polyarb.chain.client import ChainError, _scrub
 from polyarb.chain.contracts import CTF_ABI, ERC20_ABI
-from polyarb.env import Secret, key_address, redact_url
+from polyarb.env import EnvError, Secret, key_address, redact_url
 
 WEI_PER_POL = 10**18
 
@@ -155,3 +156,18 @@ class Wallet:
         if not receipt.ok:
             raise TxFailed(f"{what}: transaction {receipt.tx_hash} reverted", receipt)
         return receipt
+
+
+def wallet_from_env(env_path: Path, chain_id: int) -> Wallet:
+    """The profile's wallet: key and RPC from the mode-600 ``.env`` (polyarb/env.py)."""
+    from polyarb.env import PRIVATE_KEY_VAR, RPC_URL_VAR, read_env, require_private
+
+    env = read_env(env_path)
+    require_private(env)
+    key = env.get(PRIVATE_KEY_VAR)
+    url = env.get(RPC_URL_VAR)
+    if not key:
+        raise EnvError(f"{env_path}: {PRIVATE_KEY_VAR} is not set")
+    if not url:
+        raise EnvError(f"{env_path}: {RPC_URL_VAR} is not set")
+    return Wallet(url.reveal(), key, expect_chain_id=chain_id)

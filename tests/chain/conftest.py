@@ -82,3 +82,13 @@ def write_profile(folder: Path, chain: Chain, **settlement: object) -> Path:
     path = folder / "profile.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
+
+
+@pytest.fixture
+def chain_env(chain137: Chain, tmp_path: Path) -> Path:
+    return write_env(tmp_path, chain137)
+
+
+@pytest.fixture
+def make_profile(chain137: Chain, tmp_path: Path):  # type: ignore[no-untyped-def]
+    return lambda **settlement: write_profile(tmp_path, chain137, **settlement)
