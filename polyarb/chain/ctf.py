@@ -187,10 +187,10 @@ class Ctf:
         )
         r = self.wallet.send(f"redeemPositions({condition_id})", fn)
         payout = self.collateral_balance() - before
-        winner = _winner(ids, payouts)
-        size = held[ids.index(winner)] if winner else 0
+        won = winner(ids, payouts)
+        size = held[ids.index(won)] if won else 0
         return ChainOp(
-            "redeem", condition_id, ids, size, r, r.gas_cost(self.pol_usd_micro), winner, payout,
+            "redeem", condition_id, ids, size, r, r.gas_cost(self.pol_usd_micro), won, payout,
             {"payouts": list(payouts), "held": held},
         )  # fmt: skip
 
@@ -203,7 +203,7 @@ class Ctf:
         return self.wallet.send(f"transfer({amount} to {to})", fn)
 
 
-def _winner(ids: tuple[str, str], payouts: tuple[int, ...]) -> str | None:
+def winner(ids: tuple[str, str], payouts: tuple[int, ...]) -> str | None:
     """The token that pays everything, or ``None`` for a split (e.g. 50/50) resolution.
 
     The ledger's ``settle`` knows one winner or none; a split resolution is rare on

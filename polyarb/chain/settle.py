@@ -23,7 +23,7 @@ from polyarb.alerts.rules import (
     SettlementGasHigh,
 )
 from polyarb.chain.client import ChainError
-from polyarb.chain.ctf import ChainOp, Ctf, book
+from polyarb.chain.ctf import ChainOp, Ctf, book, winner
 from polyarb.chain.wallet import Receipt, TxFailed
 from polyarb.config.profile import Settlement
 from polyarb.ledger import Ledger
@@ -79,18 +79,20 @@ class Settler:
         fails more than ``settlement.retries`` times (the result so far is on the error).
         """
         result = SettleResult(condition_id, resolved=False)
-        if not self.settlement.auto or self.ctf.payouts(condition_id) is None:
+        payouts = self.ctf.payouts(condition_id) if self.settlement.auto else None
+        if payouts is None:
             return result
         result.resolved = True
         ids = self.ctf.token_ids(condition_id)
         sets = min(self.ctf.balance(t) for t in ids)
         if sets > 0:
             self._run(result, ledger, market, lambda: self.ctf.merge(condition_id, sets))
-        if any(self.ctf.balance(t) > 0 for t in ids):
+        # Redeem only what pays: burning losing shares would cost gas for nothing.
+        if any(p > 0 and self.ctf.balance(t) > 0 for t, p in zip(ids, payouts, strict=True)):
             self._run(result, ledger, market, lambda: self.ctf.redeem(condition_id))
         elif ledger is not None:
-            # Everything merged: close the market in the ledger (no transaction, no gas).
-            ledger.settle(market or condition_id, None)
+            # Nothing left that pays: close the market in the ledger without a transaction.
+            ledger.settle(market or condition_id, winner(ids, payouts))
         return result
 
     def _run(

@@ -73,6 +73,22 @@ def test_unmatched_winner_is_redeemed(chain137, make_profile) -> None:
     assert ctf.collateral_balance() == before + 4_000_000
 
 
+def test_losing_leftovers_are_not_redeemed(chain137, make_profile) -> None:
+    """Only paying positions are redeemed: a leftover loser would burn gas for nothing."""
+    path = make_profile()
+    ctf, _ledger, cid, qid = _setup(chain137, path, name="loser-left")
+    yes, no = ctf.token_ids(cid)
+    erc1155 = ctf.wallet.contract(chain137.ctf, artifact("ConditionalTokens")[0])
+    give = erc1155.functions.safeTransferFrom(
+        ctf.wallet.address, chain137.oracle, int(yes), 1_000_000, b""
+    )
+    ctf.wallet.send("give 1 YES away", give)
+    report_payouts(chain137.url, chain137.oracle_key, chain137.ctf, qid, [1, 0])
+    result = Settler(ctf, load_profile(path).settlement).settle(cid)
+    assert [op.kind for op in result.ops] == ["merge"]
+    assert ctf.balance(no) == 1_000_000 and ctf.balance(yes) == 0
+
+
 def test_failed_transaction_is_retried_and_its_gas_booked(chain137, make_profile) -> None:
     """A merge that reverts (out of gas, mined) is sent again; the failed one's gas is paid."""
     path = make_profile(retries=2)
