@@ -153,23 +153,39 @@ class Ctf:
             return None
         return self.wallet.send("approve", token.functions.approve(self._operator.address, amount))
 
+    def ensure_operator_approval(self) -> Receipt | None:
+        """Let an operator that is not the CTF itself (the collateral adapter) move our
+        positions: merge and redeem through it pull the ERC-1155 shares first."""
+        ctf, op = self._ctf.address, self._operator.address
+        if ctf == op:
+            return None
+        fn = self._ctf.functions.isApprovedForAll(self.wallet.address, op)
+        if self.wallet.read("isApprovedForAll", fn):
+            return None
+        return self.wallet.send(
+            "setApprovalForAll", self._ctf.functions.setApprovalForAll(op, True)
+        )
+
+    def _extra_gas(self, receipt: Receipt | None, key: str) -> tuple[int, dict[str, Any]]:
+        if receipt is None:
+            return 0, {}
+        return receipt.gas_cost(self.pol_usd_micro), {key: receipt.row()}
+
     def split(self, condition_id: str, amount: int) -> ChainOp:
         """Split ``amount`` collateral into ``amount`` YES and NO (approving first if needed)."""
-        approval = self.ensure_allowance(amount)
+        extra_gas, extra = self._extra_gas(self.ensure_allowance(amount), "approval")
         r = self._move("splitPosition", condition_id, amount)
-        gas = r.gas_cost(self.pol_usd_micro) + (
-            approval.gas_cost(self.pol_usd_micro) if approval else 0
-        )
-        extra = {"approval": approval.row()} if approval else {}
-        return ChainOp(
-            "split", condition_id, self.token_ids(condition_id), amount, r, gas, extra=extra
-        )
+        gas = r.gas_cost(self.pol_usd_micro) + extra_gas
+        ids = self.token_ids(condition_id)
+        return ChainOp("split", condition_id, ids, amount, r, gas, extra=extra)
 
     def merge(self, condition_id: str, amount: int) -> ChainOp:
         """Merge ``amount`` complete sets back into collateral."""
+        extra_gas, extra = self._extra_gas(self.ensure_operator_approval(), "approval")
         r = self._move("mergePositions", condition_id, amount)
+        gas = r.gas_cost(self.pol_usd_micro) + extra_gas
         ids = self.token_ids(condition_id)
-        return ChainOp("merge", condition_id, ids, amount, r, r.gas_cost(self.pol_usd_micro))
+        return ChainOp("merge", condition_id, ids, amount, r, gas, extra=extra)
 
     def redeem(self, condition_id: str) -> ChainOp:
         """Redeem every position of a resolved condition; the payout is the collateral gained."""
@@ -178,6 +194,7 @@ class Ctf:
             raise ValueError(f"condition {condition_id} is not resolved yet: nothing to redeem")
         ids = self.token_ids(condition_id)
         held = [self.balance(t) for t in ids]
+        extra_gas, extra = self._extra_gas(self.ensure_operator_approval(), "approval")
         before = self.collateral_balance()
         fn = self._operator.functions.redeemPositions(
             self.collateral,
@@ -190,8 +207,8 @@ class Ctf:
         won = winner(ids, payouts)
         size = held[ids.index(won)] if won else 0
         return ChainOp(
-            "redeem", condition_id, ids, size, r, r.gas_cost(self.pol_usd_micro), won, payout,
-            {"payouts": list(payouts), "held": held},
+            "redeem", condition_id, ids, size, r, r.gas_cost(self.pol_usd_micro) + extra_gas,
+            won, payout, {"payouts": list(payouts), "held": held, **extra},
         )  # fmt: skip
 
     def transfer(self, to: str, amount: int) -> Receipt:

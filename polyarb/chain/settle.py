@@ -46,6 +46,11 @@ class SettleResult:
 class SettlementFailed(ChainError):
     """A settlement transaction still failed after ``settlement.retries`` retries."""
 
+    def __init__(self, message: str, result: SettleResult) -> None:
+        super().__init__(message)
+        self.result = result
+        """What was done (and booked) before giving up."""
+
 
 class Settler:
     """Settles resolved binary markets from one wallet; books into ``ledger`` when given."""
@@ -114,12 +119,11 @@ class Settler:
                         ledger.pay_gas(gas)
                     self._check_gas(result, gas)
                 if attempt == self.settlement.retries:
-                    err = SettlementFailed(
+                    raise SettlementFailed(
                         f"settlement of {result.condition_id} failed after {attempt + 1} "
-                        f"attempt(s): {exc}"
-                    )
-                    err.result = result  # type: ignore[attr-defined]
-                    raise err from None
+                        f"attempt(s): {exc}",
+                        result,
+                    ) from None
                 self._sleep(min(2.0**attempt, 30.0))
                 continue
             result.ops.append(op)

@@ -84,3 +84,21 @@ def test_gas_micro_rounds_up_and_is_exact() -> None:
     assert gas_micro(100_000, 30 * 10**9, 250_000) == 750
     assert gas_micro(1, 1, 1) == 1
     assert gas_micro(0, 30 * 10**9, 250_000) == 0
+
+
+def test_an_adapter_operator_is_approved_once_for_our_positions(chain137) -> None:
+    """Merging through Polymarket's collateral adapter needs it approved on the CTF for our
+    ERC-1155 shares: the first call approves (on the real CTF), the second does nothing."""
+    from eth_account import Account
+
+    adapter = Account.create().address
+    settings = ChainSettings(
+        collateral=chain137.token, conditional_tokens=chain137.ctf, operator=adapter
+    )
+    ctf = Ctf(Wallet(chain137.url, Secret(chain137.key)), settings)
+    approved = ctf._ctf.functions.isApprovedForAll(ctf.wallet.address, adapter)
+    assert not approved.call()
+    receipt = ctf.ensure_operator_approval()
+    assert receipt is not None and receipt.ok and approved.call()
+    assert ctf.ensure_operator_approval() is None
+    assert _ctf(chain137).ensure_operator_approval() is None  # the CTF itself needs none

@@ -110,8 +110,12 @@ def test_gives_up_after_the_retries(chain137, make_profile) -> None:
     ctf, ledger, cid, qid = _setup(chain137, path, FlakyWallet, name="give-up")
     ctf.wallet.fail = 5  # type: ignore[attr-defined]
     report_payouts(chain137.url, chain137.oracle_key, chain137.ctf, qid, [1, 0])
-    with pytest.raises(SettlementFailed, match="after 2 attempt"):
+    split_gas = ledger.gas_paid
+    with pytest.raises(SettlementFailed, match="after 2 attempt") as err:
         Settler(ctf, load_profile(path).settlement, sleep=lambda s: None).settle(cid, ledger)
+    failed = err.value.result.failed
+    assert len(failed) == 2 and err.value.result.ops == []
+    assert ledger.gas_paid - split_gas == sum(r.gas_cost(ctf.pol_usd_micro) for r in failed)
 
 
 def test_gas_over_the_profile_limit_raises_the_alert(chain137, make_profile) -> None:
