@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from polyarb.chain.contracts import CTF_ABI
 from polyarb.chain.ctf import Ctf, book
 from polyarb.chain.localchain import ARTIFACTS, TOOLS, report_payouts
@@ -102,3 +105,11 @@ def test_an_adapter_operator_is_approved_once_for_our_positions(chain137) -> Non
     assert receipt is not None and receipt.ok and approved.call()
     assert ctf.ensure_operator_approval() is None
     assert _ctf(chain137).ensure_operator_approval() is None  # the CTF itself needs none
+
+
+@given(st.integers(0, 30_000_000), st.integers(0, 10**13), st.integers(1, 1_000 * 10**6))
+def test_gas_micro_never_undercounts_by_a_micro_unit(gas: int, price: int, pol: int) -> None:
+    """The conversion is the exact value rounded up: never below it, less than 1 micro above."""
+    got = gas_micro(gas, price, pol)
+    exact_num = gas * price * pol
+    assert got * 10**18 >= exact_num > (got - 1) * 10**18 or exact_num == got == 0
