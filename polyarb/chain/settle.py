@@ -40,6 +40,8 @@ class SettleResult:
     failed: list[Receipt] = field(default_factory=list)
     """Mined transactions that reverted (their gas was still paid)."""
     errors: list[str] = field(default_factory=list)
+    approvals: list[Receipt] = field(default_factory=list)
+    """An adapter operator's one-time ``setApprovalForAll`` (its gas is booked)."""
     alerts: list[AlertEvent] = field(default_factory=list)
 
 
@@ -89,6 +91,12 @@ class Settler:
             return result
         result.resolved = True
         ids = self.ctf.token_ids(condition_id)
+        # Approve an adapter operator up front, so a retried merge never loses its gas.
+        approval = self.ctf.ensure_operator_approval()
+        if approval is not None:
+            result.approvals.append(approval)
+            if ledger is not None:
+                ledger.pay_gas(approval.gas_cost(self.ctf.pol_usd_micro))
         sets = min(self.ctf.balance(t) for t in ids)
         if sets > 0:
             self._run(result, ledger, market, lambda: self.ctf.merge(condition_id, sets))
