@@ -21,10 +21,12 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 
-# tests/chain, tests/ops: ganache from the project's own lock file (tools/chain), no other download.
+# tests/chain, tests/ops: ganache and the published contract artifacts (Conditional Tokens,
+# OpenZeppelin ERC-20) from the project's own lock file (tools/chain), no other download.
 chain_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tools/chain"
 if ! node_ok; then echo "install-system-deps: node >= 16 with npm is required for tools/chain" >&2; exit 1; fi
 if [ ! -f "$chain_dir/node_modules/ganache/dist/node/cli.js" ] \
+   || [ ! -f "$chain_dir/node_modules/@gnosis.pm/conditional-tokens-contracts/build/contracts/ConditionalTokens.json" ] \
    || [ "$chain_dir/package-lock.json" -nt "$chain_dir/node_modules/.package-lock.json" ]; then
   (cd "$chain_dir" && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -249,6 +249,28 @@ class OpportunityDetected(Rule):
         return n > 0, n, 1, msg
 
 
+class SettlementGasHigh(Rule):
+    """A settlement transaction (redeem, merge) paid more gas than the profile allows.
+
+    The limit is the profile's ``settlement.max_gas_usd``, carried on the snapshot by
+    :mod:`polyarb.chain.settle`; replays never observe it (no transactions), so it is silent.
+    """
+
+    NAME = "SETTLEMENT_GAS_HIGH"
+    PULSE = True
+    level: Level = "WARNING"
+
+    def check(self, s: HealthSnapshot, ctx: RuleContext) -> _Check:
+        if s.settlement_gas is None or s.settlement_gas_limit is None:
+            return None, 0, 0, ""
+        msg = (
+            f"SETTLEMENT_GAS_HIGH: a settlement transaction cost {_usd(s.settlement_gas)} "
+            f"in gas (limit {_usd(s.settlement_gas_limit)}, settlement.max_gas_usd)"
+        )
+        breached = s.settlement_gas > s.settlement_gas_limit
+        return breached, s.settlement_gas, s.settlement_gas_limit, msg
+
+
 RULES: tuple[type[Rule], ...] = (
     WsDisconnected,
     LiveNoFills,
@@ -262,6 +284,7 @@ RULES: tuple[type[Rule], ...] = (
     PositionLimitNear,
     TradeExecuted,
     OpportunityDetected,
+    SettlementGasHigh,
 )
 """Every rule, in the order the evaluator checks (and emits) them: adding one is one line."""
 
@@ -372,6 +395,9 @@ class HealthSnapshot:
     """Legs an unwind could not close within its bound (held, loss marked) in the window."""
     new_trades: int = 0
     new_opportunities: int = 0
+    settlement_gas: int | None = None
+    """Gas (micro pUSD) of the settlement transaction just mined, when there was one."""
+    settlement_gas_limit: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,4 +31,59 @@ ERC20_ABI = [
      "outputs": [{"name": "", "type": "uint256"}]},
     {"name": "decimals", "type": "function", "stateMutability": "view", "inputs": [],
      "outputs": [{"name": "", "type": "uint8"}]},
+    {"name": "transfer", "type": "function", "stateMutability": "nonpayable",
+     "inputs": [{"name": "to", "type": "address"}, {"name": "value", "type": "uint256"}],
+     "outputs": [{"name": "", "type": "bool"}]},
+    {"name": "approve", "type": "function", "stateMutability": "nonpayable",
+     "inputs": [{"name": "spender", "type": "address"}, {"name": "value", "type": "uint256"}],
+     "outputs": [{"name": "", "type": "bool"}]},
 ]  # fmt: skip
+
+_B32 = {"name": "", "type": "bytes32"}
+_U256 = {"name": "", "type": "uint256"}
+_CTF_MOVE = [{"name": "collateralToken", "type": "address"},
+             {"name": "parentCollectionId", "type": "bytes32"},
+             {"name": "conditionId", "type": "bytes32"},
+             {"name": "partition", "type": "uint256[]"},
+             {"name": "amount", "type": "uint256"}]  # fmt: skip
+
+CTF_ABI = [
+    {"name": "splitPosition", "type": "function", "stateMutability": "nonpayable",
+     "inputs": _CTF_MOVE, "outputs": []},
+    {"name": "mergePositions", "type": "function", "stateMutability": "nonpayable",
+     "inputs": _CTF_MOVE, "outputs": []},
+    {"name": "redeemPositions", "type": "function", "stateMutability": "nonpayable",
+     "inputs": [*_CTF_MOVE[:3], {"name": "indexSets", "type": "uint256[]"}], "outputs": []},
+    {"name": "payoutDenominator", "type": "function", "stateMutability": "view",
+     "inputs": [{"name": "", "type": "bytes32"}], "outputs": [_U256]},
+    {"name": "payoutNumerators", "type": "function", "stateMutability": "view",
+     "inputs": [{"name": "", "type": "bytes32"}, {"name": "", "type": "uint256"}],
+     "outputs": [_U256]},
+    {"name": "getOutcomeSlotCount", "type": "function", "stateMutability": "view",
+     "inputs": [{"name": "conditionId", "type": "bytes32"}], "outputs": [_U256]},
+    {"name": "getCollectionId", "type": "function", "stateMutability": "view",
+     "inputs": [{"name": "parentCollectionId", "type": "bytes32"},
+                {"name": "conditionId", "type": "bytes32"},
+                {"name": "indexSet", "type": "uint256"}], "outputs": [_B32]},
+    {"name": "getPositionId", "type": "function", "stateMutability": "pure",
+     "inputs": [{"name": "collateralToken", "type": "address"},
+                {"name": "collectionId", "type": "bytes32"}], "outputs": [_U256]},
+    {"name": "balanceOf", "type": "function", "stateMutability": "view",
+     "inputs": [{"name": "owner", "type": "address"}, {"name": "id", "type": "uint256"}],
+     "outputs": [_U256]},
+    {"name": "isApprovedForAll", "type": "function", "stateMutability": "view",
+     "inputs": [{"name": "owner", "type": "address"}, {"name": "operator", "type": "address"}],
+     "outputs": [{"name": "", "type": "bool"}]},
+    {"name": "setApprovalForAll", "type": "function", "stateMutability": "nonpayable",
+     "inputs": [{"name": "operator", "type": "address"}, {"name": "approved", "type": "bool"}],
+     "outputs": []},
+]  # fmt: skip
+"""The Conditional Tokens functions we call (Gnosis CTF 1.0; docs/chain.md).
+
+The collateral adapters take the same ``splitPosition``/``mergePositions``/``redeemPositions``
+arguments (``collateralToken`` = pUSD), so one ABI drives either target. A test checks every
+entry against the published artifact's ABI.
+"""
+
+BINARY_PARTITION = (1, 2)
+"""Index sets of a binary condition: outcome 0 (YES on Polymarket) and outcome 1 (NO)."""

@@ -107,17 +107,22 @@ class LocalChain:
         self.close()
 
 
-TOKEN_BIN = TOOLS / "minimal_erc20.bin"
-_TOKEN_ABI = [
-    {"type": "constructor", "inputs": [{"name": "supply", "type": "uint256"}],
-     "stateMutability": "nonpayable"},
-    {"name": "approve", "type": "function", "stateMutability": "nonpayable",
-     "inputs": [{"name": "spender", "type": "address"}, {"name": "value", "type": "uint256"}],
-     "outputs": [{"name": "", "type": "bool"}]},
-    {"name": "transfer", "type": "function", "stateMutability": "nonpayable",
-     "inputs": [{"name": "to", "type": "address"}, {"name": "value", "type": "uint256"}],
-     "outputs": [{"name": "", "type": "bool"}]},
-]  # fmt: skip
+ARTIFACTS: dict[str, str] = {
+    "ConditionalTokens": "@gnosis.pm/conditional-tokens-contracts/build/contracts/ConditionalTokens.json",
+    "ERC20PresetMinterPauser": "@openzeppelin/contracts/build/contracts/ERC20PresetMinterPauser.json",
+}
+"""Published compiled artifacts (npm, pinned in ``tools/chain/package-lock.json``) we deploy."""
+
+
+def artifact(name: str) -> tuple[list[dict[str, object]], str]:
+    """``(abi, bytecode)`` of a published artifact under ``tools/chain/node_modules``."""
+    path = TOOLS / "node_modules" / ARTIFACTS[name]
+    if not path.is_file():
+        raise LocalChainError(
+            f"contract artifact {path} missing: run 'bash scripts/install-system-deps.sh'"
+        )
+    data = json.loads(path.read_text())
+    return data["abi"], str(data["bytecode"])
 
 
 def _send(url: str, key: str, tx: dict[str, object]) -> dict[str, object]:
@@ -139,21 +144,66 @@ def _send(url: str, key: str, tx: dict[str, object]) -> dict[str, object]:
     return dict(receipt)
 
 
-def deploy_token(url: str, key: str, supply: int) -> str:
-    """Deploy the minimal ERC-20 (``tools/chain/MinimalERC20.sol``) minting ``supply`` to ``key``."""
+def _deploy(url: str, key: str, name: str, *args: object) -> str:
     from web3 import Web3
 
-    w3 = Web3(Web3.HTTPProvider(url))
-    factory = w3.eth.contract(abi=_TOKEN_ABI, bytecode="0x" + TOKEN_BIN.read_text().strip())
-    data = factory.constructor(supply).build_transaction({"gas": 2_000_000, "gasPrice": 0})["data"]
-    receipt = _send(url, key, {"data": data, "gas": 2_000_000})
+    abi, bytecode = artifact(name)
+    factory = Web3(Web3.HTTPProvider(url)).eth.contract(abi=abi, bytecode=bytecode)
+    data = factory.constructor(*args).build_transaction({"gas": 8_000_000, "gasPrice": 0})["data"]
+    receipt = _send(url, key, {"data": data, "gas": 8_000_000})
     return str(receipt["contractAddress"])
+
+
+def _transact(url: str, key: str, name: str, address: str, fn: str, *args: object) -> None:
+    from web3 import Web3
+
+    abi, _ = artifact(name)
+    c = Web3(Web3.HTTPProvider(url)).eth.contract(
+        address=Web3.to_checksum_address(address), abi=abi
+    )
+    _send(url, key, {"to": c.address, "data": c.encode_abi(fn, list(args))})
+
+
+def deploy_token(url: str, key: str, supply: int) -> str:
+    """Deploy OpenZeppelin's ``ERC20PresetMinterPauser`` and mint ``supply`` base units to ``key``.
+
+    A stand-in for pUSD: amounts are base units, which we read as micro units like pUSD's.
+    """
+    from eth_account import Account
+
+    token = _deploy(url, key, "ERC20PresetMinterPauser", "Test pUSD", "tPUSD")
+    _transact(
+        url, key, "ERC20PresetMinterPauser", token, "mint", Account.from_key(key).address, supply
+    )
+    return token
 
 
 def approve(url: str, key: str, token: str, spender: str, value: int) -> None:
     from web3 import Web3
 
-    w3 = Web3(Web3.HTTPProvider(url))
-    c = w3.eth.contract(address=Web3.to_checksum_address(token), abi=_TOKEN_ABI)
-    data = c.encode_abi("approve", [Web3.to_checksum_address(spender), value])
-    _send(url, key, {"to": Web3.to_checksum_address(token), "data": data, "gas": 100_000})
+    spender = Web3.to_checksum_address(spender)
+    _transact(url, key, "ERC20PresetMinterPauser", token, "approve", spender, value)
+
+
+def deploy_ctf(url: str, key: str) -> str:
+    """Deploy Gnosis' ``ConditionalTokens`` (the contract Polymarket runs on Polygon)."""
+    return _deploy(url, key, "ConditionalTokens")
+
+
+def prepare_condition(url: str, key: str, ctf: str, oracle: str, question_id: bytes) -> str:
+    """``prepareCondition(oracle, questionId, 2)``; returns the condition id (0x hex)."""
+    from web3 import Web3
+
+    oracle = Web3.to_checksum_address(oracle)
+    _transact(url, key, "ConditionalTokens", ctf, "prepareCondition", oracle, question_id, 2)
+    abi, _ = artifact("ConditionalTokens")
+    c = Web3(Web3.HTTPProvider(url)).eth.contract(address=Web3.to_checksum_address(ctf), abi=abi)
+    cid: bytes = c.functions.getConditionId(oracle, question_id, 2).call()
+    return "0x" + cid.hex()
+
+
+def report_payouts(
+    url: str, oracle_key: str, ctf: str, question_id: bytes, payouts: list[int]
+) -> None:
+    """Resolve a condition as its oracle: ``reportPayouts(questionId, payouts)``."""
+    _transact(url, oracle_key, "ConditionalTokens", ctf, "reportPayouts", question_id, payouts)

@@ -118,6 +118,55 @@ class Execution(_Model):
     gas_cost_usd: Money = Field(default=Decimal("0.01"), ge=0, le=10)
 
 
+_ADDRESS = r"^0x[0-9a-fA-F]{40}$"
+
+
+class ChainSettings(_Model):
+    """Where chain operations go and how gas is priced (docs/chain.md).
+
+    Defaults are Polymarket's Polygon contracts (docs/protocol.md §Contracts and gas);
+    a rehearsal on a local chain points them at its own deployments.
+    """
+
+    chain_id: int = Field(default=137, ge=1, description="the RPC must report this chain id")
+    collateral: str = Field(
+        default="0xC011a7E12a19f7B1f670d46F03B03f3342E82DFB", pattern=_ADDRESS, description="pUSD"
+    )
+    conditional_tokens: str = Field(
+        default="0x4D97DCd97eC945f40cF65F87097ACe5EA0476045",
+        pattern=_ADDRESS,
+        description="the CTF: balances, payouts, position ids",
+    )
+    operator: str = Field(
+        default="0xAdA100Db00Ca00073811820692005400218FcE1f",
+        pattern=_ADDRESS,
+        description="receives split/merge/redeem: the CTF collateral adapter (pUSD), or the CTF",
+    )
+    pol_usd: Money = Field(
+        default=Decimal("0.25"),
+        gt=0,
+        le=1_000,
+        decimal_places=6,
+        description="POL price in USD that converts receipt gas (wei) into pUSD micro units",
+    )
+
+
+class Settlement(_Model):
+    """Automatic settlement after resolution (:mod:`polyarb.chain.settle`)."""
+
+    auto: bool = Field(
+        default=False, description="redeem winning positions and merge complete sets on resolution"
+    )
+    retries: int = Field(default=3, ge=0, le=20, description="re-sends of a failed transaction")
+    max_gas_usd: Money = Field(
+        default=Decimal("0.05"),
+        gt=0,
+        le=100,
+        decimal_places=6,
+        description="SETTLEMENT_GAS_HIGH fires when one transaction's gas costs more",
+    )
+
+
 class Profile(_Model):
     """A strategy/phase profile (``profiles/*.yaml``)."""
 
@@ -131,6 +180,8 @@ class Profile(_Model):
     risk: RiskLimits = RiskLimits()
     execution: Execution = Execution()
     latency: LatencyModel = LatencyModel()
+    chain: ChainSettings = ChainSettings()
+    settlement: Settlement = Settlement()
     tick_interval_ms: int = Field(
         default=1_000, ge=50, le=60_000, description="cadence of tick rows"
     )

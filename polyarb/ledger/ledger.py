@@ -5,8 +5,8 @@ Identities the property tests guard (docs/execution.md):
 * ``equity − initial_cash == realised_pnl + marked_pnl`` at every moment,
   where ``equity = cash + position_value``.
 * Under any fixed resolution, ``cash + Σ size × payout`` changes only by a
-  fill's ``(payout − price) × size − fee``, by ``−gas`` on a merge, split or
-  conversion, and not at all on settlement.
+  fill's ``(payout − price) × size − fee``, by ``−gas`` on a merge, split,
+  conversion or on-chain redemption, and not otherwise on settlement.
 
 Realised PnL is net of fees and gas. No shorts: Polymarket has none, so
 selling more than is held is an error (a SELL basket must split first).
@@ -141,12 +141,13 @@ class Ledger:
             self._drop_if_empty(asset)
         return credit
 
-    def settle(self, market: str, winning_token_id: str | None) -> int:
+    def settle(self, market: str, winning_token_id: str | None, gas: int = 0) -> int:
         """Resolve ``market``: the winning token pays 1 per share, the others 0.
 
         Each neg-risk outcome is its own market and settles on its own; a full
         YES basket therefore collects exactly 1 per set (one leg wins). Returns
-        the payout. ``None`` means no token won (every position pays 0).
+        the payout. ``None`` means no token won (every position pays 0). ``gas`` is what
+        redeeming on chain cost (0 in replay, which settles without a transaction).
         """
         payout_total = 0
         for asset in sorted(a for a, p in self._open.items() if p.market == market):
@@ -166,7 +167,17 @@ class Ledger:
                 }
             )
         self._closed_markets.add(market)
+        self.cash -= gas
+        self.realised_pnl -= gas
+        self.gas_paid += gas
         return payout_total
+
+    def pay_gas(self, gas: int) -> None:
+        """Gas of a transaction that moved nothing (one that reverted and was retried)."""
+        self._require(gas >= 0, f"gas {gas}")
+        self.cash -= gas
+        self.realised_pnl -= gas
+        self.gas_paid += gas
 
     def mark(self, prices: Mapping[str, int]) -> None:
         """Set mark prices (best bids); unmarked positions are valued at cost."""

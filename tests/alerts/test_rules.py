@@ -83,6 +83,7 @@ def test_production_rules_file_has_ten_rules_at_three_levels() -> None:
         "PNL_DRAWDOWN",
         "LOW_BALANCE",
         "POSITION_LIMIT_NEAR",
+        "SETTLEMENT_GAS_HIGH",
     }
     assert all(rules.rule(n).halts for n in levels if levels[n] == "CRITICAL")
 

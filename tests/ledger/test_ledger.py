@@ -62,6 +62,19 @@ def test_merge_and_settlement_of_complete_sets() -> None:
         led.apply_fill(fill("a", "BUY", 470_000, SH))
 
 
+def test_onchain_redemption_and_reverted_transactions_pay_gas() -> None:
+    """Live settlement books the receipt's gas: a redeem is ``settle(..., gas=)`` and a
+    reverted transaction is ``pay_gas``; both keep equity − initial == realised + marked."""
+    led = Ledger(10 * SH)
+    led.split("m1", ("a", "b"), 2 * SH, gas=300)
+    led.pay_gas(150)
+    assert led.settle("m1", "a", gas=75) == 2 * SH
+    assert led.gas_paid == 525 and led.cash == 10 * SH - 525
+    assert led.realised_pnl == -525 == led.equity() - led.initial_cash
+    with pytest.raises(LedgerError):
+        led.pay_gas(-1)
+
+
 def test_negrisk_yes_basket_pays_one_and_no_basket_converts_to_n_minus_1() -> None:
     # Three outcomes, each its own market; YES tokens y0..y2, NO tokens n0..n2.
     yes = [

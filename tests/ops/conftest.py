@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from polyarb.chain.localchain import LocalChain, approve, deploy_token, free_port
+from polyarb.chain.localchain import LocalChain, approve, deploy_ctf, deploy_token, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,7 +37,9 @@ def wallet137() -> Iterator[Wallet]:
     key = _key()
     with LocalChain(137, {key: 10**20}) as chain:
         token = deploy_token(chain.url, key, 1_000 * 10**6)
-        spenders = [Account.create().address for _ in range(2)]
+        # The real Conditional Tokens contract (published artifact) is one spender, as the
+        # CTF collateral adapter is on Polygon; the other is a plain address.
+        spenders = [deploy_ctf(chain.url, key), Account.create().address]
         for s in spenders:
             approve(chain.url, key, token, s, 500 * 10**6)
         yield Wallet(chain.url, key, Account.from_key(key).address, token, spenders)
