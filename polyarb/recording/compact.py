@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,7 +22,8 @@ import pyarrow.parquet as pq
 
 from polyarb.errors import PolyarbError
 from polyarb.recording.codec import CODEC, BookState, decode_row, encode_rows
-from polyarb.recording.files import sha256_file, write_json_atomic
+from polyarb.recording.files import sha256_file
+from polyarb.recording.manifest import read_manifest, write_manifest
 from polyarb.recording.schema import FRAMES_SCHEMA, PARQUET_OPTIONS
 
 COMPACT_SCHEMA = pa.schema(
@@ -176,20 +176,19 @@ def compact_session(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, int]:
     """Compact every sealed part of a session and update its manifest; returns byte totals."""
-    manifest_path = session_dir / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    if not manifest.get("sealed"):
+    manifest = read_manifest(session_dir)
+    if not manifest.sealed:
         raise CompactError(f"{session_dir.name}: not sealed (recording running or crashed)")
     totals = {"parts": 0, "before": 0, "after": 0}
-    for record in manifest["parts"]:
-        path = session_dir / record["file"]
+    for record in manifest.parts:
+        path = session_dir / record.file
         before, after = compact_part(path, level)
         if is_compacted(pq.ParquetFile(str(path))):
-            record.update(bytes=after, sha256=sha256_file(path), codec=CODEC)
-            write_json_atomic(manifest_path, manifest)
+            record.bytes, record.sha256, record.codec = after, sha256_file(path), CODEC
+            write_manifest(session_dir, manifest)
         totals["parts"] += 1
         totals["before"] += before
         totals["after"] += after
         if progress is not None:
-            progress(record["file"], before, after)
+            progress(record.file, before, after)
     return totals

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,14 +11,10 @@ import msgspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from polyarb.errors import PolyarbError
 from polyarb.protocol.markets import MarketMeta
 from polyarb.recording.files import journal_batches, read_markets_table
+from polyarb.recording.manifest import Manifest, SessionError, read_manifest
 from polyarb.recording.schema import FRAMES_SCHEMA
-
-
-class SessionError(ValueError, PolyarbError):
-    """Not a session, or a session that fails its own checks."""
 
 
 class Frame(msgspec.Struct, frozen=True, gc=False):
@@ -38,18 +33,14 @@ class SessionReader:
 
     def __init__(self, path: Path | str) -> None:
         self.dir = Path(path)
-        manifest = self.dir / "manifest.json"
-        if not manifest.is_file():
+        if not (self.dir / "manifest.json").is_file():
             raise SessionError(f"{self.dir} is not a session (no manifest.json)")
-        try:
-            self.manifest: dict[str, Any] = json.loads(manifest.read_text())
-        except json.JSONDecodeError as exc:
-            raise SessionError(f"{manifest} is not valid JSON: {exc}") from exc
-        self.id: str = self.manifest.get("id", self.dir.name)
+        self.manifest: Manifest = read_manifest(self.dir)
+        self.id: str = self.manifest.id
 
     @property
     def sealed(self) -> bool:
-        return bool(self.manifest.get("sealed"))
+        return self.manifest.sealed
 
     def part_paths(self, *, include_open: bool = False) -> list[Path]:
         """Sealed Parquet parts in order; with ``include_open``, live journals too."""
@@ -123,14 +114,14 @@ def session_summary(reader: SessionReader) -> dict[str, Any]:
     m = reader.manifest
     return {
         "id": reader.id,
-        "start": _fmt_ns(m.get("start_ns")),
-        "end": _fmt_ns(m.get("end_ns")),
-        "span": _duration(m.get("start_ns"), m.get("end_ns")),
-        "frames": m.get("frames", 0),
-        "counts": m.get("counts", {}),
-        "assets": len(m.get("assets", [])),
-        "markets": m.get("markets", 0),
-        "sealed": m.get("sealed", False),
+        "start": _fmt_ns(m.start_ns),
+        "end": _fmt_ns(m.end_ns),
+        "span": _duration(m.start_ns, m.end_ns),
+        "frames": m.frames,
+        "counts": m.counts,
+        "assets": len(m.assets),
+        "markets": m.markets,
+        "sealed": m.sealed,
         "runs": sorted(p.name for p in (reader.dir / "runs").glob("*") if p.is_dir()),
     }
 

@@ -129,7 +129,7 @@ def run_parity(session_dir: Path, *, shadow_run: str = "shadow") -> ParityResult
     from polyarb.alerts import AlertRules
     from polyarb.config.profile import parse_profile
     from polyarb.engine import replay
-    from polyarb.recording.writer import write_json_atomic
+    from polyarb.recording.files import write_json_atomic
 
     session = SessionReader(session_dir)
     run_dir = session.dir / "runs" / shadow_run

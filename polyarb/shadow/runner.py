@@ -27,9 +27,10 @@ from polyarb.engine.sink import decisions_sha256
 from polyarb.errors import PolyarbError
 from polyarb.feed import FeedConfig
 from polyarb.protocol.markets import MarketMeta
+from polyarb.recording.files import write_json_atomic
 from polyarb.recording.recorder import Recorder
 from polyarb.recording.schema import LIVE_COMPRESSION_LEVEL
-from polyarb.recording.writer import SessionWriter, write_json_atomic
+from polyarb.recording.writer import SessionWriter
 from polyarb.runs.runjson import FeedStats, RunJson, build_run_json
 from polyarb.shadow.sink import ShadowSink
 
