@@ -76,8 +76,10 @@ def read_manifest(path: Path | str) -> Manifest:
         raise SessionError(f"{file}: cannot read: {exc.strerror or exc}") from exc
     try:
         return msgspec.json.decode(data, type=Manifest, strict=True)
-    except msgspec.DecodeError as exc:
+    except msgspec.ValidationError as exc:
         raise SessionError(f"{file} is not a valid manifest: {exc}") from exc
+    except msgspec.DecodeError as exc:
+        raise SessionError(f"{file} is not valid JSON: {exc}") from exc
 
 
 def write_manifest(session_dir: Path, manifest: Manifest) -> None:

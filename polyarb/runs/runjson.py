@@ -122,5 +122,7 @@ def read_run_json(path: Path | str) -> RunJson:
         raise RunFileError(f"{file}: cannot read run.json: {exc.strerror or exc}") from exc
     try:
         return msgspec.json.decode(data, type=RunJson, strict=True)
-    except msgspec.DecodeError as exc:
+    except msgspec.ValidationError as exc:
         raise RunFileError(f"{file}: not a valid run.json: {exc}") from exc
+    except msgspec.DecodeError as exc:
+        raise RunFileError(f"{file}: not valid JSON: {exc}") from exc

@@ -107,7 +107,7 @@ def test_no_run_json_and_bad_json_name_the_file(tmp_path):
     with pytest.raises(RunFileError, match=f"{tmp_path / 'run.json'}: cannot read run.json"):
         read_run_json(tmp_path)
     (tmp_path / "run.json").write_text("{")
-    with pytest.raises(RunFileError, match=r"not a valid run\.json"):
+    with pytest.raises(RunFileError, match=r"run\.json: not valid JSON"):
         read_run_json(tmp_path)
     with pytest.raises(RunFileError, match="summary of x: not a run summary"):
         summary_from_dict({"frames": 1}, "summary of x")
