@@ -22,11 +22,11 @@ class Timeline:
     @property
     def total(self) -> int:
         """How many market frames the session holds (from the manifest)."""
-        return int(self.reader.manifest.get("counts", {}).get(FrameKind.FRAME, 0))
+        return self.reader.manifest.counts.get(FrameKind.FRAME, 0)
 
     @property
     def assets(self) -> list[str]:
-        return list(self.reader.manifest.get("assets", []))
+        return list(self.reader.manifest.assets)
 
     def __iter__(self) -> Iterator[tuple[int, bytes]]:
         for recv, payload in self.batches():
