@@ -79,16 +79,16 @@ def _run(monkeypatch: pytest.MonkeyPatch, cls: type[ToyPairs]) -> Feed:
 def test_a_registered_toy_detector_settling_by_merge_is_merged(monkeypatch):
     feed = _run(monkeypatch, ToyPairs)
     summary = feed.engine.finish()
-    assert summary["fills"] == 2
-    assert summary["merges"] == 1
+    assert summary.fills == 2
+    assert summary.merges == 1
     (merge,) = feed.decisions("merge")
     assert merge["detector"] == "toy_pairs" and '"via":"merge"' in merge["detail"]
     assert feed.engine.ledger.open_assets() == {}  # both tokens went back to collateral
-    assert summary["realised_pnl"] > 0
+    assert summary.realised_pnl > 0
 
 
 def test_the_same_toy_settling_by_hold_keeps_its_tokens(monkeypatch):
     feed = _run(monkeypatch, ToyHold)
     summary = feed.engine.finish()
-    assert summary["fills"] == 2 and summary["merges"] == 0
+    assert summary.fills == 2 and summary.merges == 0
     assert len(feed.engine.ledger.open_assets()) == 2
