@@ -35,7 +35,7 @@ class Part(Keyed, msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit
     bytes: int
     sha256: str
     codec: str | None = None
-    """Set once ``polyarb compact`` re-encoded the part (docs/sessions.md §Compaction)."""
+    """Set once ``polyarb sessions compact`` re-encoded the part (docs/sessions.md §Compacted parts)."""
 
 
 class Manifest(Keyed, msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
