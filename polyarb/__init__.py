@@ -6,7 +6,7 @@ every CLI command's start-up) stays cheap::
     import polyarb
 
     run = polyarb.replay("crossing-burst-2026-09-29", "profiles/live_shadow_atomic_v1.yaml")
-    print(run["summary"]["opportunities_total"], run["decisions_sha256"])
+    print(run.summary.opportunities_total, run.decisions_sha256)
 
 docs/design.md explains the architecture.
 """

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from polyarb.config.profile import Profile
+    from polyarb.runs.runjson import RunJson
 
 
 def default_profile() -> Profile:
@@ -27,14 +28,14 @@ def replay(
     *,
     recordings: str | Path | None = None,
     run_id: str | None = None,
-) -> dict[str, Any]:
-    """Replay a session with a profile into ``<session>/runs/<run_id>/``; returns run.json.
+) -> RunJson:
+    """Replay a session with a profile into ``<session>/runs/<run_id>/``; returns its run.json.
 
     ``session`` is a session folder or an id under ``recordings`` (default
     ``$POLYARB_RECORDINGS`` or ``./recordings``). ``profile`` is a :class:`Profile`, a
     profile YAML (its ``alerts:`` file is loaded too) or ``None`` for
-    :func:`default_profile`. The result holds ``summary`` and ``decisions_sha256``
-    (docs/runs.md); errors are :class:`~polyarb.errors.PolyarbError` subclasses.
+    :func:`default_profile`. The result is a typed :class:`~polyarb.runs.runjson.RunJson`
+    (``run.summary.total_pnl``, ``run.decisions_sha256``; docs/runs.md); errors are :class:`~polyarb.errors.PolyarbError` subclasses.
     """
     from polyarb.alerts.rules import rules_for_profile
     from polyarb.config.profile import load_profile

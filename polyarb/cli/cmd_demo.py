@@ -31,10 +31,8 @@ def run(args: argparse.Namespace) -> int:
 
     code = replay_and_report(args.recordings, args.session, None, None, args.json)
     if not args.json:
-        credit = (
-            SessionReader(session_path(args.recordings, args.session))
-            .manifest.get("source", {})
-            .get("credit")
+        credit = SessionReader(session_path(args.recordings, args.session)).manifest.source.get(
+            "credit"
         )
         if credit:
             print(f"  data credit     {credit}")

@@ -68,8 +68,8 @@ def run(args: argparse.Namespace) -> int:
 
     for path in done:
         reader = SessionReader(path)
-        print(f"imported {reader.id}: {reader.manifest['frames']} rows -> {path}")
-        credit = reader.manifest.get("source", {}).get("credit")
+        print(f"imported {reader.id}: {reader.manifest.frames} rows -> {path}")
+        credit = reader.manifest.source.get("credit")
         if credit:
             print(f"  credit: {credit}")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from polyarb.api import default_profile
 from polyarb.cli.common import (
@@ -16,6 +16,9 @@ from polyarb.cli.common import (
 )
 from polyarb.cli.progress import progress_bar
 from polyarb.units import format_fixed
+
+if TYPE_CHECKING:
+    from polyarb.runs.runjson import RunJson
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -86,7 +89,7 @@ def replay_and_report(
     except SessionError as exc:
         raise CliError(str(exc)) from None
     if as_json:
-        print_json(result)
+        print_json(result.to_dict())
     else:
         print(format_summary(result))
     return 0
@@ -105,31 +108,31 @@ def _counts(d: dict[str, int]) -> str:
     return ", ".join(f"{k} {v:,}" for k, v in d.items()) or "none"
 
 
-def format_summary(run_json: dict[str, Any]) -> str:
+def format_summary(run_json: RunJson) -> str:
     """The human summary of a run (frames, opportunities, orders, fills, fees, PnL, rejects)."""
-    s = run_json["summary"]
-    book = s["book"]
-    suppressed = "; ".join(f"{d}: {_counts(r)}" for d, r in s["suppressed"].items()) or "none"
+    s = run_json.summary
+    book = s.book
+    suppressed = "; ".join(f"{d}: {_counts(r)}" for d, r in s.suppressed.items()) or "none"
     lines = [
-        f"{run_json.get('mode', 'replay')} {run_json['session_id']}  profile {run_json['profile_name']} "
-        f"(sha256 {run_json['profile_sha256'][:12]})  run {run_json['run_id']}",
-        f"  frames          {s['frames']:,} ({_counts(s['rows_by_kind'])})",
+        f"{run_json.mode} {run_json.session_id}  profile {run_json.profile_name} "
+        f"(sha256 {run_json.profile_sha256[:12]})  run {run_json.run_id}",
+        f"  frames          {s.frames:,} ({_counts(s.rows_by_kind)})",
         f"  book            {book['boundaries']:,} event boundaries, "
         f"{book['hash_checked']:,} hashes checked, {book['hash_mismatch']:,} mismatches, "
         f"{book['crossed_at_boundary']:,} crossed at a boundary",
-        f"  opportunities   {s['opportunities_total']:,} ({_counts(s['opportunities'])})",
+        f"  opportunities   {s.opportunities_total:,} ({_counts(s.opportunities)})",
         f"  suppressed      {suppressed}",
-        f"  verdicts        accept {s['verdicts']['accept']:,}, reject "
-        f"{s['verdicts']['reject']:,} (by reason: {_counts(s['rejects_by_reason'])})",
-        f"  orders          {s['orders']:,} ({_counts(s['orders_by_status'])}; venue rejects: "
-        f"{_counts(s['order_rejects_by_reason'])}), "
-        f"fills {s['fills']:,}, fees {_usd(s['fees'])}, gas {_usd(s['gas'])}, "
-        f"merges {s['merges']:,}, settlements {s['settlements']:,}",
-        f"  pnl             realised {_usd(s['realised_pnl'])}, marked {_usd(s['marked_pnl'])}, "
-        f"total {_usd(s['total_pnl'])}",
-        f"  alerts          {s['alerts_fired']:,} fired, {s['halts']:,} halts",
-        f"  decisions       {s['decisions']:,}  sha256 {run_json['decisions_sha256']}",
+        f"  verdicts        accept {s.verdicts['accept']:,}, reject "
+        f"{s.verdicts['reject']:,} (by reason: {_counts(s.rejects_by_reason)})",
+        f"  orders          {s.orders:,} ({_counts(s.orders_by_status)}; venue rejects: "
+        f"{_counts(s.order_rejects_by_reason)}), "
+        f"fills {s.fills:,}, fees {_usd(s.fees)}, gas {_usd(s.gas)}, "
+        f"merges {s.merges:,}, settlements {s.settlements:,}",
+        f"  pnl             realised {_usd(s.realised_pnl)}, marked {_usd(s.marked_pnl)}, "
+        f"total {_usd(s.total_pnl)}",
+        f"  alerts          {s.alerts_fired:,} fired, {s.halts:,} halts",
+        f"  decisions       {s.decisions:,}  sha256 {run_json.decisions_sha256}",
     ]
-    if run_json.get("run_dir"):
-        lines.append(f"  written to      {run_json['run_dir']}")
+    if run_json.run_dir:
+        lines.append(f"  written to      {run_json.run_dir}")
     return "\n".join(lines)

@@ -192,6 +192,7 @@ def _remote_readers(url: str) -> list[Any]:
     from types import SimpleNamespace
 
     from polyarb.cli.common import CliError
+    from polyarb.recording.manifest import manifest_from_dict
     from polyarb.recording.storage import StorageError, cache_root, list_remote
 
     try:
@@ -199,7 +200,10 @@ def _remote_readers(url: str) -> list[Any]:
     except StorageError as exc:
         raise CliError(str(exc)) from None
     root = cache_root(url)
-    return [SimpleNamespace(id=sid, manifest=m, dir=root / sid) for sid, m in manifests.items()]
+    return [
+        SimpleNamespace(id=sid, manifest=manifest_from_dict(m, f"{url}/{sid}"), dir=root / sid)
+        for sid, m in manifests.items()
+    ]
 
 
 def session_rows(recordings: Any) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ import random
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from polyarb.cli.common import CliError, add_recordings_arg, number_in, plain_name
 from polyarb.cli.feedargs import (
@@ -19,6 +19,10 @@ from polyarb.cli.feedargs import (
     feed_config,
     resolve_targets,
 )
+
+if TYPE_CHECKING:
+    from polyarb.runs.runjson import RunJson
+    from polyarb.shadow.runner import ShadowRun
 
 DESCRIPTION = """\
 Run the engine live in dry-run (Phase 0): the market feed goes, row by row and in
@@ -154,15 +158,14 @@ def run(args: argparse.Namespace) -> int:
     except StoreError as exc:
         raise CliError(f"{exc} (what was written before stays readable)", 1) from exc
     print(format_summary(result))
-    if not result["clean_exit"]:
-        print(f"shadow stopped by an engine error: {result.get('error')}", file=sys.stderr)
+    if not result.clean_exit:
+        print(f"shadow stopped by an engine error: {result.error}", file=sys.stderr)
         return 1
     return 0
 
 
-async def _shadow(shadow: Any) -> dict[str, Any]:
+async def _shadow(shadow: ShadowRun) -> RunJson:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, shadow.stop)
-    result: dict[str, Any] = await shadow.run()
-    return result
+    return await shadow.run()

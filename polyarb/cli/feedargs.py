@@ -80,9 +80,7 @@ def resolve_targets(args: argparse.Namespace) -> tuple[list[MarketMeta], list[st
     if args.markets_from:
         reader = SessionReader(session_path(args.recordings, args.markets_from))
         markets = reader.markets()
-        assets = list(reader.manifest.get("assets", [])) or [
-            t for m in markets for t in m.token_ids
-        ]
+        assets = list(reader.manifest.assets) or [t for m in markets for t in m.token_ids]
         if not assets:
             raise CliError(f"session {args.markets_from} lists no assets")
     targets = [*args.targets, *(f"event:{e}" for e in args.event)]

@@ -180,8 +180,8 @@ class Api:
             row = session_summary(reader)
             # the folder name is what every URL and view uses (manifest ids may differ)
             row["id"] = reader.dir.name
-            row["start_ns"] = reader.manifest.get("start_ns")
-            row["end_ns"] = reader.manifest.get("end_ns")
+            row["start_ns"] = reader.manifest.start_ns
+            row["end_ns"] = reader.manifest.end_ns
             row["runs"] = _runs_of(reader.dir, runs)
             by_name[reader.dir.name] = row
         for name, reason in damaged.items():
@@ -211,9 +211,9 @@ class Api:
                 "manifest": None,
                 "markets": [],
             }
-        manifest = {k: v for k, v in reader.manifest.items() if k not in ("assets", "parts")}
-        manifest["assets"] = len(reader.manifest.get("assets", []))
-        manifest["parts"] = len(reader.manifest.get("parts", []))
+        manifest = reader.manifest.to_dict()
+        manifest["assets"] = len(reader.manifest.assets)
+        manifest["parts"] = len(reader.manifest.parts)
         summary = session_summary(reader)
         summary["id"] = sid
         summary["runs"] = _runs_of(reader.dir, self._run_rows())

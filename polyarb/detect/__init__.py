@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from importlib import import_module
 
 from polyarb.config.profile import DETECTORS, Profile
-from polyarb.detect.base import Detector, DetectorFactory, MarketView, Opportunity
+from polyarb.detect.base import Detector, DetectorFactory, MarketView, Opportunity, Settlement
 from polyarb.protocol.markets import MarketMeta
 
 
@@ -31,6 +31,7 @@ __all__ = [
     "Detector",
     "MarketView",
     "Opportunity",
+    "Settlement",
     "build_detectors",
     "detector_factory",
 ]

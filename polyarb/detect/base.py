@@ -9,7 +9,7 @@ one line in :data:`polyarb.config.profile.DETECTORS` (docs/design.md §Extending
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Literal, Protocol
 
 import msgspec
 
@@ -18,6 +18,15 @@ from polyarb.config.profile import Profile
 from polyarb.detect.sizing import LegBook, LegFill, size_basket, venue_minimum_reason
 from polyarb.protocol.markets import MarketMeta
 from polyarb.units import SCALE
+
+Settlement = Literal["merge", "convert", "hold"]
+"""What the engine does with a filled basket, chosen by the detector that found it.
+
+``merge``: every leg's token back to collateral through the CTF (a binary complete set);
+``convert``: neg-risk NO tokens converted to collateral (n − 1 per set); ``hold``: keep the
+tokens until resolution pays them (a neg-risk YES basket). The engine reads only this, never
+detector or variant names, so a new detector chooses its settlement without engine changes.
+"""
 
 
 class Opportunity(msgspec.Struct, frozen=True, gc=False):
@@ -47,6 +56,8 @@ class Opportunity(msgspec.Struct, frozen=True, gc=False):
     boundary_seq: int
     ts_ms: int
     """Latest exchange timestamp among the legs."""
+    settles: Settlement
+    """How a filled basket settles (:data:`Settlement`)."""
 
     @property
     def assets(self) -> tuple[str, ...]:
@@ -103,6 +114,7 @@ def sized_opportunity(
     seq: int,
     ts_ms: int,
     suppressed: dict[str, int],
+    settles: Settlement,
 ) -> Opportunity | None:
     """Size ``legs`` in equal shares into an :class:`Opportunity`, or count why not.
 
@@ -110,7 +122,7 @@ def sized_opportunity(
     ``below_min_notional``: the largest worthwhile size is one the venue refuses.
 
     ``payout`` is what one set is worth (1 for a binary set, 1 or n − 1 for a neg-risk
-    basket); the id is deterministic: ``<detector>/<variant>:<market>:<seq>``.
+    basket); ``settles`` is how the engine settles it once filled; the id is deterministic: ``<detector>/<variant>:<market>:<seq>``.
     """
     sizing = size_basket(legs, side, payout=payout, min_edge=min_edge, max_cash=max_cash)
     if sizing is None:
@@ -134,4 +146,5 @@ def sized_opportunity(
         legs=sizing.legs,
         boundary_seq=seq,
         ts_ms=ts_ms,
+        settles=settles,
     )

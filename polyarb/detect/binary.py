@@ -123,4 +123,6 @@ class BinaryCompleteSet:
             seq=seq,
             ts_ms=max(b.ts_ms for b in books),
             suppressed=self._suppressed,
+            # a failed SELL leg leaves whole sets too: merging them recovers the collateral
+            settles="merge",
         )

@@ -168,4 +168,6 @@ class NegRiskBasket:
             seq=seq,
             ts_ms=max(b.ts_ms for b in books),
             suppressed=self._suppressed,
+            # NOs convert to n − 1 collateral now; a YES basket waits for the one that pays 1
+            settles="convert" if variant == "buy_no" else "hold",
         )

@@ -44,6 +44,7 @@ from polyarb.ledger import Ledger
 from polyarb.protocol.markets import MarketMeta
 from polyarb.protocol.parser import parse_frame
 from polyarb.risk import RiskManager, RiskVerdict
+from polyarb.runs.summary import RunSummary
 from polyarb.units import SCALE, format_fixed, mul_ceil
 
 EVENT_QUIET_NS = 20_000_000
@@ -51,6 +52,23 @@ EVENT_QUIET_NS = 20_000_000
 BOOK_STATS_EVERY_TICKS = 60
 """Book-health gauges (a scan of every book) go to the metrics table once a minute of ticks."""
 _FOREVER = (1 << 63) - 1
+
+
+class TickCounts:
+    """What happened since the previous tick, for the alert windows and the tick's snapshot."""
+
+    __slots__ = ("decisions", "fills", "held", "opportunities", "orders", "rejects", "trades")
+
+    def __init__(self) -> None:
+        self.orders = 0
+        self.fills = 0
+        self.rejects = 0
+        self.decisions = 0
+        self.trades = 0
+        """Baskets completed without a leg failure."""
+        self.opportunities = 0
+        self.held = 0
+        """Legs still held after an unwind gave up (past its slippage bound)."""
 
 
 class _Basket:
@@ -128,9 +146,7 @@ class Engine:
         self.alerts_fired = 0
         self.halts = 0
         self.finished = False
-        # since the previous tick, for the alert windows
-        # orders, fills, rejects, decisions, trades, opps, legs held after an unwind
-        self._tick_counts = [0, 0, 0, 0, 0, 0, 0]
+        self._tick_counts = TickCounts()
         self._ticks = 0
         self._down_since_ns: int | None = None
         self._peak_pnl = 0
@@ -169,7 +185,7 @@ class Engine:
         elif kind == "gap":
             state.drop_connection(None)
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self) -> RunSummary:
         """End of input: close open events, let in-flight orders arrive, write final rows.
 
         Orders still in flight are matched against the last known books (the
@@ -189,7 +205,7 @@ class Engine:
             self.sink.row("positions", row)
         self._book_metrics(seq, force=True)
         summary = self.summary()
-        self.sink.log(f"finish seq={seq} " + json.dumps(summary, sort_keys=True))
+        self.sink.log(f"finish seq={seq} " + json.dumps(summary.to_dict(), sort_keys=True))
         return summary
 
     def drain_resync(self) -> list[str]:
@@ -337,7 +353,7 @@ class Engine:
     def _on_opportunity(self, opp: Opportunity, seq: int) -> None:
         key = f"{opp.detector}/{opp.variant}"
         self.opportunities[key] = self.opportunities.get(key, 0) + 1
-        self._tick_counts[5] += 1
+        self._tick_counts.opportunities += 1
         state = self.state
         refs = []
         for leg in opp.legs:
@@ -441,7 +457,7 @@ class Engine:
     def _submit(self, order: Order, seq: int, kind: str) -> None:
         arrive = self.venue.submit(order, self.now_ns)
         self._orders_out[order.order_id] = order
-        self._tick_counts[0] += 1
+        self._tick_counts.orders += 1
         self._decision(
             seq,
             order.order_id,
@@ -488,10 +504,10 @@ class Engine:
             self.ledger.apply_fill(fill)
             self.sink.row("fills", fill.row())
             self.fills += 1
-            self._tick_counts[1] += 1
+            self._tick_counts.fills += 1
             self.sink.row("pnl", self.ledger.snapshot(seq, fill.ts_ns))
         if result.status == "rejected":
-            self._tick_counts[2] += 1
+            self._tick_counts.rejects += 1
             self.order_rejects[result.reason] = self.order_rejects.get(result.reason, 0) + 1
         basket = self._baskets.get(result.order.decision_id)
         if basket is None:
@@ -511,22 +527,22 @@ class Engine:
             self._breaker_failure()
             if outcome.held and self.profile.execution.leg_failure == "unwind":
                 # Held past the unwind bound: the loss shows now, at the best bids, not later.
-                self._tick_counts[6] += len(outcome.held)
+                self._tick_counts.held += len(outcome.held)
                 self._mark()
                 self.sink.row("pnl", self.ledger.snapshot(seq, self.now_ns))
             if self.risk.note_pnl(self.now_ns, self.ledger):
                 self.sink.log(f"daily loss limit hit at seq={seq}: no new trades this UTC day")
         else:
             self.risk.breaker.record_success()
-            self._tick_counts[4] += 1
+            self._tick_counts.trades += 1
         if not self.profile.execution.merge_complete_sets:
             return
-        if opp.detector == "binary_complete_set":
+        if opp.settles == "merge":
             sets = min(self.ledger.position(a) for a in opp.assets)
             if sets > 0:
                 self.ledger.merge(opp.market, opp.assets, sets, self._gas)
                 self._after_merge(opp, seq, sets, "merge")
-        elif opp.variant == "buy_no" and outcome.matched_size > 0:
+        elif opp.settles == "convert" and outcome.matched_size > 0:
             # Convert only what is held, and only while every outcome is still open: an
             # outcome that resolved mid-flight has settled its NO, and the remaining NOs
             # settle leg by leg to the same n − 1 (docs/execution.md, neg-risk).
@@ -537,7 +553,7 @@ class Engine:
                 pairs = [(leg.market, leg.asset_id) for leg in opp.legs]
                 self.ledger.convert_all(pairs, size, self._gas)
                 self._after_merge(opp, seq, size, "convert")
-        # A YES basket is held: exactly one leg pays 1 at resolution.
+        # "hold": the tokens stay until resolution pays them (a YES basket: exactly one leg pays 1).
 
     def _after_merge(self, opp: Opportunity, seq: int, sets: int, how: str) -> None:
         self.merges += 1
@@ -594,9 +610,10 @@ class Engine:
             self._mark()
         pnl = self.ledger.total_pnl()
         self._peak_pnl = max(self._peak_pnl, pnl)
-        orders, fills, rejects, decisions, trades, opps, held = self._tick_counts
-        win = self._window.push(orders, fills, rejects, decisions, held)
-        self._tick_counts = [0, 0, 0, 0, 0, 0, 0]
+        counts, self._tick_counts = self._tick_counts, TickCounts()
+        orders, fills, rejects, decisions, held = self._window.push(
+            counts.orders, counts.fills, counts.rejects, counts.decisions, counts.held
+        )
         snapshot = HealthSnapshot(
             ts_ns=now,
             seq=seq,
@@ -605,18 +622,18 @@ class Engine:
             disconnected_for_ms=down_ms,
             breaker_open=self.risk.breaker.is_open,
             live=self.live,
-            orders_in_window=win[0],
-            fills_in_window=win[1],
-            rejects_in_window=win[2],
-            decisions_in_window=win[3],
+            orders_in_window=orders,
+            fills_in_window=fills,
+            rejects_in_window=rejects,
+            decisions_in_window=decisions,
             latency_p95_us=health.get("latency_p95_us"),
             drawdown=self._peak_pnl - pnl,
             balance=health.get("balance"),
             rpc_ok=health.get("rpc_ok"),
             position_utilisation_bps=self._utilisation_bps(),
-            unwinds_held_in_window=win[4],
-            new_trades=trades,
-            new_opportunities=opps,
+            unwinds_held_in_window=held,
+            new_trades=counts.trades,
+            new_opportunities=counts.opportunities,
         )
         was_halted = self.halted
         for alert in self.alerts.evaluate(snapshot):
@@ -695,7 +712,7 @@ class Engine:
         detail: dict[str, Any] | None = None,
     ) -> None:
         self.decisions += 1
-        self._tick_counts[3] += 1
+        self._tick_counts.decisions += 1
         self.sink.row(
             "decisions",
             {
@@ -725,38 +742,38 @@ class Engine:
 
     # -- summary -----------------------------------------------------------------------------
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> RunSummary:
         """The run's headline numbers (run.json ``summary`` and what ``replay`` prints)."""
         ledger = self.ledger
-        return {
-            "frames": self.frames,
-            "rows_by_kind": dict(sorted(self.rows_by_kind.items())),
-            "events_by_type": dict(sorted(self.events_by_type.items())),
-            "book": dict(self.state.counters),
-            "opportunities": dict(sorted(self.opportunities.items())),
-            "opportunities_total": sum(self.opportunities.values()),
-            "suppressed": {
+        return RunSummary(
+            frames=self.frames,
+            rows_by_kind=dict(sorted(self.rows_by_kind.items())),
+            events_by_type=dict(sorted(self.events_by_type.items())),
+            book=dict(self.state.counters),
+            opportunities=dict(sorted(self.opportunities.items())),
+            opportunities_total=sum(self.opportunities.values()),
+            suppressed={
                 d.name: dict(sorted(d.suppressed.items())) for d in self.detectors if d.suppressed
             },
-            "verdicts": dict(self.verdicts),
-            "rejects_by_reason": dict(sorted(self.rejects.items())),
-            "decisions": self.decisions,
-            "orders": sum(self.orders_by_status.values()),
-            "orders_by_status": dict(sorted(self.orders_by_status.items())),
-            "order_rejects_by_reason": dict(sorted(self.order_rejects.items())),
-            "fills": self.fills,
-            "fees": ledger.fees_paid,
-            "gas": ledger.gas_paid,
-            "merges": self.merges,
-            "settlements": self.settlements,
-            "cash": ledger.cash,
-            "realised_pnl": ledger.realised_pnl,
-            "marked_pnl": ledger.marked_pnl(),
-            "total_pnl": ledger.total_pnl(),
-            "alerts_fired": self.alerts_fired,
-            "halts": self.halts,
-            "halted_at_end": self.halted,
-        }
+            verdicts=dict(self.verdicts),
+            rejects_by_reason=dict(sorted(self.rejects.items())),
+            decisions=self.decisions,
+            orders=sum(self.orders_by_status.values()),
+            orders_by_status=dict(sorted(self.orders_by_status.items())),
+            order_rejects_by_reason=dict(sorted(self.order_rejects.items())),
+            fills=self.fills,
+            fees=ledger.fees_paid,
+            gas=ledger.gas_paid,
+            merges=self.merges,
+            settlements=self.settlements,
+            cash=ledger.cash,
+            realised_pnl=ledger.realised_pnl,
+            marked_pnl=ledger.marked_pnl(),
+            total_pnl=ledger.total_pnl(),
+            alerts_fired=self.alerts_fired,
+            halts=self.halts,
+            halted_at_end=self.halted,
+        )
 
 
 def opportunity_key(opp: Opportunity) -> str:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from polyarb._version import __version__
 from polyarb.alerts import AlertRules
 from polyarb.config.profile import Profile
 from polyarb.engine.engine import Engine
@@ -14,6 +12,8 @@ from polyarb.engine.run_writer import RunWriter
 from polyarb.engine.sink import RunSink, decisions_sha256
 from polyarb.protocol.markets import MarketMeta
 from polyarb.recording.reader import SessionReader
+from polyarb.runs.runjson import RunJson, build_run_json
+from polyarb.runs.summary import RunSummary
 
 COLUMNS = ["seq", "recv_ns", "conn_id", "kind", "payload"]
 
@@ -37,7 +37,7 @@ def run_session(
     engine: Engine,
     progress: Callable[[int, int], None] | None = None,
     batch_size: int = 16_384,
-) -> dict[str, Any]:
+) -> RunSummary:
     """Feed every row of ``reader`` to ``engine`` and finish it; returns the summary."""
     total = int(reader.manifest.get("frames") or 0) or reader.count()
     done = 0
@@ -60,7 +60,7 @@ def replay(
     alert_rules: AlertRules | None = None,
     progress: Callable[[int, int], None] | None = None,
     sink: RunSink | None = None,
-) -> dict[str, Any]:
+) -> RunJson:
     """Replay ``session`` with ``profile`` into ``<session>/runs/<run_id>/``; returns run.json.
 
     With ``sink`` given, rows go there instead and no folder is written.
@@ -81,22 +81,17 @@ def replay(
         if writer is not None
         else getattr(sink, "tables", {}).get("decisions", [])
     )
-    run_json: dict[str, Any] = {
-        "run_id": run_id,
-        "session_id": reader.id,
-        "mode": "replay",
-        "profile_name": profile.name,
-        "profile_sha256": profile.sha256(),
-        "phase": profile.phase,
-        "polyarb_version": __version__,
-        "first_recv_ns": engine.first_recv_ns,
-        "last_recv_ns": engine.now_ns,
-        "frames": engine.frames,
-        "counts": writer.counts() if writer is not None else {},
-        "summary": summary,
-        "decisions_sha256": decisions_sha256(rows),
-    }
+    run_json = build_run_json(
+        engine,
+        summary,
+        profile,
+        run_id=run_id,
+        session_id=reader.id,
+        mode="replay",
+        counts=writer.counts() if writer is not None else {},
+        decisions_sha256=decisions_sha256(rows),
+    )
     if writer is not None:
         writer.close(run_json)
-        run_json["run_dir"] = str(writer.dir)
+        run_json.run_dir = str(writer.dir)
     return run_json

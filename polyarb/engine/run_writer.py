@@ -20,7 +20,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from polyarb.recording.writer import write_json_atomic
+from polyarb.recording.files import write_json_atomic
+from polyarb.runs.runjson import RunJson, run_json_dict
 from polyarb.runs.schema import TABLES
 
 
@@ -49,11 +50,11 @@ class RunWriter:
         """Rows per table so far."""
         return {name: len(rows) for name, rows in self.tables.items()}
 
-    def close(self, run_json: dict[str, Any]) -> None:
+    def close(self, run_json: RunJson) -> None:
         """Write every table and ``run.json`` (last, so its presence means a complete run)."""
         for name, schema in TABLES.items():
             table = pa.Table.from_pylist(self.tables[name], schema=schema)
             pq.write_table(table, str(self.dir / f"{name}.parquet"), compression="zstd")
         self._log.close()
         self._alerts.close()
-        write_json_atomic(self.dir / "run.json", run_json)
+        write_json_atomic(self.dir / "run.json", run_json_dict(run_json))

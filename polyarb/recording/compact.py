@@ -23,7 +23,8 @@ import pyarrow.parquet as pq
 from polyarb.errors import PolyarbError
 from polyarb.recording.codec import CODEC, encode_rows
 from polyarb.recording.compacted import COMPACT_SCHEMA, decoded_batches, is_compacted
-from polyarb.recording.files import sha256_file, write_json_atomic
+from polyarb.recording.files import sha256_file
+from polyarb.recording.manifest import write_manifest
 from polyarb.recording.schema import PARQUET_OPTIONS, conform
 
 ARCHIVE_LEVEL = 9
@@ -145,25 +146,24 @@ def compact_session(
     """Compact every sealed part of a session and update its manifest; returns byte totals."""
     from polyarb.recording.reader import SessionReader
 
-    manifest_path = session_dir / "manifest.json"
     reader = SessionReader(session_dir)
     manifest = reader.manifest
-    if not manifest.get("sealed"):
+    if not manifest.sealed:
         raise CompactError(f"{session_dir.name}: not sealed (recording running or crashed)")
     # Every part is where the manifest says, inside the folder and unchanged, before one
     # byte is rewritten: a compacted copy of a damaged part would certify the damage.
     for path in reader.part_paths():
         reader.verify_part(path)
     totals = {"parts": 0, "before": 0, "after": 0}
-    for record in manifest.get("parts", []):
-        path = session_dir / record["file"]
+    for record in manifest.parts:
+        path = session_dir / record.file
         before, after = compact_part(path, level)
         if is_compacted(pq.ParquetFile(str(path))):
-            record.update(bytes=after, sha256=sha256_file(path), codec=CODEC)
-            write_json_atomic(manifest_path, manifest)
+            record.bytes, record.sha256, record.codec = after, sha256_file(path), CODEC
+            write_manifest(session_dir, manifest)
         totals["parts"] += 1
         totals["before"] += before
         totals["after"] += after
         if progress is not None:
-            progress(record["file"], before, after)
+            progress(record.file, before, after)
     return totals

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,35 +11,14 @@ import msgspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from polyarb.errors import PolyarbError
 from polyarb.protocol.markets import MarketMeta
 from polyarb.recording.compacted import decoded_batches, is_compacted
 from polyarb.recording.files import journal_batches, sha256_file
 from polyarb.recording.files import read_markets_table as _markets_rows
+from polyarb.recording.manifest import Manifest, SessionError, read_manifest
 from polyarb.recording.schema import FRAMES_SCHEMA, conform
 
-
-class SessionError(ValueError, PolyarbError):
-    """Not a session, or a session that fails its own checks."""
-
-
-PART_FILE = re.compile(r"frames/part-\d{6}\.parquet")
-"""The only ``parts[].file`` a manifest may name: a sealed part inside its own ``frames/``."""
-_PART_KEYS = {"rows": int, "bytes": int, "sha256": str}
-_KEYS: dict[str, tuple[type, ...]] = {
-    "id": (str,),
-    "sealed": (bool,),
-    "frames": (int,),
-    "markets": (int,),
-    "start_ns": (int, type(None)),
-    "end_ns": (int, type(None)),
-    "created_ns": (int,),
-    "assets": (list,),
-    "counts": (dict,),
-    "source": (dict,),
-    "feed_url": (str,),
-}
-"""Top-level manifest keys readers use, with the JSON types the writer gives them."""
+__all__ = ["Frame", "Manifest", "SessionError", "SessionReader", "read_manifest"]
 
 
 class Frame(msgspec.Struct, frozen=True, gc=False):
@@ -82,60 +59,19 @@ def _why(exc: BaseException) -> str:
     return text[:300]
 
 
-def read_manifest(path: Path) -> dict[str, Any]:
-    """A ``manifest.json`` as a dict; SessionError naming the file when it is not one."""
-    try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
-    except OSError as exc:
-        raise SessionError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise SessionError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except (ValueError, RecursionError) as exc:
-        raise SessionError(f"{path} is not valid JSON: {_why(exc)}") from None
-    if not isinstance(data, dict):
-        raise SessionError(f"{path}: a manifest is a JSON object, not {type(data).__name__}")
-    for key, kinds in _KEYS.items():
-        value = data.get(key)
-        if key in data and (
-            not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
-        ):
-            raise SessionError(
-                f"{path}: {key!r} is {type(value).__name__}, not {kinds[0].__name__}"
-            )
-    if not all(isinstance(v, int) for v in data.get("counts", {}).values()):
-        raise SessionError(f"{path}: 'counts' must map kinds to integers")
-    parts = data.get("parts", [])
-    if not isinstance(parts, list) or not all(isinstance(p, dict) for p in parts):
-        raise SessionError(f"{path}: 'parts' must be a list of objects")
-    for record in parts:
-        name = record.get("file")
-        if not isinstance(name, str) or not PART_FILE.fullmatch(name):
-            raise SessionError(
-                f"{path}: part {name!r} is not frames/part-NNNNNN.parquet inside the session"
-            )
-        for key, kind in _PART_KEYS.items():
-            if key in record and (
-                not isinstance(record[key], kind) or isinstance(record[key], bool)
-            ):
-                raise SessionError(f"{path}: part {name}: {key!r} is not {kind.__name__}")
-    return data
-
-
 class SessionReader:
     """A recorded session at ``path`` (a folder with ``manifest.json``)."""
 
     def __init__(self, path: Path | str) -> None:
         self.dir = Path(path)
-        manifest = self.dir / "manifest.json"
-        if not manifest.is_file():
+        if not (self.dir / "manifest.json").is_file():
             raise SessionError(f"{self.dir} is not a session (no manifest.json)")
-        self.manifest: dict[str, Any] = read_manifest(manifest)
-        sid = self.manifest.get("id")
-        self.id: str = sid if isinstance(sid, str) and sid else self.dir.name
+        self.manifest: Manifest = read_manifest(self.dir)
+        self.id: str = self.manifest.id
 
     @property
     def sealed(self) -> bool:
-        return bool(self.manifest.get("sealed"))
+        return self.manifest.sealed
 
     def _records(self) -> dict[str, dict[str, Any]]:
         return {p["file"]: p for p in self.manifest.get("parts", [])}
@@ -328,19 +264,16 @@ def _duration(start: int | None, end: int | None) -> str:
 def session_summary(reader: SessionReader) -> dict[str, Any]:
     """The one-line facts of a session, as ``sessions`` prints them."""
     m = reader.manifest
-    start, end = _int(m.get("start_ns")), _int(m.get("end_ns"))
-    counts = m.get("counts")
-    assets = m.get("assets")
     return {
         "id": reader.id,
-        "start": _fmt_ns(start),
-        "end": _fmt_ns(end),
-        "span": _duration(start, end),
-        "frames": _int(m.get("frames")) or 0,
-        "counts": counts if isinstance(counts, dict) else {},
-        "assets": len(assets) if isinstance(assets, list) else 0,
-        "markets": _int(m.get("markets")) or 0,
-        "sealed": m.get("sealed") is True,
+        "start": _fmt_ns(m.start_ns),
+        "end": _fmt_ns(m.end_ns),
+        "span": _duration(m.start_ns, m.end_ns),
+        "frames": m.frames,
+        "counts": m.counts,
+        "assets": len(m.assets),
+        "markets": m.markets,
+        "sealed": m.sealed,
         "runs": sorted(p.name for p in (reader.dir / "runs").glob("*") if p.is_dir()),
     }
 

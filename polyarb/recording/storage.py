@@ -85,7 +85,7 @@ def session_files(session_dir: Path) -> list[str]:
 
 def checksums_text(session_dir: Path, files: list[str]) -> str:
     """``sha256sum``-format lines for ``files`` (``sha256sum -c SHA256SUMS`` verifies a copy)."""
-    from polyarb.recording.writer import sha256_file
+    from polyarb.recording.files import sha256_file
 
     return "".join(f"{sha256_file(session_dir / f)}  {f}\n" for f in files)
 
@@ -166,7 +166,7 @@ def push_session(session_dir: Path, url: str, *, force: bool = False) -> dict[st
 
 def verify_dir(folder: Path, sums: dict[str, str], where: str) -> None:
     """Raise :class:`StorageError` naming the first file whose bytes do not match ``sums``."""
-    from polyarb.recording.writer import sha256_file
+    from polyarb.recording.files import sha256_file
 
     for rel, digest in sums.items():
         path = folder / rel

@@ -10,7 +10,6 @@ on disk is always whole. :func:`recover_journals` seals what a crash left.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import time
@@ -33,7 +32,13 @@ from polyarb.recording.files import (
     journal_batches,
     read_markets_table,
     sha256_file,
-    write_json_atomic,
+)
+from polyarb.recording.manifest import (
+    MANIFEST_FORMAT,
+    Manifest,
+    Part,
+    read_manifest,
+    write_manifest,
 )
 from polyarb.recording.schema import FRAMES_SCHEMA, MARKETS_SCHEMA, PARQUET_OPTIONS
 
@@ -279,18 +284,12 @@ class SessionWriter:
             raise StoreError(
                 f"cannot write session folder {self.dir}: {exc.strerror or exc}"
             ) from exc
-        manifest_path = self.dir / "manifest.json"
-        old = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+        old = read_manifest(self.dir) if (self.dir / "manifest.json").exists() else None
         recovered = recover_journals(self.dir)
-        from polyarb.recording.reader import PART_FILE
-
-        # Only part names a reader accepts: a manifest must never point the writer elsewhere.
+        # read_manifest accepts only frames/part-NNNNNN.parquet names: a manifest never
+        # points the writer elsewhere.
         self.parts: list[dict[str, Any]] = [
-            p
-            for p in old.get("parts", [])
-            if isinstance(p, dict)
-            and PART_FILE.fullmatch(str(p.get("file")))
-            and (self.dir / p["file"]).exists()
+            p.to_dict() for p in (old.parts if old else []) if (self.dir / p.file).exists()
         ]
         known = {p["file"] for p in self.parts}
         self.parts += [p for p in recovered if p["file"] not in known]
@@ -298,20 +297,26 @@ class SessionWriter:
         self.parts.sort(key=lambda p: p["file"])
         self.recovered_rows = sum(p["rows"] for p in recovered)
         self.next_seq = max((p["last_seq"] + 1 for p in self.parts if p["rows"]), default=0)
-        self.manifest: dict[str, Any] = {
-            "id": session_id,
-            "format": 1,
-            "polyarb_version": __version__,
-            "feed_url": feed_url or old.get("feed_url", ""),
-            "created_ns": old.get("created_ns", time.time_ns()),
-            "source": source if source is not None else old.get("source", {}),
-            "assets": old.get("assets", []),
-            "sealed": False,
-            "recoveries": old.get("recoveries", 0) + (1 if recovered else 0),
-        }
-        self._counts: dict[str, int] = dict(old.get("counts", {}))
-        self._first_recv: int | None = old.get("start_ns")
-        self._last_recv: int | None = old.get("end_ns")
+        self.manifest = Manifest(
+            id=session_id,
+            format=MANIFEST_FORMAT,
+            polyarb_version=__version__,
+            feed_url=feed_url or (old.feed_url if old else ""),
+            created_ns=old.created_ns if old else time.time_ns(),
+            source=source if source is not None else (old.source if old else {}),
+            assets=old.assets if old else [],
+            sealed=False,
+            recoveries=(old.recoveries if old else 0) + (1 if recovered else 0),
+            parts=[],
+            counts={},
+            frames=0,
+            start_ns=None,
+            end_ns=None,
+            markets=0,
+        )
+        self._counts: dict[str, int] = dict(old.counts) if old else {}
+        self._first_recv: int | None = old.start_ns if old else None
+        self._last_recv: int | None = old.end_ns if old else None
         self._part_index = len(self.parts) and int(self.parts[-1]["file"][12:18]) + 1
         self._pieces: list[_Piece] = []
         self._pending_rows = 0
@@ -470,7 +475,7 @@ class SessionWriter:
 
     def set_assets(self, assets: Iterable[str]) -> None:
         """Record the asset ids this session subscribes to (kept sorted, unique)."""
-        self.manifest["assets"] = sorted(set(self.manifest["assets"]) | set(assets))
+        self.manifest.assets = sorted(set(self.manifest.assets) | set(assets))
 
     def write_markets(
         self, markets: Iterable[MarketMeta], valid_from_seq: int | None = None
@@ -490,14 +495,14 @@ class SessionWriter:
 
     def _write_manifest(self, *, sealed: bool = False) -> None:
         m = self.manifest
-        m["sealed"] = sealed
-        m["parts"] = self.parts
-        m["counts"] = dict(sorted(self._counts.items()))
-        m["frames"] = sum(p["rows"] for p in self.parts)
-        m["start_ns"] = self._first_recv
-        m["end_ns"] = self._last_recv
-        m["markets"] = len({meta.condition_id for _, meta in self._markets})
-        write_json_atomic(self.dir / "manifest.json", m)
+        m.sealed = sealed
+        m.parts = [msgspec.convert(p, Part) for p in self.parts]
+        m.counts = dict(sorted(self._counts.items()))
+        m.frames = sum(p["rows"] for p in self.parts)
+        m.start_ns = self._first_recv
+        m.end_ns = self._last_recv
+        m.markets = len({meta.condition_id for _, meta in self._markets})
+        write_manifest(self.dir, m)
 
     def close(self) -> None:
         """Seal the session: last part to Parquet, manifest marked sealed."""

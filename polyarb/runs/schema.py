@@ -7,7 +7,10 @@ All money, price and size columns are int64 micro units; times are int64 ns.
 
 from __future__ import annotations
 
+import msgspec
 import pyarrow as pa
+
+from polyarb.runs.runjson import RunJson
 
 DECISIONS = pa.schema(
     [
@@ -126,19 +129,8 @@ TABLES: dict[str, pa.Schema] = {
     "alerts": ALERTS,
 }
 
-RUN_JSON_KEYS = (
-    "run_id",
-    "session_id",
-    "mode",  # replay | shadow | live
-    "profile_name",
-    "profile_sha256",
-    "phase",
-    "polyarb_version",
-    "first_recv_ns",
-    "last_recv_ns",
-    "frames",
-    "counts",
-    "summary",
-    "decisions_sha256",
+RUN_JSON_KEYS: tuple[str, ...] = tuple(
+    f.encode_name for f in msgspec.structs.fields(RunJson) if f.required
 )
-"""Keys every run.json has; shadow runs add wall_start_ns, wall_end_ns, clean_exit, parity."""
+"""Keys every run.json has (the required fields of :class:`~polyarb.runs.runjson.RunJson`);
+shadow runs add ``wall_start_ns``, ``wall_end_ns``, ``clean_exit``, ``feed`` and maybe ``error``."""

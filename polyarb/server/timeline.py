@@ -29,12 +29,12 @@ class Timeline:
     @property
     def total(self) -> int:
         """How many market frames the session holds (from the manifest)."""
-        counts = self.reader.manifest.get("counts", {})
-        return int(counts.get(FrameKind.FRAME, 0)) + int(counts.get(FrameKind.BINARY, 0))
+        counts = self.reader.manifest.counts
+        return counts.get(FrameKind.FRAME, 0) + counts.get(FrameKind.BINARY, 0)
 
     @property
     def assets(self) -> list[str]:
-        return list(self.reader.manifest.get("assets", []))
+        return list(self.reader.manifest.assets)
 
     def __iter__(self) -> Iterator[tuple[int, bytes]]:
         for recv, payload in self.batches():

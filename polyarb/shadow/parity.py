@@ -98,9 +98,10 @@ def compare_decisions(shadow: list[dict[str, Any]], replay: list[dict[str, Any]]
 
 def frame_at(session: SessionReader, seq: int) -> dict[str, Any] | None:
     """The frames row with ``seq``, reading only the part that holds it."""
-    for part in session.manifest.get("parts", []):
-        if part.get("first_seq") is not None and part["first_seq"] <= seq <= part["last_seq"]:
-            table = pq.read_table(str(session.dir / part["file"]), filters=[("seq", "=", seq)])
+    for part in session.manifest.parts:
+        first, last = part.first_seq, part.last_seq
+        if first is not None and last is not None and first <= seq <= last:
+            table = pq.read_table(str(session.dir / part.file), filters=[("seq", "=", seq)])
             rows = table.to_pylist()
             return rows[0] if rows else None
     return None
@@ -129,7 +130,7 @@ def run_parity(session_dir: Path, *, shadow_run: str = "shadow") -> ParityResult
     from polyarb.alerts import AlertRules
     from polyarb.config.profile import parse_profile
     from polyarb.engine import replay
-    from polyarb.recording.writer import write_json_atomic
+    from polyarb.recording.files import write_json_atomic
 
     session = SessionReader(session_dir)
     run_dir = session.dir / "runs" / shadow_run

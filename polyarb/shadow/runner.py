@@ -18,9 +18,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from polyarb._version import __version__
 from polyarb.alerts import AlertRules
 from polyarb.config.profile import Profile
 from polyarb.engine import Engine
@@ -28,9 +27,11 @@ from polyarb.engine.sink import decisions_sha256
 from polyarb.errors import PolyarbError
 from polyarb.feed import FeedConfig
 from polyarb.protocol.markets import MarketMeta
+from polyarb.recording.files import write_json_atomic
 from polyarb.recording.recorder import Recorder
 from polyarb.recording.schema import LIVE_COMPRESSION_LEVEL
-from polyarb.recording.writer import SessionWriter, write_json_atomic
+from polyarb.recording.writer import SessionWriter
+from polyarb.runs.runjson import FeedStats, RunJson, build_run_json
 from polyarb.shadow.sink import ShadowSink
 
 SHADOW_RUN_ID = "shadow"
@@ -197,7 +198,7 @@ class ShadowRun:
         self._connected_ticks += int(health.get("connected", 0))
         self._connections_ticks += int(health.get("connections", 0))
 
-    async def run(self) -> dict[str, Any]:
+    async def run(self) -> RunJson:
         """Run until stopped or ``duration_s``; returns the shadow run's run.json."""
         wall_start = time.time_ns()
         try:
@@ -216,42 +217,37 @@ class ShadowRun:
             ratio = self._connected_ticks * 10_000 // self._connections_ticks
             self.sink.metric(now, self.engine.seq, "connected_ratio_bps", ratio)
         profile = self.opts.profile
-        run_json: dict[str, Any] = {
-            "run_id": SHADOW_RUN_ID,
-            "session_id": self.opts.session_id,
-            "mode": "shadow",
-            "profile_name": profile.name,
-            "profile_sha256": profile.sha256(),
-            "phase": profile.phase,
-            "polyarb_version": __version__,
-            "first_recv_ns": self.engine.first_recv_ns,
-            "last_recv_ns": now,
-            "frames": self.engine.frames,
-            "counts": self.sink.counts(),
-            "summary": summary,
-            "decisions_sha256": decisions_sha256(self.sink.tables["decisions"]),
-            "wall_start_ns": wall_start,
-            "wall_end_ns": wall_end,
-            "clean_exit": self.error is None,
-            "feed": {
-                "frames": feed.frames,
-                "bytes": feed.bytes,
-                "reconnects": feed.gaps,
-                "resyncs": self.resyncs,
-                "connections": len(feed.connections),
-                "connected_ticks": self._connected_ticks,
-                "connection_ticks": self._connections_ticks,
-                "duplicate_frames": self.duplicates,
-                "max_frame_gap_ns": self.max_frame_gap_ns,
-            },
-        }
+        run_json = build_run_json(
+            self.engine,
+            summary,
+            profile,
+            run_id=SHADOW_RUN_ID,
+            session_id=self.opts.session_id,
+            mode="shadow",
+            counts=self.sink.counts(),
+            decisions_sha256=decisions_sha256(self.sink.tables["decisions"]),
+        )
+        run_json.wall_start_ns = wall_start
+        run_json.wall_end_ns = wall_end
+        run_json.clean_exit = self.error is None
+        run_json.feed = FeedStats(
+            frames=feed.frames,
+            bytes=feed.bytes,
+            reconnects=feed.gaps,
+            resyncs=self.resyncs,
+            connections=len(feed.connections),
+            connected_ticks=self._connected_ticks,
+            connection_ticks=self._connections_ticks,
+            duplicate_frames=self.duplicates,
+            max_frame_gap_ns=self.max_frame_gap_ns,
+        )
         if self.error is not None:
-            run_json["error"] = f"{type(self.error).__name__}: {self.error}"
+            run_json.error = f"{type(self.error).__name__}: {self.error}"
         # What parity needs to replay with exactly these settings.
         write_json_atomic(self.sink.dir / "profile.json", profile.model_dump(mode="json"))
         write_json_atomic(
             self.sink.dir / "alert_rules.json", self.opts.rules.model_dump(mode="json")
         )
         self.sink.close(run_json)
-        run_json["run_dir"] = str(self.sink.dir)
+        run_json.run_dir = str(self.sink.dir)
         return run_json

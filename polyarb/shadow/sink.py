@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from polyarb.engine.run_writer import RunWriter
+from polyarb.runs.runjson import RunJson
 from polyarb.runs.schema import METRICS
 
 _STREAMED = frozenset({"decisions", "orders", "fills", "alerts"})
@@ -61,7 +62,7 @@ class ShadowSink(RunWriter):
             {"ts_ns": ts_ns, "seq": seq, "name": name, "value": value, "label": label}
         )
 
-    def close(self, run_json: dict[str, Any]) -> None:
+    def close(self, run_json: RunJson) -> None:
         self._events.close()
         self.tables["metrics"].extend(self.extra_metrics)
         super().close(run_json)

@@ -281,7 +281,7 @@ def available_sessions(recordings: Path | str) -> dict[str, dict[str, Any]]:
 
     if is_remote(recordings):
         return list_remote(str(recordings))
-    return {r.dir.name: r.manifest for r in list_sessions(recordings)}
+    return {r.dir.name: r.manifest.to_dict() for r in list_sessions(recordings)}
 
 
 def run_sweep(

@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from polyarb.recording.writer import write_json_atomic
+from polyarb.recording.files import write_json_atomic
 from polyarb.sweep.schema import RESULTS
 
 

@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from polyarb._version import __version__
+from polyarb.recording.manifest import Manifest, write_manifest
 from polyarb.recording.schema import FRAMES_SCHEMA, MARKETS_SCHEMA, PARQUET_OPTIONS
 from polyarb.runs import schema as rs
 
@@ -223,7 +225,7 @@ def write_session(
         "sealed": True,
         "recoveries": 0,
     }
-    _json(sdir / "manifest.json", manifest)
+    write_manifest(sdir, msgspec.convert(manifest, Manifest))
     return frames, fseq, frecv, market_ids
 
 

@@ -33,7 +33,7 @@ def build_repeated_session(
     for source in sources:
         reader = SessionReader(source)
         rows += [(f.recv_ns, f.payload) for f in reader.frames() if f.kind == FrameKind.FRAME]
-        assets += reader.manifest.get("assets", [])
+        assets += reader.manifest.assets
         markets += reader.markets()
     if not rows:
         raise ValueError("the source sessions hold no frames")

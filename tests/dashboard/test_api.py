@@ -67,7 +67,7 @@ def test_run_numbers_equal_run_json_and_parquet(
     got = get_json(server, f"/api/runs/{sid}/{rid}")
     on_disk = json.loads((dash_data.recordings / sid / "runs" / rid / "run.json").read_text())
     assert got["run_json"] == on_disk
-    assert on_disk["summary"] == json.loads(json.dumps(want["summary"]))
+    assert on_disk["summary"] == want.summary.to_dict()
     assert got["complete"] is True
     summary = on_disk["summary"]
     for key in ("frames", "opportunities_total", "orders", "fills", "alerts_fired", "halts"):
