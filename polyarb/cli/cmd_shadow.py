@@ -44,8 +44,13 @@ examples:
   polyarb shadow --profile profiles/live_shadow_atomic_v1.yaml \\
       --markets-from resolvedkit-btc15m --url ws://127.0.0.1:9000 --duration 300
 
-exit codes: 0 clean stop; 1 the engine or the store failed (what was recorded stays
-readable); 2 bad input.
+exit codes: 0 clean stop; 1 the engine or the store failed, or the feed was never
+reachable during the whole run (what was recorded stays readable); 2 bad input.
+
+signs of life: run.log lines start with their UTC time; a heartbeat line (frames,
+connections, latency, opportunities, PnL) is written at each connect and every
+minute; events.jsonl gets connect/disconnect events; heartbeat.json is rewritten
+every 2 s for the dashboard's live view.
 """
 
 
@@ -151,6 +156,14 @@ def run(args: argparse.Namespace) -> int:
     except StoreError as exc:
         raise CliError(f"{exc} (what was written before stays readable)", 1) from exc
     print(format_summary(result))
+    if shadow.never_connected:
+        # A run that never saw the feed proves nothing: it must not look like a clean one.
+        print(
+            f"shadow: the feed at {config.url} was never reachable "
+            f"({shadow.last_feed_error or 'no connection opened'}); nothing was shadowed",
+            file=sys.stderr,
+        )
+        return 1
     if not result["clean_exit"]:
         print(f"shadow stopped by an engine error: {result.get('error')}", file=sys.stderr)
         return 1
