@@ -347,8 +347,9 @@ def render_markdown(result: PromotionResult) -> str:
 def write_report(result: PromotionResult, reports: Path | str) -> Path:
     """``reports/promotion/phase<N>-<YYYY-MM-DD>.md`` (UTC date of the evaluation).
 
-    Beside it the same result as ``.json`` and as ``latest.json``, which
-    ``polyarb go-no-go`` reads for its ``promote_check`` item (keys ``phase``, ``verdict``).
+    Beside it the same result as ``.json``, as ``phase<N>.json`` (which ``polyarb go-no-go
+    --phase N`` reads for its ``promote_check`` item: keys ``phase``, ``verdict``) and as
+    ``latest.json`` (the newest of any phase, for people).
     """
     day = result.evaluated_at[:10] or dt.date.today().isoformat()
     folder = Path(reports) / "promotion"
@@ -357,7 +358,8 @@ def write_report(result: PromotionResult, reports: Path | str) -> Path:
     path.write_text(render_markdown(result))
     data = json.dumps({**result.to_json(), "report": str(path)}, indent=2, sort_keys=True) + "\n"
     path.with_suffix(".json").write_text(data)
-    tmp = folder / f".latest.{os.getpid()}.tmp"
-    tmp.write_text(data)
-    tmp.replace(folder / "latest.json")
+    for name in (f"phase{result.phase}", "latest"):
+        tmp = folder / f".{name}.{os.getpid()}.tmp"
+        tmp.write_text(data)
+        tmp.replace(folder / f"{name}.json")
     return path

@@ -23,7 +23,7 @@ JSON API (GET only; money as int micro units, 10**6 = $1, plus *_usd decimal str
   /api/runs/<session>/<run>/alerts         alert transitions and the rules active now
   /api/runs/<session>/<run>/decisions?limit=N   the newest N decisions (default 100)
   /api/promotion                           REPORTS/promotion/latest.json
-  /api/go-no-go                            REPORTS/go_no_go/latest.json
+  /api/go-no-go                            REPORTS/go_no_go/phase<N>.json (newest first)
 
 The page at / shows sessions, the selected run (#<session>/<run> in the URL), its PnL
 curve, alerts, parity, promotion and go/no-go status, refreshing every 5 s. Nothing is

@@ -22,7 +22,7 @@ def add_reports_arg(parser: argparse.ArgumentParser) -> None:
         "--reports",
         type=Path,
         default=Path(os.environ.get("POLYARB_REPORTS", "reports")),
-        help="reports folder: reads go_no_go/latest.json, writes reports "
+        help="reports folder: reads go_no_go/phase<N>.json, writes reports "
         "(default: $POLYARB_REPORTS or ./reports)",
     )
 

@@ -296,19 +296,25 @@ class Api:
         return {"present": True, "path": str(path), "report": _read_json(path)}
 
     def go_no_go(self) -> dict[str, Any]:
-        rows = self._rows("SELECT phase, status, checks, ts, path FROM go_no_go")
-        path = self.reports / "go_no_go" / "latest.json"
+        # One result per phase (reports/go_no_go/phase<N>.json); the newest is the headline.
+        rows = self._rows(
+            "SELECT phase, status, checks, ts, path FROM go_no_go ORDER BY ts DESC, phase DESC"
+        )
         if not rows:
-            return {"present": False, "path": str(path)}
+            return {"present": False, "path": str(self.reports / "go_no_go" / "phase<N>.json")}
         row = rows[0]
         checks = json.loads(row["checks"]) if row["checks"] else []
         return {
             "present": True,
-            "path": str(path),
+            "path": row["path"],
             "phase": row["phase"],
             "status": row["status"],
             "ts": row["ts"],
             "checks": checks,
+            "phases": [
+                {"phase": r["phase"], "status": r["status"], "ts": r["ts"], "path": r["path"]}
+                for r in sorted(rows, key=lambda r: r["phase"] if r["phase"] is not None else -1)
+            ],
         }
 
 
