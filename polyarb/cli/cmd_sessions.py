@@ -100,7 +100,13 @@ def run_check(args: argparse.Namespace) -> int:
 
     if args.silence <= 0:
         raise CliError(f"--silence must be positive, got {args.silence}")
-    cert = certify(session_path(args.recordings, args.session), silence_s=args.silence)
+    from polyarb.recording import SessionReader
+
+    path = session_path(args.recordings, args.session)
+    missing = SessionReader(path).frames_missing
+    if missing:
+        raise CliError(missing, 1)
+    cert = certify(path, silence_s=args.silence)
     if args.json:
         print_json(cert)
     else:

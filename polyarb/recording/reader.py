@@ -51,6 +51,20 @@ class SessionReader:
     def sealed(self) -> bool:
         return bool(self.manifest.get("sealed"))
 
+    @property
+    def frames_missing(self) -> str | None:
+        """Why this session has no frames to read although its manifest counts some, or None.
+
+        A backup made without ``--include-frames`` restores manifests, markets and runs but
+        no ``frames/``: every check on such a session must say so, not call it CLEAN."""
+        if not self.manifest.get("frames") or self.part_paths(include_open=True):
+            return None
+        return (
+            f"session {self.id}: frames not restored ({self.manifest['frames']:,} rows in the "
+            f"manifest, none under {self.dir / 'frames'}; the backup was made without "
+            "--include-frames: restore one made with it, or re-import/re-record the session)"
+        )
+
     def part_paths(self, *, include_open: bool = False) -> list[Path]:
         """Sealed Parquet parts in order; with ``include_open``, live journals too."""
         paths = sorted((self.dir / "frames").glob("part-*.parquet"))
