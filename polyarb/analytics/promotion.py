@@ -174,10 +174,12 @@ class CriterionResult:
     threshold: str
     ok: bool
     detail: str
+    no_data: bool = False
+    """No run in scope to measure: neither a pass nor a failure of this criterion."""
 
     @property
     def verdict(self) -> str:
-        return "PASS" if self.ok else "FAIL"
+        return "NO DATA" if self.no_data else "PASS" if self.ok else "FAIL"
 
 
 @dataclass
@@ -198,12 +200,14 @@ class PromotionResult:
 
     @property
     def verdict(self) -> str:
-        return "GO" if self.go else "NO-GO"
+        # No run in scope is its own answer: "collect shadow runs first", not a criterion
+        # that failed on evidence.
+        return "NO DATA" if self.runs == 0 else "GO" if self.go else "NO-GO"
 
     @property
     def failed(self) -> list[str]:
         """Names of the criteria that failed: the reasons for a NO-GO."""
-        return [c.name for c in self.criteria if not c.ok]
+        return [c.name for c in self.criteria if not c.ok and not c.no_data]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -307,6 +311,8 @@ def evaluate(
                 threshold=_threshold_text(crit, threshold),
                 ok=bool(ok),
                 detail=str(detail or ""),
+                # The checklist is a file, not run data: it is judged even with no runs.
+                no_data=result.runs == 0 and crit.name != "checklist",
             )
         )
     result.elapsed_s = time.perf_counter() - started
@@ -328,6 +334,10 @@ def render_markdown(result: PromotionResult) -> str:
         f"* recordings: `{result.recordings}`",
         f"* runs judged: {result.runs} (phase {prev}, mode {modes}{scope_text(result.scope)})",
     ]
+    if result.runs == 0:
+        lines.append(
+            "* NO DATA: no run in scope; record shadow runs (or widen --profile/--since) first"
+        )
     if result.failed:
         lines.append(f"* failed: {', '.join(result.failed)}")
     lines += [
