@@ -46,7 +46,7 @@ COUNT_KEYS = (
 DEFAULT_DECISIONS = 100
 MAX_LIMIT = 10_000
 DEFAULT_PNL_POINTS = 2_000
-HEARTBEAT_FILE = "heartbeat.json"  # what polyarb.shadow.runner rewrites every few seconds
+HEARTBEAT_FILE = "heartbeat.json"  # polyarb/shadow/heartbeat.py rewrites it every few seconds
 STALE_HEARTBEAT_S = 30.0
 """A heartbeat older than this, with no run.json beside it, is a run that died (crashed)."""
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import queue
 import random
 import threading
@@ -32,12 +31,10 @@ from polyarb.protocol.markets import MarketMeta
 from polyarb.recording.recorder import Recorder
 from polyarb.recording.schema import LIVE_COMPRESSION_LEVEL
 from polyarb.recording.writer import SessionWriter, write_json_atomic
+from polyarb.shadow.heartbeat import SignsOfLife
 from polyarb.shadow.sink import ShadowSink
 
 SHADOW_RUN_ID = "shadow"
-HEARTBEAT_FILE = "heartbeat.json"
-"""Rewritten every few seconds while the run is alive: the dashboard's live view reads it,
-and a stale one without a run.json beside it means the process died (crashed)."""
 
 
 class ShadowError(RuntimeError, PolyarbError):
@@ -123,6 +120,7 @@ class ShadowRun:
             on_alert=self.pump.put if self.pump is not None else None,
         )
         self.engine = Engine(opts.markets, opts.profile, self.sink, alert_rules=opts.rules)
+        self.signs = SignsOfLife(self, opts.heartbeat_file_s, opts.heartbeat_log_s)
         self._seq = self.writer.next_seq
         self._frames = 0
         self._last_payload: dict[int, str] = {}
@@ -135,13 +133,6 @@ class ShadowRun:
         self._connected_ticks = 0
         self._connections_ticks = 0
         self.error: BaseException | None = None
-        self.feed_opens = 0
-        self.last_feed_error = ""
-        self._started_ns = time.time_ns()
-        self._beat_log_mono = 0
-        self._beat_file_mono = 0
-        self._beat_frames = 0
-        self._beat_lat = 0
         self.recorder = Recorder(
             self.writer,
             opts.assets,
@@ -175,93 +166,13 @@ class ShadowRun:
                 if kind == "tick":
                     self._count_tick(payload)
                     self._resync()
-                    self._heartbeat(recv_ns)
+                    self.signs.beat()
                 elif kind in ("open", "close", "error"):
-                    self._feed_event(kind, payload, recv_ns, conn_id)
+                    self.signs.feed_event(kind, payload, conn_id)
         except Exception as exc:  # an engine bug: stop, seal what was recorded, report it
             self.error = exc
             self.sink.log(f"engine error at seq={seq}: {type(exc).__name__}: {exc}")
             self.recorder.stop()
-
-    def _feed_event(self, kind: str, payload: str, recv_ns: int, conn_id: int) -> None:
-        try:
-            info = json.loads(payload) if payload else {}
-        except json.JSONDecodeError:
-            info = {}
-        if kind == "open":
-            self.feed_opens += 1
-            self.sink.event("connect", conn=conn_id, attempt=info.get("attempt"))
-            self.sink.log(f"connect conn={conn_id} attempt={info.get('attempt')}")
-            self._heartbeat(recv_ns, force=True)
-        elif kind == "close":
-            why = info.get("why") or f"{info.get('code')} {info.get('reason', '')}".strip()
-            self.sink.event("disconnect", conn=conn_id, code=info.get("code"), why=why)
-            self.sink.log(f"disconnect conn={conn_id}: {why}")
-        else:
-            error = str(info.get("error", payload))
-            if error != self.last_feed_error:  # a refused feed retries forever: log changes
-                self.sink.log(f"feed error conn={conn_id}: {error}")
-            self.last_feed_error = error
-
-    def live_status(self, state: str = "running") -> dict[str, Any]:
-        """What heartbeat.json holds: the live view's numbers at this moment."""
-        feed = self.recorder.feed
-        engine = self.engine
-        lat = sorted(self.sink.lat_ns[self._beat_lat :][-20_000:])
-
-        def pct(q: int) -> int | None:
-            return lat[min(len(lat) - 1, len(lat) * q // 100)] // 1000 if lat else None
-
-        now = time.time_ns()
-        connected_pct = (
-            round(100 * self._connected_ticks / self._connections_ticks, 2)
-            if self._connections_ticks
-            else None
-        )
-        return {
-            "session_id": self.opts.session_id,
-            "run_id": SHADOW_RUN_ID,
-            "mode": "shadow",
-            "profile_name": self.opts.profile.name,
-            "state": state,
-            "pid": os.getpid(),
-            "started_ns": self._started_ns,
-            "ts_ns": now,
-            "frames": feed.frames,
-            "connected": feed.connected,
-            "connections": len(feed.connections),
-            "reconnects": feed.gaps,
-            "connected_pct": connected_pct,
-            "latency_p50_us": pct(50),
-            "latency_p95_us": pct(95),
-            "latency_p99_us": pct(99),
-            "opportunities": sum(engine.opportunities.values()),
-            "orders": sum(engine.orders_by_status.values()),
-            "fills": engine.fills,
-            "pnl_micro": engine.ledger.total_pnl(),
-            "active_alerts": list(engine.alerts.active),
-            "feed_error": self.last_feed_error,
-        }
-
-    def _heartbeat(self, recv_ns: int, *, force: bool = False) -> None:
-        # Wall-clock cadence, outside the engine: nothing here feeds a decision.
-        mono = time.monotonic_ns()
-        file_due = mono - self._beat_file_mono >= self.opts.heartbeat_file_s * 1e9
-        log_due = mono - self._beat_log_mono >= self.opts.heartbeat_log_s * 1e9
-        if not (force or file_due or log_due):
-            return
-        status = self.live_status()
-        elapsed = max(1, mono - self._beat_file_mono) / 1e9 if self._beat_file_mono else 0
-        status["frames_per_s"] = (
-            round((status["frames"] - self._beat_frames) / elapsed, 1) if elapsed else 0.0
-        )
-        self._beat_frames = status["frames"]
-        self._beat_lat = len(self.sink.lat_ns)
-        self._beat_file_mono = mono
-        write_json_atomic(self.sink.dir / HEARTBEAT_FILE, status)
-        if force or log_due:
-            self._beat_log_mono = mono
-            self.sink.log(heartbeat_line(status))
 
     def _resync(self) -> None:
         # Books whose hash stopped matching the exchange's are rebuilt from a fresh
@@ -298,12 +209,11 @@ class ShadowRun:
     @property
     def never_connected(self) -> bool:
         """True when no connection ever opened (the feed was unreachable the whole run)."""
-        return self.feed_opens == 0
+        return self.signs.opens == 0
 
-    def _final_heartbeat(self) -> None:
-        state = "failed" if self.error is not None or self.never_connected else "finished"
-        with contextlib.suppress(OSError):
-            write_json_atomic(self.sink.dir / HEARTBEAT_FILE, self.live_status(state))
+    @property
+    def last_feed_error(self) -> str:
+        return self.signs.last_feed_error
 
     async def run(self) -> dict[str, Any]:
         """Run until stopped or ``duration_s``; returns the shadow run's run.json."""
@@ -313,7 +223,7 @@ class ShadowRun:
         finally:
             if self.pump is not None:
                 self.pump.close()
-            self._final_heartbeat()
+            self.signs.final("failed" if self.error or self.never_connected else "finished")
         summary = self.engine.finish()
         wall_end = time.time_ns()
         feed = self.recorder.feed
@@ -364,23 +274,3 @@ class ShadowRun:
         self.sink.close(run_json)
         run_json["run_dir"] = str(self.sink.dir)
         return run_json
-
-
-def heartbeat_line(status: dict[str, Any]) -> str:
-    """The run.log heartbeat: one line a person can scan (units on every number)."""
-
-    def us(v: int | None) -> str:
-        return "-" if v is None else f"{v / 1000:.1f}ms"
-
-    pct = status.get("connected_pct")
-    return (
-        f"heartbeat frames={status['frames']} ({status.get('frames_per_s', 0)}/s) "
-        f"connections={status['connected']}/{status['connections']} up "
-        f"reconnects={status['reconnects']} "
-        f"connected={'-' if pct is None else f'{pct}%'} "
-        f"latency p50={us(status['latency_p50_us'])} p95={us(status['latency_p95_us'])} "
-        f"p99={us(status['latency_p99_us'])} "
-        f"opportunities={status['opportunities']} orders={status['orders']} "
-        f"pnl=${status['pnl_micro'] / 1e6:,.2f} "
-        f"alerts={','.join(status['active_alerts']) or 'none'}"
-    )

@@ -238,7 +238,7 @@ def test_run_log_shows_signs_of_life(served, tmp_path: Path) -> None:  # type: i
     assert lines and all(re.match(UTC_LINE, line) for line in lines), lines[:3]
     beats = [line for line in lines if " heartbeat " in line]
     assert beats, lines
-    for word in ("frames=", "connections=", "latency p50=", "opportunities=", "pnl=$"):
+    for word in ("frames=", "connections=", "latency p50=", "opportunities=", "pnl_usd="):
         assert word in beats[0]
     assert any(" connect conn=0" in line for line in lines)
     events = [json.loads(x) for x in (run_dir / "events.jsonl").read_text().splitlines()]
