@@ -140,7 +140,12 @@ def test_live_view_shows_a_running_shadow_then_a_crashed_one(copy_session, tmp_p
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     try:
-        _wait(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, "serve")
+
+        def listening() -> bool:
+            with socket.socket() as probe:
+                return probe.connect_ex(("127.0.0.1", port)) == 0
+
+        _wait(listening, "serve")
         shadow = subprocess.Popen(
             [*cmd, "shadow", "--profile", str(REPO / "profiles/live_shadow_atomic_v1.yaml"),
              "--markets-from", str(source), "--url", f"ws://127.0.0.1:{port}",
