@@ -146,3 +146,13 @@ def format_validation_errors(path: Path | str, exc: ValidationError, what: str =
             continue
         lines.append(f"  {key}{shown}: {rule}{allowed}")
     return "\n".join(lines)
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"risk": {"min_edge": "0.005"}}`` → ``{"risk.min_edge": "0.005"}`` (keys sorted)."""
+    if isinstance(data, dict):
+        out: dict[str, Any] = {}
+        for key in sorted(data):
+            out.update(flatten(data[key], f"{prefix}{key}."))
+        return out
+    return {prefix.rstrip("."): data}

@@ -9,8 +9,10 @@ logged; failures are reported with the host only.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -45,17 +47,23 @@ class WebhookNotifier:
         config: Webhook | None = None,
         sleep: Callable[[float], None] = time.sleep,
         source: str = "polyarb",
+        context: dict[str, str] | None = None,
     ) -> None:
         self._url = url
         self.config = config or Webhook()
         self._sleep = sleep
         self.source = source
+        self.context = {"host": socket.gethostname(), **(context or {})}
+        """Sent with every event: which machine, session and run it is about (a person paged
+        at night must not have to guess which of several bots spoke)."""
 
     def wants(self, event: AlertEvent) -> bool:
         return _RANK[event.level] >= _RANK[self.config.min_level]
 
     def send(self, event: AlertEvent) -> Delivery:
-        body = json.dumps({"source": self.source, **asdict(event)}, sort_keys=True).encode()
+        body = json.dumps(
+            {"source": self.source, **self.context, **asdict(event)}, sort_keys=True
+        ).encode()
         attempts = 0
         status: int | None = None
         error = ""
@@ -88,10 +96,16 @@ class Notifier:
     def __init__(self, webhook: WebhookNotifier | None = None, logger: logging.Logger = log):
         self.webhook = webhook
         self.logger = logger
+        self.active: dict[str, AlertEvent] = {}
+        """Rules fired and not yet cleared, as delivered: what shutdown must clear."""
 
     def notify(self, events: Iterable[AlertEvent]) -> list[Delivery]:
         out: list[Delivery] = []
         for e in events:
+            if e.state == "fired":
+                self.active[e.rule] = e
+            else:
+                self.active.pop(e.rule, None)
             halts = " (halts trading)" if e.halts and e.state == "fired" else ""
             self.logger.log(
                 _LOG_LEVEL[e.level], "alert %s %s %s%s", e.level, e.state, e.message, halts
@@ -100,13 +114,27 @@ class Notifier:
                 out.append(self.webhook.send(e))
         return out
 
+    def clear_all(self, why: str = "the run stopped") -> list[Delivery]:
+        """Send a ``cleared`` for every alert still active (at shutdown): a receiver that
+        opened an incident on ``fired`` must not keep it open for a bot that is gone."""
+        cleared = [
+            dataclasses.replace(e, state="cleared", message=f"{e.message} (cleared: {why})")
+            for _, e in sorted(self.active.items())
+        ]
+        return self.notify(cleared)
 
-def notifier_from_env(webhook: Webhook | None, env_get: Callable[[str], str | None]) -> Notifier:
-    """Build the notifier from the rules' ``webhook`` block and a secret lookup (``.env``)."""
+
+def notifier_from_env(
+    webhook: Webhook | None,
+    env_get: Callable[[str], str | None],
+    context: dict[str, str] | None = None,
+) -> Notifier:
+    """Build the notifier from the rules' ``webhook`` block and a secret lookup (``.env``);
+    ``context`` (``session``, ``run``) goes into every webhook body with the host name."""
     if webhook is None:
         return Notifier()
     url = env_get(webhook.url_env)
     if not url:
         log.warning("alert webhook: %s not set; alerts go to the log only", webhook.url_env)
         return Notifier()
-    return Notifier(WebhookNotifier(url, webhook))
+    return Notifier(WebhookNotifier(url, webhook, context=context))

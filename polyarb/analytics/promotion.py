@@ -174,10 +174,12 @@ class CriterionResult:
     threshold: str
     ok: bool
     detail: str
+    no_data: bool = False
+    """No run in scope to measure: neither a pass nor a failure of this criterion."""
 
     @property
     def verdict(self) -> str:
-        return "PASS" if self.ok else "FAIL"
+        return "NO DATA" if self.no_data else "PASS" if self.ok else "FAIL"
 
 
 @dataclass
@@ -198,12 +200,14 @@ class PromotionResult:
 
     @property
     def verdict(self) -> str:
-        return "GO" if self.go else "NO-GO"
+        # No run in scope is its own answer: "collect shadow runs first", not a criterion
+        # that failed on evidence.
+        return "NO DATA" if self.runs == 0 else "GO" if self.go else "NO-GO"
 
     @property
     def failed(self) -> list[str]:
         """Names of the criteria that failed: the reasons for a NO-GO."""
-        return [c.name for c in self.criteria if not c.ok]
+        return [c.name for c in self.criteria if not c.ok and not c.no_data]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -307,6 +311,8 @@ def evaluate(
                 threshold=_threshold_text(crit, threshold),
                 ok=bool(ok),
                 detail=str(detail or ""),
+                # The checklist is a file, not run data: it is judged even with no runs.
+                no_data=result.runs == 0 and crit.name != "checklist",
             )
         )
     result.elapsed_s = time.perf_counter() - started
@@ -328,6 +334,10 @@ def render_markdown(result: PromotionResult) -> str:
         f"* recordings: `{result.recordings}`",
         f"* runs judged: {result.runs} (phase {prev}, mode {modes}{scope_text(result.scope)})",
     ]
+    if result.runs == 0:
+        lines.append(
+            "* NO DATA: no run in scope; record shadow runs (or widen --profile/--since) first"
+        )
     if result.failed:
         lines.append(f"* failed: {', '.join(result.failed)}")
     lines += [
@@ -347,8 +357,9 @@ def render_markdown(result: PromotionResult) -> str:
 def write_report(result: PromotionResult, reports: Path | str) -> Path:
     """``reports/promotion/phase<N>-<YYYY-MM-DD>.md`` (UTC date of the evaluation).
 
-    Beside it the same result as ``.json`` and as ``latest.json``, which
-    ``polyarb go-no-go`` reads for its ``promote_check`` item (keys ``phase``, ``verdict``).
+    Beside it the same result as ``.json``, as ``phase<N>.json`` (which ``polyarb go-no-go
+    --phase N`` reads for its ``promote_check`` item: keys ``phase``, ``verdict``) and as
+    ``latest.json`` (the newest of any phase, for people).
     """
     day = result.evaluated_at[:10] or dt.date.today().isoformat()
     folder = Path(reports) / "promotion"
@@ -357,7 +368,8 @@ def write_report(result: PromotionResult, reports: Path | str) -> Path:
     path.write_text(render_markdown(result))
     data = json.dumps({**result.to_json(), "report": str(path)}, indent=2, sort_keys=True) + "\n"
     path.with_suffix(".json").write_text(data)
-    tmp = folder / f".latest.{os.getpid()}.tmp"
-    tmp.write_text(data)
-    tmp.replace(folder / "latest.json")
+    for name in (f"phase{result.phase}", "latest"):
+        tmp = folder / f".{name}.{os.getpid()}.tmp"
+        tmp.write_text(data)
+        tmp.replace(folder / f"{name}.json")
     return path

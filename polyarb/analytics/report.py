@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import math
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,8 @@ class DailyReport:
     plots: dict[str, Path]
     summary: dict[str, Any]
     runs: list[dict[str, Any]] = field(default_factory=list)
+    window_h: tuple[int, int] = (0, 24)
+    """The hours of the day (UTC, [from, to)) the time axes show: where there was activity."""
 
 
 def day_bounds(date: dt.date) -> tuple[int, int]:
@@ -76,43 +80,82 @@ def summary_lines(s: dict[str, Any]) -> list[tuple[str, str]]:
     """(metric, value) rows of the report's headline table."""
     fill_rate = 100.0 * s["filled_orders"] / s["orders"] if s["orders"] else None
     return [
-        ("runs", str(s["runs"])),
+        ("runs", _count(s["runs"], "runs")),
         ("PnL (realised + marked)", _usd(s["pnl"])),
-        ("opportunities", str(s["opportunities"])),
-        ("orders", str(s["orders"])),
-        ("filled orders", str(s["filled_orders"])),
+        ("opportunities", _count(s["opportunities"], "opportunities")),
+        ("orders", _count(s["orders"], "orders")),
+        ("filled orders", _count(s["filled_orders"], "orders")),
         ("fill rate", _pct(fill_rate)),
-        ("fills", str(s["fills"])),
+        ("fills", _count(s["fills"], "fills")),
         ("fees", _usd(s["fees"])),
         ("latency p50", _ms(s["latency_p50_ms"])),
         ("latency p95", _ms(s["latency_p95_ms"])),
         ("latency p99", _ms(s["latency_p99_ms"])),
         ("uptime (WebSocket connected)", _pct(s["uptime_pct"])),
-        ("alerts fired CRITICAL", str(s["alerts_critical"])),
-        ("alerts fired WARNING", str(s["alerts_warning"])),
-        ("alerts fired INFO", str(s["alerts_info"])),
+        ("alerts fired CRITICAL", _count(s["alerts_critical"], "alerts")),
+        ("alerts fired WARNING", _count(s["alerts_warning"], "alerts")),
+        ("alerts fired INFO", _count(s["alerts_info"], "alerts")),
     ]
+
+
+def _count(n: int, unit: str) -> str:
+    """A count with what it counts (a bare number in a report invites misreading)."""
+    return f"{int(n):,} {unit}"
+
+
+def activity_window(
+    hourly: list[dict[str, Any]],
+    curve: list[dict[str, Any]],
+    alerts: list[dict[str, Any]],
+    start: int,
+) -> tuple[int, int]:
+    """Whole UTC hours ``[from, to)`` covering every run hour, PnL row and alert of the day.
+
+    The time axes show this window, not 0-24 h: a two-hour shadow run drawn on a 24-hour
+    axis is a sliver nobody can read. A day without activity keeps the whole day."""
+    points: list[float] = []
+    for r in hourly:
+        busy = r["opportunities"] or r["orders"] or r["fills"] or r["uptime_pct"] is not None
+        if busy:
+            points += [float(r["hour"]), float(r["hour"]) + 1]
+    points += _hours([r["ts_ns"] for r in curve], start)
+    points += _hours([a["ts_ns"] for a in alerts], start)
+    if not points:
+        return (0, 24)
+    lo = max(0, min(23, math.floor(min(points))))
+    hi = min(24, max(lo + 1, math.ceil(max(points))))
+    return (lo, hi)
 
 
 def _hours(ts_ns: list[int], start: int) -> list[float]:
     return [(t - start) / 3600e9 for t in ts_ns]
 
 
-def _plot_pnl(path: Path, curve: list[dict[str, Any]], start: int) -> None:
+def _hour_axis(ax: Any, window: tuple[int, int], *, bars: bool = False) -> None:
+    lo, hi = window
+    pad = 0.5 if bars else 0.0  # bars sit on whole hours: keep the first and last whole
+    ax.set_xlim(lo - pad, hi - (1 - pad if bars else 0))
+    step = 1 if hi - lo <= 12 else 2
+    ax.set_xticks(range(lo, hi + (0 if bars else 1), step))
+    ax.set_xlabel("hour of the day (UTC, h)")
+
+
+def _plot_pnl(path: Path, curve: list[dict[str, Any]], start: int, window: tuple[int, int]) -> None:
     fig = Figure(figsize=(8, 3.2), layout="constrained")
     ax = fig.subplots()
     if curve:
         xs = _hours([r["ts_ns"] for r in curve], start)
         ys = [r["cum_pnl"] / 1e6 for r in curve]
-        ax.step([0.0, *xs], [0.0, *ys], where="post", color="tab:blue")
+        ax.step([float(window[0]), *xs], [0.0, *ys], where="post", color="tab:blue")
     else:
         ax.text(0.5, 0.5, "no PnL rows", transform=ax.transAxes, ha="center")
     ax.axhline(0, color="grey", lw=0.5)
-    ax.set(xlim=(0, 24), xlabel="hour (UTC)", ylabel="PnL ($)", title="Cumulative PnL")
+    ax.set(ylabel="PnL ($)", title="Cumulative PnL")
+    _hour_axis(ax, window)
     fig.savefig(path, dpi=100)
 
 
-def _plot_activity(path: Path, hourly: list[dict[str, Any]]) -> None:
+def _plot_activity(path: Path, hourly: list[dict[str, Any]], window: tuple[int, int]) -> None:
     fig = Figure(figsize=(8, 3.2), layout="constrained")
     ax = fig.subplots()
     hours = [r["hour"] for r in hourly]
@@ -120,8 +163,9 @@ def _plot_activity(path: Path, hourly: list[dict[str, Any]]) -> None:
     ax.bar([h - w for h in hours], [r["opportunities"] for r in hourly], w, label="opportunities")
     ax.bar(hours, [r["orders"] for r in hourly], w, label="orders")
     ax.bar([h + w for h in hours], [r["fills"] for r in hourly], w, label="fills")
-    ax.set(xlabel="hour (UTC)", ylabel="count", title="Opportunities, orders and fills")
-    ax.legend(loc="upper right", fontsize="small")
+    ax.set(ylabel="count per hour", title="Opportunities, orders and fills")
+    _hour_axis(ax, window, bars=True)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     fig.savefig(path, dpi=100)
 
 
@@ -147,7 +191,9 @@ _LEVEL_Y = {"CRITICAL": 2, "WARNING": 1, "INFO": 0}
 _LEVEL_COLOUR = {"CRITICAL": "tab:red", "WARNING": "tab:orange", "INFO": "tab:grey"}
 
 
-def _plot_alerts(path: Path, alerts: list[dict[str, Any]], start: int) -> None:
+def _plot_alerts(
+    path: Path, alerts: list[dict[str, Any]], start: int, window: tuple[int, int]
+) -> Figure:
     fig = Figure(figsize=(8, 2.6), layout="constrained")
     ax = fig.subplots()
     for level, y in _LEVEL_Y.items():
@@ -166,26 +212,24 @@ def _plot_alerts(path: Path, alerts: list[dict[str, Any]], start: int) -> None:
                     label=f"{level} {state}",
                 )
     if alerts:
-        ax.legend(fontsize="x-small", loc="upper right", ncol=2)
-    ax.set(xlim=(0, 24), ylim=(-0.5, 2.5), xlabel="hour (UTC)", title="Alerts")
+        # Beside the axes, never over them: a legend inside covered the markers it explains.
+        ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.set(ylim=(-0.5, 2.5), title="Alerts (▼ fired, ▲ cleared)")
+    _hour_axis(ax, window)
     ax.set_yticks(list(_LEVEL_Y.values()), list(_LEVEL_Y))
     fig.savefig(path, dpi=100)
+    return fig
 
 
-def _plot_uptime(path: Path, hourly: list[dict[str, Any]]) -> None:
+def _plot_uptime(path: Path, hourly: list[dict[str, Any]], window: tuple[int, int]) -> None:
     fig = Figure(figsize=(8, 2.6), layout="constrained")
     ax = fig.subplots()
     hours = [r["hour"] for r in hourly if r["uptime_pct"] is not None]
     ax.bar(
         hours, [r["uptime_pct"] for r in hourly if r["uptime_pct"] is not None], color="tab:green"
     )
-    ax.set(
-        xlim=(-0.5, 23.5),
-        ylim=(0, 101),
-        xlabel="hour (UTC)",
-        ylabel="% of time",
-        title="Uptime: WebSocket connected",
-    )
+    ax.set(ylim=(0, 101), ylabel="% of the hour", title="Uptime: WebSocket connected")
+    _hour_axis(ax, window, bars=True)
     fig.savefig(path, dpi=100)
 
 
@@ -228,11 +272,12 @@ def write_daily(
     img_dir = out / date.isoformat()
     img_dir.mkdir(parents=True, exist_ok=True)
     plots = {name: img_dir / f"{name}.png" for name in PLOTS}
-    _plot_pnl(plots["pnl"], curve, start)
-    _plot_activity(plots["activity"], hourly)
+    window = activity_window(hourly, curve, alerts, start)
+    _plot_pnl(plots["pnl"], curve, start, window)
+    _plot_activity(plots["activity"], hourly, window)
     _plot_latency(plots["latency"], bins, summary)
-    _plot_alerts(plots["alerts"], alerts, start)
-    _plot_uptime(plots["uptime"], hourly)
+    _plot_alerts(plots["alerts"], alerts, start, window)
+    _plot_uptime(plots["uptime"], hourly, window)
 
     rows = summary_lines(summary)
     alert_rows = _alert_table(alerts)
@@ -242,11 +287,17 @@ def write_daily(
     md += [f"| {k} | {v} |" for k, v in rows]
     md += ["", "## Alerts", ""]
     if alert_rows:
-        md += ["| level | rule | fired | cleared |", "|---|---|---|---|"]
+        md += ["| level | rule | fired (times) | cleared (times) |", "|---|---|---|---|"]
         md += [f"| {lvl} | {rule} | {f} | {c} |" for lvl, rule, f, c in alert_rows]
     else:
         md.append("No alerts.")
-    md += ["", "## Runs", "", "| session | run | mode | profile | PnL |", "|---|---|---|---|---|"]
+    md += [
+        "",
+        "## Runs",
+        "",
+        "| session | run | mode | profile | PnL ($) |",
+        "|---|---|---|---|---|",
+    ]
     md += [
         f"| {r['session_id']} | {r['run_id']} | {r['mode']} | {r['profile_name'] or '-'} | "
         f"{_usd(r['day_pnl'])} |"
@@ -258,36 +309,49 @@ def write_daily(
     md_path.write_text("\n".join(md) + "\n")
 
     e = html.escape
-    table = "".join(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in rows)
+    numbers = "".join(f"<div><dt>{e(k)}</dt><dd>{e(v)}</dd></div>" for k, v in rows)
     alert_html = (
         "".join(
-            f"<tr><td>{e(lvl)}</td><td>{e(rule)}</td><td>{f}</td><td>{c}</td></tr>"
+            f'<tr><td class="level-{e(lvl)}">{e(lvl)}</td><td>{e(rule)}</td>'
+            f'<td class="num">{f} times</td><td class="num">{c} times</td></tr>'
             for lvl, rule, f, c in alert_rows
         )
-        or "<tr><td colspan=4>No alerts.</td></tr>"
+        or '<tr><td colspan=4 class="muted">No alerts.</td></tr>'
     )
     run_html = "".join(
         f"<tr><td>{e(r['session_id'])}</td><td>{e(r['run_id'])}</td><td>{e(r['mode'])}</td>"
-        f"<td>{e(r['profile_name'] or '-')}</td><td>{e(_usd(r['day_pnl']))}</td></tr>"
+        f'<td>{e(r["profile_name"] or "-")}</td><td class="num">{e(_usd(r["day_pnl"]))}</td></tr>'
         for r in runs
     )
     imgs = "".join(
-        f'<figure><img src="{date.isoformat()}/{n}.png" alt="{n}"></figure>' for n in PLOTS
+        f'<div class="chart"><img src="{date.isoformat()}/{n}.png" alt="{n}"></div>' for n in PLOTS
     )
+    lo, hi = window
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>
-<style>body{{font-family:sans-serif;max-width:900px;margin:2em auto}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 8px}}
-img{{max-width:100%}}</style></head><body>
-<h1>{e(title)}</h1><p>{e(scope.replace("`", ""))}</p>
-<table><tr><th>metric</th><th>value</th></tr>{table}</table>
-<h2>Alerts</h2><table><tr><th>level</th><th>rule</th><th>fired</th><th>cleared</th></tr>
-{alert_html}</table>
-<h2>Runs</h2><table><tr><th>session</th><th>run</th><th>mode</th><th>profile</th><th>PnL</th></tr>
-{run_html}</table>
+<style>{dashboard_css()}
+.chart {{ margin: .6em 0; }} .chart img {{ display: block; max-width: 100%; }}</style></head><body>
+<header><h1>polyarb</h1><span class="muted">{e(title)}</span>
+<span class="muted">activity {lo:02d}:00–{hi:02d}:00 UTC</span></header>
+<main>
+<p class="muted">{e(scope.replace("`", ""))}</p>
+<dl class="numbers">{numbers}</dl>
+<h2>Alerts</h2><table><thead><tr><th>level</th><th>rule</th><th class="num">fired</th>
+<th class="num">cleared</th></tr></thead><tbody>
+{alert_html}</tbody></table>
+<h2>Runs</h2><table><thead><tr><th>session</th><th>run</th><th>mode</th><th>profile</th>
+<th class="num">PnL</th></tr></thead><tbody>
+{run_html}</tbody></table>
 <h2>Plots</h2>{imgs}
+</main>
 </body></html>
 """
     html_path = out / f"{date.isoformat()}.html"
     html_path.write_text(page)
-    return DailyReport(date, md_path, html_path, plots, summary, runs)
+    return DailyReport(date, md_path, html_path, plots, summary, runs, window)
+
+
+def dashboard_css() -> str:
+    """The dashboard's stylesheet, so the report reads like the dashboard (a data file of
+    the package, read as text: the report does not import the dashboard)."""
+    return (resources.files("polyarb") / "dashboard" / "static" / "style.css").read_text()

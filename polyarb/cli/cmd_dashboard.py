@@ -23,11 +23,20 @@ JSON API (GET only; money as int micro units, 10**6 = $1, plus *_usd decimal str
   /api/runs/<session>/<run>/alerts         alert transitions and the rules active now
   /api/runs/<session>/<run>/decisions?limit=N   the newest N decisions (default 100)
   /api/promotion                           REPORTS/promotion/latest.json
-  /api/go-no-go                            REPORTS/go_no_go/latest.json
+  /api/go-no-go                            REPORTS/go_no_go/phase<N>.json (newest first)
+  /api/alerts/state?limit=N                active alerts across runs (level, since, message,
+                                           run), last transition per rule, history, rules
+  /api/profiles                            every profile validated, phase, keys side by side
+  /api/live                                shadow/live runs from their heartbeat.json: running,
+                                           crashed (stale heartbeat, no run.json) or stopped
 
-The page at / shows sessions, the selected run (#<session>/<run> in the URL), its PnL
-curve, alerts, parity, promotion and go/no-go status, refreshing every 5 s. Nothing is
-ever written; .env is never read. Exit 0 after Ctrl-C/SIGTERM, 2 on bad input or a
+Pages: /dashboard.html (also /): the live view (frames/s, connections, reconnects,
+connected %, latency p50/p95/p99, opportunities, orders, PnL, active alerts of every
+running shadow/live run), sessions, the selected run (#<session>/<run> in the URL), its
+PnL curve, alerts, decisions with market names, parity, promotion and go/no-go status;
+/profiles.html: every profile validated, side by side with differing keys highlighted;
+/alerts.html: the alert centre. Pages refresh every 3 s. Nothing is ever written; .env
+is never read. Exit 0 after Ctrl-C/SIGTERM, 2 on bad input or a
 port already in use."""
 
 
@@ -48,6 +57,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--port", type=port, default=8083, help="port (default: 8083; 0 picks a free port)"
     )
     add_recordings_arg(p)
+    p.add_argument(
+        "--profiles",
+        type=Path,
+        default=Path("profiles"),
+        help="profiles folder shown by /profiles.html and the alert rules (default: ./profiles)",
+    )
     p.add_argument(
         "--reports",
         type=Path,
@@ -88,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
             args.reports,
             allow_remote=args.allow_remote,
             log_requests=args.log_requests,
+            profiles=args.profiles,
         )
     except ValueError as exc:
         raise CliError(str(exc)) from None

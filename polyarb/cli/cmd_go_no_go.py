@@ -12,6 +12,8 @@ from polyarb.ops.gonogo import GoNoGoInputs, result, run_checks, write_latest
 def _run(args: argparse.Namespace) -> int:
     if args.phase not in (0, 1, 2, 3):
         raise CliError(f"--phase {args.phase}: allowed 0 (shadow), 1 ($2), 2 ($5), 3 ($10-20)", 2)
+    if args.rollback and args.phase != 0:
+        raise CliError("--rollback: only with --phase 0 (rolling back means back to shadow)", 2)
     if not args.root.is_dir():  # before any check runs or any report is written
         raise CliError(f"--root {args.root}: no such folder", 2)
     if args.profile is not None and not args.profile.is_file():
@@ -26,6 +28,7 @@ def _run(args: argparse.Namespace) -> int:
         backups=args.backups if args.backups is not None else args.root / "backups",
         port=args.port,
         rpc_timeout_s=args.rpc_timeout,
+        rollback=args.rollback,
     )
     checks = run_checks(inp)
     data = result(inp, checks)
@@ -64,7 +67,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             "gas, pUSD balance and allowances (live), disk space, writable folders, clock, last "
             "backup age, promote-check verdict, alert rules, port free, no HALT file. What is a "
             "WARN in phase 0 is usually a FAIL in live phases. The result is written to "
-            "REPORTS/go_no_go/latest.json. Exit 0 on PASS or WARN, 1 on any FAIL, 2 on bad input."
+            "REPORTS/go_no_go/phase<N>.json (kept per phase) and latest.json. Exit 0 on PASS or "
+            "WARN, 1 on any FAIL, 2 on bad input."
         ),
     )
     p.add_argument("--phase", type=int, required=True, help="phase to check: 0, 1, 2 or 3")
@@ -87,4 +91,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--rpc-timeout", type=float, default=3.0, help="seconds per RPC call")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument(
+        "--rollback",
+        action="store_true",
+        help="phase 0 only: emergency rollback to shadow; a live opt-in (DRY_RUN=false) left "
+        "in .env is a WARN instead of a FAIL, so .env need not be edited under pressure",
+    )
     p.set_defaults(func=_run)

@@ -41,6 +41,9 @@ def run(args: argparse.Namespace) -> int:
     data: Path = args.data or shared_data_dir()
     if not data.is_dir():
         raise CliError(f"shared data folder not found: {data} (pass --data)")
+    from polyarb.recording.imports.common import existing_runs
+
+    before = existing_runs(args.recordings) if args.recordings.is_dir() else {}
     done = []
     if args.source in ("resolvedkit", "all"):
         with progress_bar("import resolvedkit") as update:
@@ -72,4 +75,8 @@ def run(args: argparse.Namespace) -> int:
         credit = reader.manifest.source.get("credit")
         if credit:
             print(f"  credit: {credit}")
+        kept = before.get(path.name, [])
+        if kept:
+            # A re-import replaces the frames, never the work done on them.
+            print(f"  kept {len(kept)} existing run(s) of {path.name}: {', '.join(kept)}")
     return 0

@@ -54,10 +54,17 @@ def _short(decision: dict[str, Any] | None) -> str:
 def run(args: argparse.Namespace) -> int:
     import msgspec
 
+    from polyarb.recording import SessionReader
     from polyarb.recording.reader import SessionError
     from polyarb.shadow.parity import run_parity
 
     path = session_path(args.recordings, args.session)
+    try:
+        missing = SessionReader(path).frames_missing
+    except SessionError as exc:
+        raise CliError(str(exc)) from None
+    if missing:  # parity replays the frames: without them it proves nothing
+        raise CliError(missing, 1)
     try:
         result = run_parity(path, shadow_run=args.run)
     except (FileNotFoundError, SessionError) as exc:

@@ -10,7 +10,7 @@ from typing import Any
 from polyarb.alerts.rules import AlertRulesError, load_alert_rules
 from polyarb.cli.common import CliError, print_json
 from polyarb.config.profile import Profile, ProfileError, load_profile
-from polyarb.configfile import load_yaml
+from polyarb.configfile import flatten, load_yaml
 
 DEFAULT_DIR = Path("profiles")
 
@@ -22,16 +22,6 @@ def _kind(path: Path) -> str:
     if path.name.startswith("promotion"):
         return "promotion"
     return "profile"
-
-
-def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    """``{"risk": {"min_edge": "0.005"}}`` → ``{"risk.min_edge": "0.005"}``."""
-    if isinstance(data, dict):
-        out: dict[str, Any] = {}
-        for key in sorted(data):
-            out.update(flatten(data[key], f"{prefix}{key}."))
-        return out
-    return {prefix.rstrip("."): data}
 
 
 def _load(path: Path) -> Profile:

@@ -22,7 +22,7 @@ def add_reports_arg(parser: argparse.ArgumentParser) -> None:
         "--reports",
         type=Path,
         default=Path(os.environ.get("POLYARB_REPORTS", "reports")),
-        help="reports folder: reads go_no_go/latest.json, writes reports "
+        help="reports folder: reads go_no_go/phase<N>.json, writes reports "
         "(default: $POLYARB_REPORTS or ./reports)",
     )
 
@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             "simulated fill error). Prints each criterion with its measured value, "
             "threshold and verdict, and writes reports/promotion/phase<N>-<date>.md."
         ),
-        epilog="Exit status: 0 GO, 1 NO-GO, 2 bad input (thresholds file, folders).",
+        epilog="Exit status: 0 GO, 1 NO-GO or NO DATA (no run in scope), 2 bad input "
+        "(thresholds file, folders).",
     )
     p.add_argument("--phase", type=int, required=True, choices=(1, 2, 3), help="the phase to enter")
     add_recordings_arg(p)
@@ -129,11 +130,16 @@ def _print_table(result: PromotionResult, report: Path | None) -> None:
     for col in ("criterion", "measured", "threshold", "verdict", "detail"):
         table.add_column(col, overflow="fold", no_wrap=col in ("criterion", "verdict"))
     for c in result.criteria:
-        style = "green" if c.ok else "bold red"
+        style = "yellow" if c.no_data else "green" if c.ok else "bold red"
         table.add_row(c.name, c.measured, c.threshold, f"[{style}]{c.verdict}[/]", c.detail)
     console = Console()
     console.print(table)
-    if result.go:
+    if result.runs == 0:
+        console.print(
+            f"[bold yellow]NO DATA[/]: no {'/'.join(scope['modes'])} run in scope for phase "
+            f"{result.phase}{scope_text(scope)}; nothing was judged (record shadow runs first)"
+        )
+    elif result.go:
         console.print(f"[bold green]GO[/]: every criterion for phase {result.phase} passes")
     else:
         console.print(f"[bold red]NO-GO[/]: failed {', '.join(result.failed)}")

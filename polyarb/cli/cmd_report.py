@@ -88,6 +88,7 @@ def run_daily(args: argparse.Namespace) -> int:
                 "html": str(rep.html),
                 "plots": {k: str(v) for k, v in rep.plots.items()},
                 "summary": rep.summary,
+                "window_h": list(rep.window_h),
             }
         )
     else:

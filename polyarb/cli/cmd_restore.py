@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from polyarb.cli.common import CliError, print_json
 from polyarb.ops.backup import BackupError, restore, verify
@@ -23,6 +24,7 @@ def _run(args: argparse.Namespace) -> int:
     except BackupError as exc:
         raise CliError(str(exc), 1) from None
     n = len(manifest["files"])
+    frameless = [] if manifest.get("include_frames", False) else _sessions(manifest)
     if args.json:
         print_json(
             {
@@ -30,13 +32,32 @@ def _run(args: argparse.Namespace) -> int:
                 "restored_to": None if args.verify_only else str(args.to),
                 "files": n,
                 "created_utc": manifest.get("created_utc"),
+                "sessions_without_frames": frameless,
             }
         )
     elif args.verify_only:
         print(f"{args.archive}: {n} files, every checksum verified")
     else:
         print(f"restored {n} files to {args.to} (every checksum verified)")
+    if frameless and not args.json:
+        # The usual backup leaves raw frames out: say it where the operator looks.
+        print(
+            f"note: this backup was made without --include-frames: {len(frameless)} session(s) "
+            f"restored without their raw frames ({', '.join(frameless)}); sessions check, "
+            "parity and replay need the frames (they say 'frames not restored')"
+        )
     return 0
+
+
+def _sessions(manifest: dict[str, Any]) -> list[str]:
+    """Session ids whose manifest the archive holds."""
+    return sorted(
+        {
+            f["path"].split("/")[1]
+            for f in manifest["files"]
+            if f["path"].startswith("recordings/") and f["path"].endswith("/manifest.json")
+        }
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:

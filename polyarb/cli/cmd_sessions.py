@@ -177,9 +177,14 @@ def _register_check(actions: argparse._SubParsersAction) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from polyarb.recording import SessionReader
     from polyarb.recording.quality import certify, render
 
-    cert = certify(session_path(args.recordings, args.session), silence_s=args.silence)
+    path = session_path(args.recordings, args.session)
+    missing = SessionReader(path).frames_missing
+    if missing:
+        raise CliError(missing, 1)
+    cert = certify(path, silence_s=args.silence)
     if args.json:
         print_json(cert)
     else:

@@ -48,8 +48,13 @@ examples:
   polyarb shadow --profile profiles/live_shadow_atomic_v1.yaml \\
       --markets-from resolvedkit-btc15m --url ws://127.0.0.1:9000 --duration 300
 
-exit codes: 0 clean stop; 1 the engine or the store failed (what was recorded stays
-readable); 2 bad input.
+exit codes: 0 clean stop; 1 the engine or the store failed, or the feed was never
+reachable during the whole run (what was recorded stays readable); 2 bad input.
+
+signs of life: run.log lines start with their UTC time; a heartbeat line (frames,
+connections, latency, opportunities, PnL) is written at each connect and every
+minute; events.jsonl gets connect/disconnect events; heartbeat.json is rewritten
+every 2 s for the dashboard's live view.
 """
 
 
@@ -81,7 +86,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     p.set_defaults(func=run)
 
 
-def _notifier(rules: Any, env_path: Path) -> Any:
+def _notifier(rules: Any, env_path: Path, session: str) -> tuple[Any, Any]:
+    """The alert delivery for the shadow run, and its notifier (cleared at shutdown)."""
     from polyarb.alerts import AlertEvent
     from polyarb.alerts.notify import notifier_from_env
     from polyarb.env import EnvError, read_env
@@ -90,14 +96,20 @@ def _notifier(rules: Any, env_path: Path) -> Any:
         env = read_env(env_path) if env_path.is_file() else None
     except EnvError as exc:
         raise CliError(str(exc)) from None
-    notifier = notifier_from_env(rules.webhook, env.secret if env is not None else lambda _: None)
+    from polyarb.shadow.runner import SHADOW_RUN_ID
+
+    notifier = notifier_from_env(
+        rules.webhook,
+        env.secret if env is not None else lambda _: None,
+        context={"session": session, "run": SHADOW_RUN_ID, "mode": "shadow"},
+    )
 
     def deliver(line: str) -> None:
         import json
 
         notifier.notify([AlertEvent(**json.loads(line))])
 
-    return deliver
+    return deliver, notifier
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
 
         rules = AlertRules()
     config = feed_config(args, profile.tick_interval_ms / 1000)
+    deliver, notifier = _notifier(rules, args.env, session)
     markets, assets = resolve_targets(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     status = (
@@ -140,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
                 duration_s=args.duration,
                 flush_interval_s=args.flush_interval,
                 status=status,
-                notify=_notifier(rules, args.env),
+                notify=deliver,
                 drop_engine_frame=args.test_drop_engine_frame,
                 rng=random.Random(args.seed) if args.seed is not None else None,
             )
@@ -157,7 +170,18 @@ def run(args: argparse.Namespace) -> int:
         result = asyncio.run(_shadow(shadow))
     except StoreError as exc:
         raise CliError(f"{exc} (what was written before stays readable)", 1) from exc
+    finally:
+        # Every alert still active is cleared at the receiver: the run is over.
+        notifier.clear_all(f"shadow {session} stopped")
     print(format_summary(result))
+    if shadow.never_connected:
+        # A run that never saw the feed proves nothing: it must not look like a clean one.
+        print(
+            f"shadow: the feed at {config.url} was never reachable "
+            f"({shadow.last_feed_error or 'no connection opened'}); nothing was shadowed",
+            file=sys.stderr,
+        )
+        return 1
     if not result.clean_exit:
         print(f"shadow stopped by an engine error: {result.error}", file=sys.stderr)
         return 1

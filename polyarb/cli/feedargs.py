@@ -99,5 +99,10 @@ def resolve_targets(args: argparse.Namespace) -> tuple[list[MarketMeta], list[st
         markets += [m for m in found.markets if m.condition_id not in known]
         assets = list(dict.fromkeys([*assets, *found.assets]))
     if not assets:
-        raise CliError("nothing to subscribe: give targets, --event or --markets-from (see --help)")
+        raise CliError(
+            "nothing to subscribe: name what to watch: an event slug with --event SLUG (every "
+            "market of the event, e.g. a neg-risk event), markets as TARGET (token id, "
+            "0xcondition id or market slug), or --markets-from SESSION (the markets a "
+            "recorded session subscribed); see --help"
+        )
     return markets, assets

@@ -9,6 +9,7 @@ Times are int ns since the epoch.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -18,8 +19,11 @@ from urllib.parse import unquote
 import duckdb
 
 from polyarb._version import __version__
+from polyarb.alerts.rules import RULES, AlertRulesError, load_alert_rules
 from polyarb.analytics import connect
 from polyarb.analytics.views import AnalyticsError, define_views
+from polyarb.config.profile import ProfileError, load_profile
+from polyarb.configfile import flatten
 from polyarb.errors import PolyarbError
 from polyarb.names import NAME_RE
 from polyarb.recording import SessionReader, list_sessions, session_summary
@@ -43,6 +47,9 @@ COUNT_KEYS = (
 DEFAULT_DECISIONS = 100
 MAX_LIMIT = 10_000
 DEFAULT_PNL_POINTS = 2_000
+HEARTBEAT_FILE = "heartbeat.json"  # polyarb/shadow/heartbeat.py rewrites it every few seconds
+STALE_HEARTBEAT_S = 30.0
+"""A heartbeat older than this, with no run.json beside it, is a run that died (crashed)."""
 
 
 class ApiError(PolyarbError):
@@ -61,9 +68,17 @@ class Api:
     every few seconds sees new runs without paying that on every request.
     """
 
-    def __init__(self, recordings: Path, reports: Path, *, max_age_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        recordings: Path,
+        reports: Path,
+        *,
+        max_age_s: float = 2.0,
+        profiles: Path | None = None,
+    ) -> None:
         self.recordings = Path(recordings)
         self.reports = Path(reports)
+        self.profiles = Path(profiles) if profiles is not None else Path("profiles")
         self.max_age_s = max_age_s
         self._lock = threading.Lock()
         self._con: duckdb.DuckDBPyConnection | None = None
@@ -115,6 +130,12 @@ class Api:
                 return self.promotion()
             case ["go-no-go"]:
                 return self.go_no_go()
+            case ["alerts", "state"]:
+                return self.alerts_state(_int_arg(query, "limit", 200))
+            case ["profiles"]:
+                return self.profiles_table()
+            case ["live"]:
+                return self.live()
         raise ApiError(404, f"no such endpoint: {path} (see GET /api/health for the list)")
 
     def _session_dir(self, sid: str) -> Path:
@@ -169,6 +190,9 @@ class Api:
                 "/api/runs/<session>/<run>/decisions?limit=N",
                 "/api/promotion",
                 "/api/go-no-go",
+                "/api/alerts/state?limit=N",
+                "/api/profiles",
+                "/api/live",
             ],
         }
 
@@ -309,7 +333,154 @@ class Api:
             f" LIMIT {limit} OFFSET {max(0, total - limit)}",
             params,
         )
+        names = market_names(SessionReader(self.recordings / sid))
+        for row in rows:
+            # A person reads "Will X win? — Yes", not a 77-digit token id.
+            ids = [str(row.get(k) or "") for k in ("market", "asset_id", "condition_id")]
+            ids += [str(a) for a in row.get("assets") or []][:1]
+            row["market_name"] = next((names[i] for i in ids if i in names), None)
         return {"session_id": sid, "run_id": rid, "total": total, "decisions": rows}
+
+    def alerts_state(self, limit: int) -> dict[str, Any]:
+        """The alert centre: active alerts across runs, the last transition per rule, the
+        newest transitions, and every rule's definition (``polyarb.alerts.rules.RULES``)."""
+        rows = self._rows(
+            "SELECT session_id, run_id, ts_ns, seq, rule, level, state, message, value, threshold"
+            " FROM alerts ORDER BY ts_ns, session_id, run_id, seq"
+        )
+        last: dict[tuple[str, str, str], dict[str, Any]] = {}
+        since: dict[tuple[str, str, str], int] = {}
+        by_rule: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            key = (r["session_id"], r["run_id"], r["rule"])
+            if r["state"] == "fired" and last.get(key, {}).get("state") != "fired":
+                since[key] = r["ts_ns"]
+            last[key] = r
+            by_rule[r["rule"]] = r
+        live = {(x["session_id"], x["run_id"]): x for x in self.live()["runs"]}
+        active = []
+        for key, r in sorted(last.items()):
+            if r["state"] != "fired":
+                continue
+            state = live.get(key[:2], {}).get("state", "finished")
+            active.append({**r, "since_ns": since.get(key, r["ts_ns"]), "run_state": state})
+        # Live runs write alerts.parquet only at the end: their heartbeat names what is active.
+        for (sid, rid), run in sorted(live.items()):
+            for rule in run.get("active_alerts") or []:
+                if (sid, rid, rule) not in last or last[(sid, rid, rule)]["state"] != "fired":
+                    active.append(
+                        {"session_id": sid, "run_id": rid, "rule": rule, "level": None,
+                         "state": "fired", "message": "active (from the live heartbeat)",
+                         "since_ns": None, "ts_ns": run.get("ts_ns"), "run_state": run["state"]}
+                    )  # fmt: skip
+        return {
+            "active": active,
+            "last_by_rule": dict(sorted(by_rule.items())),
+            "history": list(reversed(rows[-limit:])),
+            "total": len(rows),
+            "rules": self._rule_definitions(),
+        }
+
+    def _rule_definitions(self) -> list[dict[str, Any]]:
+        configured: dict[str, Any] = {}
+        path = self.profiles / "alerts.production.yaml"
+        if path.is_file():
+            try:
+                rules = load_alert_rules(path)
+                configured = {r.NAME: rules.rule(r.NAME) for r in RULES}
+            except AlertRulesError:
+                configured = {}
+        out = []
+        for cls in RULES:
+            fields = {
+                name: {"default": f.default, "description": f.description or ""}
+                for name, f in cls.model_fields.items()
+            }
+            rule = configured.get(cls.NAME)
+            out.append(
+                {
+                    "name": cls.NAME,
+                    "level": fields["level"]["default"],
+                    "halts": fields["halts"]["default"],
+                    "pulse": cls.PULSE,
+                    "fields": {
+                        k: {**v, "default": _plain(v["default"])} for k, v in fields.items()
+                    },
+                    "configured": rule.model_dump(mode="json") if rule is not None else None,
+                    "configured_in": str(path) if rule is not None else None,
+                }
+            )
+        return out
+
+    def profiles_table(self) -> dict[str, Any]:
+        """Every profile under ``profiles``: validated, its phase, and every key side by side
+        (``differs`` marks keys whose values are not the same in every valid profile)."""
+        entries = []
+        for path in sorted(self.profiles.glob("*.yaml")):
+            if path.name.startswith(("alerts", "promotion")):
+                continue
+            entry: dict[str, Any] = {"file": path.name}
+            try:
+                profile = load_profile(path)
+            except ProfileError as exc:
+                entry |= {"valid": False, "error": str(exc)}
+            else:
+                entry |= {
+                    "valid": True,
+                    "name": profile.name,
+                    "phase": profile.phase,
+                    "mode": profile.mode,
+                    "sha256": profile.sha256(),
+                    "values": {
+                        k: _plain(v) for k, v in flatten(profile.model_dump(mode="json")).items()
+                    },
+                }
+            entries.append(entry)
+        valid = [e for e in entries if e["valid"]]
+        keys = sorted({k for e in valid for k in e["values"]})
+        differs = [k for k in keys if len({json.dumps(e["values"].get(k)) for e in valid}) > 1]
+        return {
+            "folder": str(self.profiles),
+            "profiles": entries,
+            "keys": keys,
+            "differs": differs,
+            "valid": len(valid),
+            "invalid": len(entries) - len(valid),
+        }
+
+    def live(self) -> dict[str, Any]:
+        """Runs with a heartbeat file: running (fresh heartbeat), crashed (stale or the
+        process gone, and no run.json), finished or failed; with their live numbers."""
+        now = time.time_ns()
+        out = []
+        for beat in sorted(self.recordings.glob(f"*/runs/*/{HEARTBEAT_FILE}")):
+            try:
+                data = json.loads(beat.read_text())
+            except (OSError, ValueError):
+                continue  # being replaced right now: the next poll reads it
+            if not isinstance(data, dict):
+                continue
+            run_dir = beat.parent
+            age_s = (now - int(data.get("ts_ns") or 0)) / 1e9
+            state = str(data.get("state", "running"))
+            if state == "running" and not (run_dir / "run.json").is_file():
+                if age_s > STALE_HEARTBEAT_S or not _pid_alive(data.get("pid")):
+                    state = "crashed"
+            elif state == "running":
+                state = "finished"
+            pnl = data.get("pnl_micro")
+            out.append(
+                {
+                    **data,
+                    "session_id": run_dir.parents[1].name,
+                    "run_id": run_dir.name,
+                    "state": state,
+                    "heartbeat_age_s": round(age_s, 1),
+                    "pnl_usd": format_fixed(pnl) if isinstance(pnl, int) else None,
+                }
+            )
+        out.sort(key=lambda r: (r["state"] != "running", -(r.get("ts_ns") or 0)))
+        return {"runs": out, "stale_after_s": STALE_HEARTBEAT_S}
 
     def promotion(self) -> dict[str, Any]:
         path = self.reports / "promotion" / "latest.json"
@@ -318,19 +489,25 @@ class Api:
         return {"present": True, "path": str(path), "report": _read_json(path)}
 
     def go_no_go(self) -> dict[str, Any]:
-        rows = self._rows("SELECT phase, status, checks, ts, path FROM go_no_go")
-        path = self.reports / "go_no_go" / "latest.json"
+        # One result per phase (reports/go_no_go/phase<N>.json); the newest is the headline.
+        rows = self._rows(
+            "SELECT phase, status, checks, ts, path FROM go_no_go ORDER BY ts DESC, phase DESC"
+        )
         if not rows:
-            return {"present": False, "path": str(path)}
+            return {"present": False, "path": str(self.reports / "go_no_go" / "phase<N>.json")}
         row = rows[0]
         checks = json.loads(row["checks"]) if row["checks"] else []
         return {
             "present": True,
-            "path": str(path),
+            "path": row["path"],
             "phase": row["phase"],
             "status": row["status"],
             "ts": row["ts"],
             "checks": checks,
+            "phases": [
+                {"phase": r["phase"], "status": r["status"], "ts": r["ts"], "path": r["path"]}
+                for r in sorted(rows, key=lambda r: r["phase"] if r["phase"] is not None else -1)
+            ],
         }
 
 
@@ -349,6 +526,40 @@ def _runs_of(folder: Path, runs: dict[tuple[str, str], dict[str, Any]]) -> list[
                 entry["total_pnl_usd"] = format_fixed(row["total_pnl"])
         out.append(entry)
     return out
+
+
+def market_names(reader: SessionReader) -> dict[str, str]:
+    """``{condition id or token id: "question — outcome"}`` for the session's markets."""
+    names: dict[str, str] = {}
+    for m in reader.markets():
+        title = m.question or m.slug or m.condition_id
+        names[m.condition_id] = title
+        if m.neg_risk_market_id:  # a basket's market is the neg-risk event
+            names.setdefault(m.neg_risk_market_id, m.event_slug or title)
+        for token, outcome in zip(m.token_ids, m.outcomes, strict=False):
+            names[token] = f"{title} — {outcome}"
+    return names
+
+
+def _pid_alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _plain(value: Any) -> Any:
+    """JSON-able: pydantic defaults and model dumps may hold tuples or other objects."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return str(value)
 
 
 def _thin(points: list[dict[str, Any]], max_points: int) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""The HTTP side: a stdlib ``ThreadingHTTPServer`` serving the API and three static files."""
+"""The HTTP side: a stdlib ``ThreadingHTTPServer`` serving the API and a fixed set of static files."""
 
 from __future__ import annotations
 
@@ -23,6 +23,10 @@ from polyarb.dashboard.api import Api, ApiError
 STATIC = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/index.html": ("index.html", "text/html; charset=utf-8"),
+    "/dashboard.html": ("index.html", "text/html; charset=utf-8"),
+    "/profiles.html": ("profiles.html", "text/html; charset=utf-8"),
+    "/alerts.html": ("alerts.html", "text/html; charset=utf-8"),
+    "/pages.js": ("pages.js", "text/javascript; charset=utf-8"),
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/style.css": ("style.css", "text/css; charset=utf-8"),
 }
@@ -298,6 +302,7 @@ def make_server(
     allow_remote: bool = False,
     log_requests: bool = False,
     max_age_s: float = 2.0,
+    profiles: Path | None = None,
     **limits: Any,
 ) -> DashboardServer:
     """A bound (not yet serving) dashboard; raises ``ValueError`` for a non-loopback host
@@ -310,5 +315,5 @@ def make_server(
             f"refusing to serve on {host!r}: not a loopback address. The dashboard has no "
             "authentication; pass --allow-remote only on a trusted network"
         )
-    api = Api(recordings, reports, max_age_s=max_age_s)
+    api = Api(recordings, reports, max_age_s=max_age_s, profiles=profiles)
     return DashboardServer((host, port), api, local_only=local, log_requests=log_requests, **limits)

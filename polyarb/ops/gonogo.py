@@ -2,7 +2,7 @@
 
 Each check returns PASS, WARN or FAIL with a one-line detail that never
 contains a secret. What is a WARN in the shadow phase (no money) is often a
-FAIL in a live phase. The result is written to ``reports/go_no_go/latest.json``
+FAIL in a live phase. The result is written to ``reports/go_no_go/phase<N>.json`` (and ``latest.json``)
 for ``polyarb promote-check`` and the start scripts.
 """
 
@@ -70,6 +70,9 @@ class GoNoGoInputs:
     port: int = 8083
     rpc_timeout_s: float = 3.0
     min_free_gb: float = 5.0
+    rollback: bool = False
+    """Phase 0 during an emergency rollback: a live opt-in left in .env is a WARN, not a FAIL
+    (shadow has no live venue, so nothing can trade), and nobody edits .env under pressure."""
     now_s: Callable[[], float] = time.time
     _env: EnvFile | None = field(default=None, repr=False)
     _profile: Profile | None = field(default=None, repr=False)
@@ -156,8 +159,18 @@ def _dry_run_state(c: _Ctx) -> Check:
         if c.profile.mode != "dry_run":
             return Check("dry_run_state", "FAIL", "phase 0 profile must be mode dry_run")
         if flag is not None and flag.lower() in ("0", "false", "no"):
+            if c.inp.rollback:
+                return Check(
+                    "dry_run_state",
+                    "WARN",
+                    f"{DRY_RUN_VAR}={flag} in .env, allowed by --rollback: shadow has no live "
+                    "venue, so no order can be sent",
+                )
             return Check(
-                "dry_run_state", "FAIL", f"{DRY_RUN_VAR}={flag} in .env but phase 0 is dry run only"
+                "dry_run_state",
+                "FAIL",
+                f"{DRY_RUN_VAR}={flag} in .env but phase 0 is dry run only "
+                "(rolling back? go-no-go --phase 0 --rollback, or start_shadow.sh --rollback)",
             )
         return Check("dry_run_state", "PASS", "DRY_RUN: no orders will be sent")
     if c.profile.mode != "live":
@@ -394,12 +407,18 @@ def _last_backup(c: _Ctx) -> Check:
     return Check("last_backup", "PASS", f"{archives[-1].name} ({age_h:.1f} h old)")
 
 
-def read_promotion(reports: Path) -> dict[str, Any] | None:
-    """The newest promote-check report (``reports/promotion/latest.json`` or newest ``*.json``)."""
+def read_promotion(reports: Path, phase: int | None = None) -> dict[str, Any] | None:
+    """The newest promote-check report for ``phase`` (``reports/promotion/phase<N>.json``);
+    without a phase, or when that file is missing, ``latest.json`` or the newest ``*.json``.
+
+    Per phase, so a promote-check for another phase run later never hides this one's."""
     folder = reports / "promotion"
     latest = folder / "latest.json"
+    own = folder / f"phase{phase}.json"
     files = (
-        [latest]
+        [own]
+        if phase is not None and own.is_file()
+        else [latest]
         if latest.is_file()
         else sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime)
     )
@@ -422,7 +441,7 @@ def _promotion_go(data: dict[str, Any]) -> bool | None:
 
 
 def _promote_check(c: _Ctx) -> Check:
-    data = read_promotion(c.inp.reports)
+    data = read_promotion(c.inp.reports, c.inp.phase)
     folder = c.inp.reports / "promotion"
     if c.inp.phase == 0:
         # Nothing gates shadow; `promote-check --phase 1` later judges the shadow runs.
@@ -549,11 +568,16 @@ def result(inp: GoNoGoInputs, checks: list[Check]) -> dict[str, Any]:
 
 
 def write_latest(reports: Path, data: dict[str, Any]) -> Path:
-    """Atomically replace ``reports/go_no_go/latest.json``."""
+    """Atomically replace ``reports/go_no_go/phase<N>.json`` and ``latest.json``.
+
+    The per-phase file is the evidence promote-check reads: a go-no-go for phase 0 run
+    after one for phase 1 must not erase phase 1's. Returns the per-phase path."""
     folder = reports / "go_no_go"
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / "latest.json"
-    tmp = folder / f".latest.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    tmp.replace(target)
-    return target
+    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+    own = folder / f"phase{data['phase']}.json"
+    for target in (own, folder / "latest.json"):
+        tmp = folder / f".{target.stem}.{os.getpid()}.tmp"
+        tmp.write_text(text)
+        tmp.replace(target)
+    return own

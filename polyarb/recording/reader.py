@@ -73,6 +73,23 @@ class SessionReader:
     def sealed(self) -> bool:
         return self.manifest.sealed
 
+    @property
+    def frames_missing(self) -> str | None:
+        """Why this session has no frames to read although its manifest counts some, or None.
+
+        A backup made without ``--include-frames`` restores manifests, markets and runs but
+        no ``frames/``: every check on such a session must say so, not call it CLEAN."""
+        frames = self.dir / "frames"
+        # Only a missing frames/ folder means "not restored"; a part missing from a folder
+        # that exists is damage, which part_paths names.
+        if not self.manifest.frames or frames.exists():
+            return None
+        return (
+            f"session {self.id}: frames not restored ({self.manifest.frames:,} rows in the "
+            f"manifest, none under {frames}; the backup was made without "
+            "--include-frames: restore one made with it, or re-import/re-record the session)"
+        )
+
     def _records(self) -> dict[str, dict[str, Any]]:
         return {p["file"]: p for p in self.manifest.get("parts", [])}
 

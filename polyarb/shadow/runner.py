@@ -32,6 +32,7 @@ from polyarb.recording.recorder import Recorder
 from polyarb.recording.schema import LIVE_COMPRESSION_LEVEL
 from polyarb.recording.writer import SessionWriter
 from polyarb.runs.runjson import FeedStats, RunJson, build_run_json
+from polyarb.shadow.heartbeat import SignsOfLife
 from polyarb.shadow.sink import ShadowSink
 
 SHADOW_RUN_ID = "shadow"
@@ -62,6 +63,10 @@ class ShadowOptions:
     to prove parity fails. Counted in frames, not seqs: tick rows land at wall-clock times."""
     rng: random.Random | None = None
     """Seeds the reconnect jitter (tests); wall-clock behaviour only, never decisions."""
+    heartbeat_log_s: float = 60.0
+    """How often run.log gets a heartbeat line (frames, connections, latency, PnL)."""
+    heartbeat_file_s: float = 2.0
+    """How often heartbeat.json is rewritten for the dashboard's live view."""
 
 
 class _AlertPump:
@@ -116,6 +121,7 @@ class ShadowRun:
             on_alert=self.pump.put if self.pump is not None else None,
         )
         self.engine = Engine(opts.markets, opts.profile, self.sink, alert_rules=opts.rules)
+        self.signs = SignsOfLife(self, opts.heartbeat_file_s, opts.heartbeat_log_s)
         self._seq = self.writer.next_seq
         self._frames = 0
         self._last_payload: dict[int, str] = {}
@@ -161,6 +167,9 @@ class ShadowRun:
                 if kind == "tick":
                     self._count_tick(payload)
                     self._resync()
+                    self.signs.beat()
+                elif kind in ("open", "close", "error"):
+                    self.signs.feed_event(kind, payload, conn_id)
         except Exception as exc:  # an engine bug: stop, seal what was recorded, report it
             self.error = exc
             self.sink.log(f"engine error at seq={seq}: {type(exc).__name__}: {exc}")
@@ -198,6 +207,15 @@ class ShadowRun:
         self._connected_ticks += int(health.get("connected", 0))
         self._connections_ticks += int(health.get("connections", 0))
 
+    @property
+    def never_connected(self) -> bool:
+        """True when no connection ever opened (the feed was unreachable the whole run)."""
+        return self.signs.opens == 0
+
+    @property
+    def last_feed_error(self) -> str:
+        return self.signs.last_feed_error
+
     async def run(self) -> RunJson:
         """Run until stopped or ``duration_s``; returns the shadow run's run.json."""
         wall_start = time.time_ns()
@@ -206,6 +224,7 @@ class ShadowRun:
         finally:
             if self.pump is not None:
                 self.pump.close()
+            self.signs.final("failed" if self.error or self.never_connected else "finished")
         summary = self.engine.finish()
         wall_end = time.time_ns()
         feed = self.recorder.feed

@@ -9,7 +9,9 @@ appended to ``metrics.parquet`` as ``frame_latency_ns`` rows at the end.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import time
 from array import array
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -23,6 +25,12 @@ from polyarb.runs.runjson import RunJson
 from polyarb.runs.schema import METRICS
 
 _STREAMED = frozenset({"decisions", "orders", "fills", "alerts"})
+
+
+def utc_stamp(ns: int) -> str:
+    """``2026-12-01T01:02:03.456Z`` for a wall-clock time in ns."""
+    t = dt.datetime.fromtimestamp(ns / 1e9, dt.UTC)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
 class ShadowSink(RunWriter):
@@ -44,6 +52,22 @@ class ShadowSink(RunWriter):
             self._events.write(
                 json.dumps({"table": table, **row}, separators=(",", ":"), default=list) + "\n"
             )
+
+    def log(self, line: str) -> None:
+        # A live run's log is read by a person next to wall-clock events (pages, restarts):
+        # every line carries its UTC time. Replays keep the untimed lines of the engine.
+        super().log(f"{utc_stamp(time.time_ns())} {line}")
+
+    def event(self, kind: str, **fields: Any) -> None:
+        """A feed event (connect, disconnect) in ``events.jsonl``, with its UTC wall time."""
+        now = time.time_ns()
+        self._events.write(
+            json.dumps(
+                {"table": "feed", "event": kind, "ts_ns": now, "utc": utc_stamp(now), **fields},
+                separators=(",", ":"),
+            )
+            + "\n"
+        )
 
     def alert(self, line: str) -> None:
         super().alert(line)

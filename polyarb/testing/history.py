@@ -575,8 +575,11 @@ def write_history(
 
 
 def write_checklist(reports: Path | str, phase: int, status: str = "PASS") -> Path:
-    """``reports/go_no_go/latest.json`` as ``polyarb go-no-go`` writes it."""
-    path = Path(reports) / "go_no_go" / "latest.json"
+    """``reports/go_no_go/phase<N>.json`` (and ``latest.json``) as ``polyarb go-no-go`` writes them."""
+    folder = Path(reports) / "go_no_go"
     checks = [{"name": "synthetic", "status": status, "detail": "written by synthetic.py"}]
-    _json(path, {"phase": phase, "status": status, "checks": checks, "ts": "2026-03-08T00:00:00Z"})
+    data = {"phase": phase, "status": status, "checks": checks, "ts": "2026-03-08T00:00:00Z"}
+    _json(folder / "latest.json", data)
+    path = folder / f"phase{phase}.json"
+    _json(path, data)
     return path

@@ -119,3 +119,35 @@ def test_core_engine_never_imports_the_notifier() -> None:
             "print('polyarb.alerts.notify' in sys.modules)")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_webhook_names_host_session_and_run_and_shutdown_clears_every_active_alert(
+    hook: Hook,
+) -> None:
+    """Issue 15 item 9: every webhook body names the host, the session and the run, and
+    clear_all() at shutdown sends a "cleared" for each alert still active (and none for one
+    already cleared). Old code: no host/session/run, nothing sent at shutdown."""
+    import socket
+
+    from polyarb.alerts.rules import AlertEvent
+
+    n = notifier_from_env(
+        Webhook(min_level="INFO"),
+        {"POLYARB_ALERT_WEBHOOK_URL": hook.url}.get,
+        context={"session": "shadow-day-12", "run": "shadow"},
+    )
+
+    def ev(rule: str, state: str) -> AlertEvent:
+        return AlertEvent(1, 1, rule, "CRITICAL", state, f"{rule} msg", 1, 0)  # type: ignore[arg-type]
+
+    n.notify([ev("WS_DISCONNECTED", "fired"), ev("CIRCUIT_BREAKER_OPEN", "fired")])
+    n.notify([ev("WS_DISCONNECTED", "cleared")])
+    deliveries = n.clear_all("shadow shadow-day-12 stopped")
+    assert [d.ok for d in deliveries] == [True]
+    body = hook.bodies[0]
+    assert body["host"] == socket.gethostname()
+    assert body["session"] == "shadow-day-12" and body["run"] == "shadow"
+    last = hook.bodies[-1]
+    assert (last["rule"], last["state"]) == ("CIRCUIT_BREAKER_OPEN", "cleared")
+    assert "stopped" in last["message"] and last["session"] == "shadow-day-12"
+    assert len(hook.bodies) == 4 and n.active == {}

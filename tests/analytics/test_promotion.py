@@ -187,7 +187,8 @@ def test_shadow_runs_do_not_count_for_phase2(
     write_checklist(tmp_path, 2)
     code, out = _check(shadow_week, tmp_path, 2, capsys)
     assert code == 1 and out["runs"] == 0
-    assert "coverage_days" in out["failed"]
+    # Shadow runs are out of scope for phase 2: nothing judged is NO DATA (issue 15 item 4).
+    assert out["verdict"] == "NO DATA" and out["failed"] == []
 
 
 def test_overlapping_runs_are_counted_once(tmp_path: Path) -> None:
@@ -229,19 +230,14 @@ def test_since_judges_only_runs_from_that_day(
     assert bad.value.code == 2 and "YYYY-MM-DD" in capsys.readouterr().err
 
 
-def test_no_runs_at_all_is_no_go_not_a_crash(
+def test_no_runs_at_all_is_no_data_not_a_crash(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "recordings").mkdir()
     code, out = _check(tmp_path / "recordings", tmp_path / "reports", 1, capsys)
     assert code == 1 and out["runs"] == 0
-    # zero crashed runs out of zero is not a failure; everything that needs data is
-    assert set(out["failed"]) == set(CRITERION_NAMES) - {
-        "crashes",
-        "critical_alerts",
-        "fill_error_bps",
-        "checklist",
-    } | {"checklist"}
+    # Nothing judged is NO DATA (issue 15 item 4); only the missing checklist file fails.
+    assert out["verdict"] == "NO DATA" and out["failed"] == ["checklist"]
 
 
 def test_shipped_thresholds_equal_model_defaults() -> None:
@@ -347,3 +343,22 @@ def test_go_no_go_reads_the_promotion_verdict(
     assert code == 0
     data = read_promotion(reports)
     assert data is not None and data["phase"] == 1 and _promotion_go(data) is True
+
+
+def test_no_runs_in_scope_is_no_data_not_a_failed_criterion(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15 item 4: with no run in scope the verdict is NO DATA (exit 1), every run-based
+    criterion reads NO DATA, and none is listed as failed. Old code: NO-GO with every
+    criterion FAILed, as if the runs had been judged bad."""
+    recordings, reports = tmp_path / "recordings", tmp_path / "reports"
+    recordings.mkdir()
+    write_checklist(reports, 1, "PASS")
+    code, out = _check(recordings, reports, 1, capsys)
+    assert code == 1
+    assert out["verdict"] == "NO DATA" and out["failed"] == [] and out["runs"] == 0
+    verdicts = {c["name"]: c["verdict"] for c in out["criteria"]}
+    assert verdicts.pop("checklist") == "PASS"
+    assert set(verdicts.values()) == {"NO DATA"}
+    report = Path(out["report"]).read_text()
+    assert "**NO DATA**" in report and "FAIL" not in report

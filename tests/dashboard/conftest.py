@@ -63,7 +63,14 @@ def dash_data(
 @pytest.fixture(scope="session")
 def server(dash_data: Data) -> Iterator[DashboardServer]:
     """The dashboard on 127.0.0.1 with an ephemeral port, serving from a thread."""
-    srv = make_server("127.0.0.1", 0, dash_data.recordings, dash_data.reports, max_age_s=0)
+    srv = make_server(
+        "127.0.0.1",
+        0,
+        dash_data.recordings,
+        dash_data.reports,
+        max_age_s=0,
+        profiles=REPO / "profiles",
+    )
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     yield srv

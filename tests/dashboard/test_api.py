@@ -128,8 +128,12 @@ def test_decisions_are_the_newest_n_in_decision_order(server: DashboardServer, d
     rows = _table(dash_data, NEGRISK, "trading", "decisions")
     got = get_json(server, f"/api/runs/{NEGRISK}/trading/decisions?limit=3")
     assert got["total"] == len(rows) > 3
+    # Each row also names its market (issue 15 item 2): the table's columns plus market_name.
+    assert all(d.pop("market_name") for d in got["decisions"])
     assert got["decisions"] == rows[-3:]
     every = get_json(server, f"/api/runs/{NEGRISK}/trading/decisions?limit=10000")
+    for d in every["decisions"]:
+        d.pop("market_name")
     assert every["decisions"] == rows
 
 

@@ -166,3 +166,32 @@ def test_backup_age_feeds_go_no_go(live_root: Path) -> None:
         for c in run_checks(GoNoGoInputs(phase=0, root=live_root, backups=res.path.parent))
     }
     assert checks["last_backup"].status == "PASS" and res.path.name in checks["last_backup"].detail
+
+
+def test_a_backup_without_frames_says_so_on_restore_and_on_checks(
+    live_root: Path, tmp_path: Path, capsys
+) -> None:
+    """Issue 15 item 8: restoring a backup made without --include-frames names the sessions
+    restored without frames; `sessions check` and `parity` on such a session say "frames not
+    restored" (exit 1) instead of CLEAN or a bare path. Old code: silent restore, CLEAN."""
+    assert main(["backup", "--root", str(live_root), "--json"]) == 0
+    archive = Path(json.loads(capsys.readouterr().out)["archive"])
+    out = tmp_path / "r"
+    assert main(["restore", str(archive), "--to", str(out)]) == 0
+    (session,) = (out / "recordings").iterdir()
+    said = capsys.readouterr().out
+    assert "without --include-frames" in said and session.name in said
+    recordings = str(out / "recordings")
+    assert main(["sessions", "check", session.name, "--recordings", recordings]) == 1
+    err = capsys.readouterr()
+    assert "frames not restored" in err.err and "CLEAN" not in err.out
+    assert main(["parity", "--session", session.name, "--recordings", recordings]) == 1
+    assert "frames not restored" in capsys.readouterr().err
+    # With the frames, nothing is said and the session checks as before.
+    full_out = ["--out", str(tmp_path / "full.tar.gz")]
+    assert main(["backup", "--root", str(live_root), "--include-frames", *full_out, "--json"]) == 0
+    full = Path(json.loads(capsys.readouterr().out)["archive"])
+    assert main(["restore", str(full), "--to", str(tmp_path / "f")]) == 0
+    assert "without --include-frames" not in capsys.readouterr().out
+    rec = str(tmp_path / "f" / "recordings")
+    assert main(["sessions", "check", session.name, "--recordings", rec]) == 0

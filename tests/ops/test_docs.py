@@ -56,3 +56,15 @@ def test_runbook_names_every_alert_rule() -> None:
     text = (REPO / "docs" / "PRODUCTION_RUNBOOK.md").read_text()
     for rule in RULE_NAMES:
         assert f"`{rule}`" in text, rule
+
+
+def test_runbook_has_withdraw_and_support_chapters() -> None:
+    """Issue 15 item 10: the runbook explains withdrawing funds (with ``polyarb withdraw``, issue
+    14) and support/escalation (what to collect). Old runbook: neither chapter."""
+    text = (REPO / "docs" / "PRODUCTION_RUNBOOK.md").read_text()
+    withdraw = text.split("## 8. Withdraw funds", 1)[1].split("\n## ", 1)[0]
+    for step in ("HALT", "positions", "pUSD", "polyarb withdraw", "transaction hash"):
+        assert step in withdraw, step
+    support = text.split("## 9. Support and escalation", 1)[1]
+    for item in ("session id", "polyarb sessions check", "run.log", "polyarb parity", "Escalate"):
+        assert item in support, item

@@ -190,3 +190,33 @@ def test_missing_root_exits_2_and_creates_nothing(tmp_path: Path, capsys) -> Non
     assert "can be made" in checks["recordings_writable"]["detail"]
     assert list(root.iterdir()) == []
     assert [p.name for p in reports.iterdir()] == ["go_no_go"]
+
+
+def test_results_are_kept_per_phase(project, go, wallet137) -> None:
+    """Issue 15 item 5: a go-no-go for phase 0 run after one for phase 1 leaves phase 1's
+    result in place (reports/go_no_go/phase1.json), and go-no-go --phase 1 reads the
+    promote-check report of phase 1 even when a later promote-check for another phase wrote
+    latest.json. Old code: one latest.json each, overwritten by the later command."""
+    root = project(wallet137, phase=1)
+    promotion = root / "reports" / "promotion"
+    (promotion / "phase1.json").write_text(json.dumps({"phase": 1, "verdict": "GO"}))
+    (promotion / "latest.json").write_text(json.dumps({"phase": 2, "verdict": "NO-GO"}))
+    rc, res, _ = go(root, 1)
+    assert rc == 0, res
+    assert _by_name(res)["promote_check"][0] == "PASS"
+    go(root, 0)
+    folder = root / "reports" / "go_no_go"
+    assert json.loads((folder / "phase1.json").read_text())["phase"] == 1
+    assert json.loads((folder / "phase0.json").read_text())["phase"] == 0
+
+
+def test_rollback_to_shadow_without_editing_env(project, go) -> None:
+    """Issue 15 item 5: during an emergency the live opt-in stays in .env; go-no-go --phase 0
+    --rollback passes with a WARN naming it (no hand edit of .env). Old code: no such flag,
+    FAIL until .env was edited."""
+    root = project(None, phase=0, POLYARB_DRY_RUN="false")
+    rc, res, _ = go(root, 0, "--rollback")
+    assert rc == 0, res
+    status, detail = _by_name(res)["dry_run_state"]
+    assert status == "WARN" and "--rollback" in detail
+    assert main(["go-no-go", "--phase", "1", "--rollback", "--root", str(root)]) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -31,7 +32,7 @@ def test_start_shadow_refuses_when_go_no_go_fails(tmp_path: Path) -> None:
     root = _bare(tmp_path)
     (root / "HALT").write_text("operator stop\n")
     marker = tmp_path / "started"
-    r = _run("start_shadow.sh", root, marker)
+    r = _run("start_shadow.sh", root, marker, "--event", "x")
     assert r.returncode == 1
     assert "go-no-go FAILED for phase 0: NOT starting shadow" in r.stderr
     assert not marker.exists()
@@ -45,7 +46,7 @@ def test_start_shadow_starts_the_shadow_command_after_the_gate(tmp_path: Path) -
     assert (
         marker.read_text() == f"--profile {root}/profiles/live_shadow_atomic_v1.yaml --minutes 1 "
     )
-    assert (root / "reports" / "go_no_go" / "latest.json").is_file()
+    assert (root / "reports" / "go_no_go" / "phase0.json").is_file()
 
 
 def test_start_live_safe_refuses_when_go_no_go_fails(tmp_path: Path) -> None:
@@ -61,3 +62,61 @@ def test_start_live_safe_after_gate_says_venue_unavailable(project, wallet137, t
     assert r.returncode == 3, r.stdout + r.stderr
     assert "live venue is not available in this build" in r.stderr
     assert wallet137.key[2:] not in r.stdout + r.stderr
+
+
+def test_start_shadow_gates_on_the_profile_it_runs(tmp_path: Path) -> None:
+    """Issue 15 item 6: --profile X is the profile go-no-go checks (a neg-risk profile here)
+    and the one shadow starts with. Old code: the gate checked the default profile and the
+    shadow got two --profile flags."""
+    root = _bare(tmp_path)
+    marker = tmp_path / "started"
+    negrisk = root / "profiles" / "live_shadow_negrisk_v1.yaml"
+    r = _run("start_shadow.sh", root, marker, "--profile", str(negrisk), "--event", "x")
+    assert r.returncode == 0, r.stderr
+    assert marker.read_text() == f"--profile {negrisk} --event x "
+    saved = json.loads((root / "reports" / "go_no_go" / "phase0.json").read_text())
+    assert saved["profile"] == str(negrisk)
+
+
+def test_a_bad_profile_is_refused_by_the_gate(tmp_path: Path) -> None:
+    """Issue 15 item 6: the gate refuses a profile it cannot check; nothing starts."""
+    root = _bare(tmp_path)
+    marker = tmp_path / "started"
+    r = _run("start_shadow.sh", root, marker, "--profile", str(tmp_path / "nope.yaml"), "1")
+    assert r.returncode == 1 and not marker.exists()
+    assert "nope.yaml" in r.stderr
+
+
+def test_start_shadow_negrisk_runs_the_negrisk_profile(tmp_path: Path) -> None:
+    """Issue 15 item 6: a start script for the neg-risk shadow profile. Old code: none."""
+    root = _bare(tmp_path)
+    marker = tmp_path / "started"
+    r = _run("start_shadow_negrisk.sh", root, marker, "--event", "some-negrisk-event")
+    assert r.returncode == 0, r.stderr
+    started = marker.read_text()
+    assert "live_shadow_negrisk_v1.yaml --event some-negrisk-event" in started
+
+
+def test_start_shadow_without_arguments_explains_what_to_subscribe(tmp_path: Path) -> None:
+    """Issue 15 item 6: no arguments explains how to name markets (exit 2, no gate run).
+    Old code: go-no-go ran, then 'error: nothing to subscribe'."""
+    root = _bare(tmp_path)
+    r = _run("start_shadow.sh", root, tmp_path / "m")
+    assert r.returncode == 2
+    assert "--event" in r.stderr and "--markets-from" in r.stderr
+    assert not (root / "reports").exists()
+
+
+def test_start_shadow_rollback_accepts_the_live_opt_in(tmp_path: Path) -> None:
+    """Issue 15 item 5: the documented rollback (start_shadow.sh --rollback) starts shadow with
+    POLYARB_DRY_RUN=false still in .env; without the flag the gate refuses."""
+    root = _bare(tmp_path)
+    env = root / ".env"
+    env.write_text("POLYARB_DRY_RUN=false\n")
+    env.chmod(0o600)
+    marker = tmp_path / "started"
+    r = _run("start_shadow.sh", root, marker, "--event", "x")
+    assert r.returncode == 1 and not marker.exists()
+    r = _run("start_shadow.sh", root, marker, "--rollback", "--event", "x")
+    assert r.returncode == 0, r.stderr
+    assert "--rollback" not in marker.read_text()

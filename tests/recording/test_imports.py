@@ -156,3 +156,37 @@ def test_import_killed_midway_leaves_no_session(tmp_path: Path, shared_data: Pat
 
     import_burst(shared_data, recordings)
     assert [p.name for p in recordings.iterdir()] == ["crossing-burst-2026-09-29"]
+
+
+def test_reimport_keeps_the_runs_of_the_session_and_says_so(
+    tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15 item 8: re-importing a session that has runs (a replay, a shadow run with its
+    parity report) keeps every run folder byte for byte and names them. Old code: the swap
+    moved the whole old folder aside and deleted it, runs included."""
+    from polyarb.cli import main
+
+    recordings = tmp_path / "recordings"
+    assert (
+        main(["import", "burst", "--data", str(shared_data), "--recordings", str(recordings)]) == 0
+    )
+    (session,) = [p for p in recordings.iterdir() if not p.name.startswith(".")]
+    assert main(["replay", "--session", session.name, "--recordings", str(recordings),
+                 "--run-id", "r1"]) == 0  # fmt: skip
+    parity = session / "runs" / "r1" / "parity.json"
+    parity.write_text('{"status": "PASS"}\n')
+    before = {
+        p.relative_to(session): p.read_bytes() for p in (session / "runs").rglob("*") if p.is_file()
+    }
+    capsys.readouterr()
+    assert (
+        main(["import", "burst", "--data", str(shared_data), "--recordings", str(recordings)]) == 0
+    )
+    out = capsys.readouterr().out
+    assert f"kept 1 existing run(s) of {session.name}: r1" in out
+    after = {
+        p.relative_to(session): p.read_bytes() for p in (session / "runs").rglob("*") if p.is_file()
+    }
+    assert after == before
+    assert SessionReader(session).sealed
+    assert _visible(recordings) == [session.name]

@@ -206,3 +206,84 @@ def test_shadow_imports_no_live_venue() -> None:
         "print(bad); sys.exit(1 if bad else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+UTC_LINE = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z "
+
+
+def test_run_log_shows_signs_of_life(served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15 item 3: every run.log line carries its UTC time, a heartbeat line (frames,
+    connections, latency, opportunities, PnL) is written at connect, events.jsonl records the
+    connect and the disconnect, and heartbeat.json ends as "finished". Old code: untimed lines,
+    no heartbeat, no feed events."""
+    import re
+
+    source, url = served
+    out = tmp_path / "out"
+    code = main(
+        [
+            "shadow",
+            "--profile",
+            str(SHADOW_PROFILE),
+            "--markets-from",
+            str(source),
+            "--url",
+            url,
+            "--session",
+            "alive",
+            "--duration",
+            "3",
+            "--no-status",
+            "--recordings",
+            str(out),
+            "--env",
+            str(tmp_path / "none.env"),
+        ]
+    )
+    assert code == 0
+    run_dir = out / "alive" / "runs" / "shadow"
+    lines = (run_dir / "run.log").read_text().splitlines()
+    assert lines and all(re.match(UTC_LINE, line) for line in lines), lines[:3]
+    beats = [line for line in lines if " heartbeat " in line]
+    assert beats, lines
+    for word in ("frames=", "connections=", "latency p50=", "opportunities=", "pnl_usd="):
+        assert word in beats[0]
+    assert any(" connect conn=0" in line for line in lines)
+    events = [json.loads(x) for x in (run_dir / "events.jsonl").read_text().splitlines()]
+    feed = [e["event"] for e in events if e.get("table") == "feed"]
+    assert feed[0] == "connect" and "disconnect" in feed
+    beat = json.loads((run_dir / "heartbeat.json").read_text())
+    assert beat["state"] == "finished" and beat["connections"] == 1
+
+
+def test_a_feed_never_reachable_is_exit_1_with_the_reason(
+    copy_session, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15 item 3: connection refused for the whole run is not a clean 0 exit; stderr
+    says the feed was never reachable and why. Old code: exit 0."""
+    source = copy_session("resolvedkit-btc15m")
+    code = main(
+        [
+            "shadow",
+            "--profile",
+            str(SHADOW_PROFILE),
+            "--markets-from",
+            str(source),
+            "--url",
+            f"ws://127.0.0.1:{_free_port()}",
+            "--session",
+            "nofeed",
+            "--duration",
+            "1.5",
+            "--no-status",
+            "--recordings",
+            str(tmp_path / "out"),
+            "--env",
+            str(tmp_path / "none.env"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "never reachable" in err and "Connect" in err
+    log = (tmp_path / "out" / "nofeed" / "runs" / "shadow" / "run.log").read_text()
+    assert "feed error conn=0" in log

@@ -1,9 +1,10 @@
--- The go/no-go checklist ('polyarb go-no-go --phase N', reports/go_no_go/latest.json) must be
--- for the phase being entered, and its status must be one of the accepted ones. The status
+-- The go/no-go checklist ('polyarb go-no-go --phase N', reports/go_no_go/phase<N>.json) must
+-- exist for the phase being entered (kept per phase: a later check of another phase cannot
+-- hide it), and its status must be one of the accepted ones. The status
 -- is recomputed from the checks without go-no-go's own "promote_check" check: that one asks
 -- whether this very command said GO, and counting it would make each wait for the other.
 WITH latest AS (
-    SELECT * FROM go_no_go LIMIT 1
+    SELECT * FROM go_no_go WHERE phase = $phase LIMIT 1
 ),
 checks AS (
     SELECT json_extract_string(c, '$.name') AS name, upper(json_extract_string(c, '$.status')) AS status
@@ -37,7 +38,7 @@ SELECT
     found > 0 AND coalesce(phase = $phase AND list_contains($accept, status), false) AS ok,
     CASE
         WHEN found = 0
-            THEN printf('no go/no-go result (reports/go_no_go/latest.json): run ''polyarb go-no-go --phase %d''', $phase)
+            THEN printf('no go/no-go result for phase %d (reports/go_no_go/phase%d.json): run ''polyarb go-no-go --phase %d''', $phase, $phase, $phase)
         WHEN phase IS DISTINCT FROM $phase
             THEN printf('the latest go/no-go result is for phase %s, not %d',
                 coalesce(phase::VARCHAR, '?'), $phase)

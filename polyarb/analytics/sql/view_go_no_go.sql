@@ -1,4 +1,5 @@
--- go_no_go: the latest result of 'polyarb go-no-go' (reports/go_no_go/latest.json), 0 or 1 row.
+-- go_no_go: the latest result of 'polyarb go-no-go --phase N' per phase
+-- (reports/go_no_go/phase<N>.json), one row per phase checked.
 CREATE OR REPLACE VIEW go_no_go AS
 SELECT
     TRY_CAST(json_extract(content, '$.phase') AS INTEGER) AS phase,
@@ -6,4 +7,4 @@ SELECT
     json_extract(content, '$.checks') AS checks,
     json_extract_string(content, '$.ts') AS ts,
     filename AS path
-FROM JSONFILES('reports:go_no_go/latest.json');
+FROM JSONFILES('reports:go_no_go/phase*.json');

@@ -2,7 +2,7 @@
 // Text always goes in through textContent: ids, alert messages and reasons come from files.
 "use strict";
 
-const REFRESH_MS = 5000;
+const REFRESH_MS = 3000; // the live view: heartbeats are rewritten every 2 s
 const NUMBERS = [
   ["frames", "frames"], ["opportunities_total", "opportunities"], ["orders", "orders"],
   ["fills", "fills"], ["fees", "fees $"], ["realised_pnl", "realised $"],
@@ -13,6 +13,7 @@ const MONEY = new Set(["fees", "realised_pnl", "marked_pnl", "total_pnl"]);
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 let selected = null; // {session, run}
+let liveStates = {}; // "session/run" -> heartbeat state (running, crashed, finished, failed)
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -49,6 +50,19 @@ function usd(text) {
   return text.startsWith("-") ? "-$" + text.slice(1) : "$" + text;
 }
 
+// Long hex/decimal ids shortened for reading; the full id stays on hover (title).
+function shortId(id) {
+  const text = id === null || id === undefined ? "" : String(id);
+  if (text.length <= 16) return text || "-";
+  return el("abbr", { class: "id", title: text }, text.slice(0, 8) + "…" + text.slice(-6));
+}
+
+function named(name, id) {
+  // The market's question/outcome when known, the (shortened) id beside it.
+  if (!name) return shortId(id);
+  return el("span", { title: String(id || "") }, name);
+}
+
 function badge(node, status) {
   node.textContent = status || "-";
   node.className = "badge " + (status || "");
@@ -82,7 +96,8 @@ function renderSessions(sessions) {
       if (selected && selected.session === s.id && selected.run === r.run_id) {
         a.className = "selected";
       }
-      if (!r.complete) a.title = "no run.json yet: running or crashed";
+      const live = liveStates[s.id + "/" + r.run_id];
+      if (!r.complete) a.title = live ? "no run.json yet: " + live : "no run.json yet: running or crashed";
       runs.append(a);
     }
     if (!s.runs.length) runs.append("-");
@@ -94,8 +109,9 @@ function renderSessions(sessions) {
 }
 
 function renderRun(run) {
+  const live = liveStates[run.session_id + "/" + run.run_id];
   document.getElementById("run-title").textContent =
-    `${run.session_id} / ${run.run_id}` + (run.complete ? "" : " (running or crashed)");
+    `${run.session_id} / ${run.run_id}` + (run.complete ? "" : ` (${live || "running or crashed"})`);
   const parity = document.getElementById("parity");
   parity.textContent = run.parity_status ? "parity " + run.parity_status : "no parity check";
   parity.className = "badge " + (run.parity_status || "");
@@ -169,11 +185,13 @@ function renderDecisions(data) {
   const body = document.querySelector("#decisions tbody");
   body.replaceChildren();
   for (const d of data.decisions.slice().reverse()) {
+    const market = d.market || d.asset_id || (d.assets && d.assets[0]);
     body.append(el("tr", {}, el("td", { class: "num" }, d.seq), el("td", {}, d.type),
-      el("td", {}, d.decision_id), el("td", {}, d.side),
+      el("td", { class: "market" }, named(d.market_name, market)),
+      el("td", {}, shortId(d.decision_id)), el("td", {}, d.side),
       el("td", {}, [d.verdict, d.reason].filter(Boolean).join(" / "))));
   }
-  if (!data.decisions.length) body.append(el("tr", {}, el("td", { colspan: 5 }, "no decisions")));
+  if (!data.decisions.length) body.append(el("tr", {}, el("td", { colspan: 6 }, "no decisions")));
 }
 
 function renderPromotion(p) {
@@ -204,6 +222,37 @@ function renderGoNoGo(g) {
   if (bad.length) box.append(el("div", {}, bad.join(", ")));
 }
 
+function ms(us) {
+  return us === null || us === undefined ? "-" : (us / 1000).toFixed(1) + " ms";
+}
+
+function renderLive(data) {
+  liveStates = {};
+  const body = document.querySelector("#live-runs tbody");
+  body.replaceChildren();
+  for (const r of data.runs) {
+    const key = r.session_id + "/" + r.run_id;
+    liveStates[key] = r.state;
+    const link = el("a", { href: "#" + encodeURIComponent(key) }, key);
+    const pct = r.connected_pct === null || r.connected_pct === undefined ? "-" : r.connected_pct + " %";
+    const when = utc(r.ts_ns) + (r.state === "running" ? "" : ` (${r.heartbeat_age_s} s ago)`);
+    body.append(el("tr", { "data-live": key },
+      el("td", {}, link), el("td", { class: "state-" + r.state, "data-state": r.state }, r.state),
+      el("td", {}, when), el("td", { class: "num" }, (r.frames_per_s ?? "-") + " /s"),
+      el("td", { class: "num" }, `${r.connected} / ${r.connections} up`),
+      el("td", { class: "num" }, count(r.reconnects)), el("td", { class: "num" }, pct),
+      el("td", { class: "num" }, `${ms(r.latency_p50_us)} / ${ms(r.latency_p95_us)} / ${ms(r.latency_p99_us)}`),
+      el("td", { class: "num" }, count(r.opportunities)), el("td", { class: "num" }, count(r.orders)),
+      el("td", { class: "num" }, r.pnl_usd === null ? "-" : usd(r.pnl_usd)),
+      el("td", {}, (r.active_alerts || []).join(", ") || "none")));
+  }
+  const running = data.runs.filter((r) => r.state === "running").length;
+  const crashed = data.runs.filter((r) => r.state === "crashed").length;
+  document.getElementById("live-summary").textContent = data.runs.length
+    ? `${running} running, ${crashed} crashed, ${data.runs.length - running - crashed} stopped`
+    : "no shadow or live run has written a heartbeat";
+}
+
 async function refreshRun() {
   if (!selected) return;
   const base = `/api/runs/${encodeURIComponent(selected.session)}/${encodeURIComponent(selected.run)}`;
@@ -219,9 +268,11 @@ async function refreshRun() {
 async function refresh() {
   const health = document.getElementById("health");
   try {
-    const [h, sessions, promotion, gonogo] = await Promise.all([
+    const [h, sessions, promotion, gonogo, live] = await Promise.all([
       api("/api/health"), api("/api/sessions"), api("/api/promotion"), api("/api/go-no-go"),
+      api("/api/live"),
     ]);
+    renderLive(live);
     health.textContent = `v${h.version} · ${h.sessions} sessions · ${h.runs} runs · ${h.recordings}`;
     health.className = "muted";
     selected = parseHash() || newestRun(sessions);

@@ -55,7 +55,9 @@ def staged_session(recordings: Path, session_id: str) -> Iterator[Path]:
 
     An import that raises or is killed part-way never leaves an empty or unsealed
     session in ``recordings/``: the old session (if any) stays until the new one is
-    sealed, then is swapped out by two renames on the same file system.
+    sealed, then is swapped out by two renames on the same file system. The old
+    session's runs (replays, shadow runs, parity reports: hours of work) are moved
+    into the new session first, never deleted: see :func:`keep_runs`.
     """
     recordings.mkdir(parents=True, exist_ok=True)
     _clear_stale_stages(recordings)
@@ -65,11 +67,48 @@ def staged_session(recordings: Path, session_id: str) -> Iterator[Path]:
     try:
         yield stage
         target = recordings / session_id
+        if target.is_dir() and not target.is_symlink():
+            keep_runs(target, stage / session_id)
         if target.exists() or target.is_symlink():
             target.rename(stage / ".replaced")
         (stage / session_id).rename(target)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def keep_runs(old: Path, new: Path) -> list[str]:
+    """Move every run folder of session ``old`` into session ``new``; returns their names.
+
+    A run the new session already has keeps its name and the old one is kept beside it
+    as ``<run>.previous[-N]``: nothing of the old session's runs is ever dropped."""
+    runs = old / "runs"
+    if not runs.is_dir():
+        return []
+    dest = new / "runs"
+    kept = []
+    for run in sorted(runs.iterdir()):
+        if run.name.startswith(".") or not run.is_dir():
+            continue
+        dest.mkdir(parents=True, exist_ok=True)
+        name, n = run.name, 0
+        while (dest / name).exists():
+            n += 1
+            name = f"{run.name}.previous" + (f"-{n}" if n > 1 else "")
+        run.rename(dest / name)
+        kept.append(name)
+    return kept
+
+
+def existing_runs(recordings: Path) -> dict[str, list[str]]:
+    """``{session id: [run ids]}`` under ``recordings`` now (what an import must keep)."""
+    out: dict[str, list[str]] = {}
+    for runs in sorted(recordings.glob("*/runs")):
+        if runs.parent.name.startswith("."):
+            continue
+        names = sorted(p.name for p in runs.iterdir() if p.is_dir() and not p.name.startswith("."))
+        if names:
+            out[runs.parent.name] = names
+    return out
 
 
 def staged(importer: Callable[P, Path]) -> Callable[P, Path]:
