@@ -51,7 +51,7 @@ class _Reject(PolyarbError):
     """Raised inside the parser only; becomes a RejectedFrame at the boundary."""
 
 
-class _Slow(Exception):
+class _Slow(PolyarbError):
     """The fast path declines this frame; the generic path decides (and names any rejection)."""
 
 
