@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from polyarb.api import default_profile
 from polyarb.cli.common import (
     CliError,
     add_recordings_arg,
@@ -14,7 +13,6 @@ from polyarb.cli.common import (
     print_json,
     session_path,
 )
-from polyarb.cli.progress import progress_bar
 from polyarb.units import format_fixed
 
 
@@ -50,6 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def load(profile_path: Path | None) -> tuple[Any, Any]:
     """(profile, alert rules) from ``--profile``; bad files become exit-2 errors."""
     from polyarb.alerts import AlertRulesError, rules_for_profile
+    from polyarb.api import default_profile
     from polyarb.config.profile import ProfileError, load_profile
 
     if profile_path is None:
@@ -66,6 +65,7 @@ def replay_and_report(
     recordings: Path, session: str, profile_path: Path | None, run_id: str | None, as_json: bool
 ) -> int:
     """Shared by ``replay`` and ``demo``."""
+    from polyarb.cli.progress import progress_bar
     from polyarb.engine import replay
     from polyarb.recording.reader import SessionError
 
