@@ -478,6 +478,14 @@ class AlertEvaluator:
             r.NAME: attrgetter(*r.INPUTS) for r in declared if r.INPUTS
         }
         self._last: dict[str, tuple[Any, _Check]] = {}
+        # A tick whose declared inputs all equal the previous tick's (and that fired no
+        # pulse) cannot change any declared rule's state: only the undeclared rules run.
+        fields = sorted({f for r in declared for f in r.INPUTS or ()})
+        self._all_inputs: Callable[[HealthSnapshot], Any] | None = (
+            attrgetter(*fields) if fields else None
+        )
+        self._always = [name for name in self._order if name not in self._inputs]
+        self._quiet_key: Any = None
 
     @property
     def active(self) -> tuple[str, ...]:
@@ -496,11 +504,15 @@ class AlertEvaluator:
         tick that has a non-zero count, with the count as value.
         """
         out: list[AlertEvent] = []
-        for name in self._order:
+        key = self._all_inputs(s) if self._all_inputs is not None else None
+        quiet = key is not None and key == self._quiet_key
+        pulsed = False
+        for name in self._always if quiet else self._order:
             rule = self._config[name]
             breached, value, threshold, message = self._check(name, rule, s)
             if name in self._pulse:
                 if rule.enabled and breached:
+                    pulsed = True
                     for state in ("fired", "cleared"):
                         out.append(
                             AlertEvent(
@@ -520,6 +532,7 @@ class AlertEvaluator:
                 out.append(ev)
             elif not breached and name in self._active:
                 out.append(self._clear(s, name, value, threshold, message))
+        self._quiet_key = None if pulsed else key
         return out
 
     def _check(self, name: str, rule: Rule, s: HealthSnapshot) -> _Check:

@@ -17,6 +17,9 @@ from polyarb.protocol.markets import MarketMeta
 from polyarb.recording.files import journal_batches, read_markets_table
 from polyarb.recording.schema import FRAMES_SCHEMA
 
+_READ_BUFFER = 1 << 20
+"""Bytes read at a time from a column chunk (pyarrow streams the chunk instead of reading it whole)."""
+
 
 class SessionError(ValueError, PolyarbError):
     """Not a session, or a session that fails its own checks."""
@@ -87,11 +90,13 @@ class SessionReader:
                         batch = batch.select(columns)
                     yield from pa.Table.from_batches([batch]).to_batches(max_chunksize=batch_size)
                 continue
-            pf = pq.ParquetFile(str(path))
-            if is_compacted(pf):
-                yield from decoded_batches(pf, batch_size=batch_size, columns=columns)
-                continue
-            yield from pf.iter_batches(batch_size=batch_size, columns=columns)
+            # buffer_size streams each column chunk in pieces instead of reading it whole, and
+            # no pre-buffering: peak memory is one batch, not the part's compressed chunks
+            with pq.ParquetFile(str(path), buffer_size=_READ_BUFFER, pre_buffer=False) as pf:
+                if is_compacted(pf):
+                    yield from decoded_batches(pf, batch_size=batch_size, columns=columns)
+                else:
+                    yield from pf.iter_batches(batch_size=batch_size, columns=columns)
 
     def frames(self, *, batch_size: int = 65_536, include_open: bool = False) -> Iterator[Frame]:
         """Every frames row as a :class:`Frame`, in seq order."""

@@ -77,6 +77,8 @@ def _every_tick(rules: AlertRules, snaps: list[HealthSnapshot]) -> list[list[Any
     """The evaluator without reuse: every check runs on every tick."""
     evaluator = AlertEvaluator(rules)
     evaluator._inputs = {}  # the reference path is the uncached one
+    evaluator._all_inputs = None
+    evaluator._always = list(evaluator._order)
     return [evaluator.evaluate(s) for s in snaps]
 
 
