@@ -7,8 +7,10 @@ Prints, from one run (best of ``--repeat`` interleaved rounds each):
   kept in ``reference_parser.py`` (issue 16 target: parse <= 2x the floor);
 * end-to-end engine frames/s (tick rows included) with today's parser and
   with the reference parse path, and their ratio (issue 16 target: >= 3x);
-* tick-row cost per 1,000 tick rows (engine fed only the session's tick rows
-  after its frames, minus nothing: ticks carry their own work).
+* tick-row cost per 1,000 tick rows (the full replay minus the same replay
+  without its tick rows);
+* ``replay_many`` with 16 profiles against 1 (one parse feeds every engine;
+  issue 16 target: <= 4x). ``--profiles 0`` skips it.
 
 Run: ``.venv/bin/python benchmarks/bench_replay.py [--recordings DIR]``. Never asserted in tests.
 """
@@ -16,6 +18,7 @@ Run: ``.venv/bin/python benchmarks/bench_replay.py [--recordings DIR]``. Never a
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -28,7 +31,7 @@ import polyarb.engine.engine as engine_module
 from polyarb.api import default_profile
 from polyarb.cli.common import shared_data_dir
 from polyarb.engine import Engine, MemorySink
-from polyarb.engine.replay import split_history
+from polyarb.engine.replay import replay_many, split_history
 from polyarb.events import BookSnapshot, LevelChange
 from polyarb.protocol.parser import parse_frame
 from polyarb.recording import SessionReader
@@ -77,10 +80,23 @@ def engine_replay(reader: SessionReader, rows: list[Row], parse: Callable[..., o
         engine_module.parse_frame = saved
 
 
+def many_profiles(session: Path, n: int) -> tuple[float, float]:
+    """Seconds for ``replay_many`` (runs written to disk) with 1 and with ``n`` profiles."""
+    base = default_profile()
+    profiles = [base.model_copy(update={"name": f"bench-{i}"}) for i in range(n)]
+    start = time.perf_counter()
+    replay_many(session, profiles[:1], run_ids=["bench-one"])
+    one = time.perf_counter() - start
+    start = time.perf_counter()
+    replay_many(session, profiles, run_ids=[f"bench-{i}" for i in range(n)])
+    return one, time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--recordings", type=Path, default=None)
     parser.add_argument("--repeat", type=int, default=3, help="best of N rounds each")
+    parser.add_argument("--profiles", type=int, default=16, help="profiles for replay_many")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = args.recordings
@@ -101,6 +117,11 @@ def main() -> None:
             replay = min(replay, engine_replay(reader, rows, parse_frame))
             replay_ref = min(replay_ref, engine_replay(reader, rows, reference_parser.parse_frame))
             replay_no_ticks = min(replay_no_ticks, engine_replay(reader, no_ticks, parse_frame))
+        many = None
+        if args.profiles > 0:  # on a copy: the runs it writes stay out of --recordings
+            copy = Path(tmp) / "many" / SESSION
+            shutil.copytree(root / SESSION, copy, ignore=shutil.ignore_patterns("runs"))
+            many = many_profiles(copy, args.profiles)
     frames = len(rows)
     print(f"session {SESSION}: {frames:,} rows ({len(payloads):,} frames, {ticks:,} tick rows),"
           f" {levels:,} level updates")  # fmt: skip
@@ -114,6 +135,10 @@ def main() -> None:
     tick_cost = max(replay - replay_no_ticks, 0.0)
     print(f"tick rows       : {tick_cost / ticks * 1000 * 1000:.2f} ms per 1,000 tick rows"
           f" ({tick_cost:.3f} s of {replay:.3f} s)")  # fmt: skip
+    if many is not None:
+        one, n = many
+        print(f"replay_many     : 1 profile {one:.3f} s, {args.profiles} profiles {n:.3f} s"
+              f" = {n / one:.2f}x (target <= 4)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -70,3 +70,15 @@ def test_cli_takes_repeated_profiles_and_rejects_a_shared_run_id(
     assert main([*args, "--run-id", "x"]) == 2
     same = str(REPO / "profiles" / PROFILES[0])
     assert main(["replay", "--session", str(session), "--profile", same, "--profile", same]) == 2
+
+
+def test_python_api_replays_many_profiles(copy_session: Callable[[str], Path]) -> None:
+    """``polyarb.replay_many`` takes profile paths like ``polyarb.replay`` and matches it."""
+    import polyarb
+
+    session = copy_session("crossing-burst-2026-09-29")
+    paths = [REPO / "profiles" / p for p in PROFILES]
+    many = polyarb.replay_many(session, [*paths, None])
+    singles = [polyarb.replay(session, p, run_id=f"one-{i}") for i, p in enumerate([*paths, None])]
+    assert [m["decisions_sha256"] for m in many] == [s["decisions_sha256"] for s in singles]
+    assert [m["summary"] for m in many] == [s["summary"] for s in singles]
