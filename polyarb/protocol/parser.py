@@ -390,7 +390,7 @@ def _price(obj: dict[str, Any], key: str = "price") -> int:
 
 def _side(obj: dict[str, Any]) -> str:
     value = obj.get("side")
-    if value not in _SIDES:
+    if not isinstance(value, str) or value not in _SIDES:  # a list or dict is unhashable
         raise _Reject(f"field 'side' must be BUY or SELL, got {value!r}")
     return value
 
