@@ -1,67 +1,102 @@
-"""Replay throughput on the resolvedkit session vs decode-only (parse_frame of the same rows).
+"""Replay throughput on the resolvedkit session, measured against floors and the old parse path.
 
-Prints frames/s and level updates/s for both, and their ratio (target ≥ 0.5).
+Prints, from one run (best of ``--repeat`` interleaved rounds each):
+
+* parse cost relative to the decode floor (``msgspec.json.decode`` of the same
+  payloads, no events built) for today's parser and for the reference parser
+  kept in ``reference_parser.py`` (issue 16 target: parse <= 2x the floor);
+* end-to-end engine frames/s (tick rows included) with today's parser and
+  with the reference parse path, and their ratio (issue 16 target: >= 3x);
+* tick-row cost per 1,000 tick rows (the full replay minus the same replay
+  without its tick rows);
+* ``replay_many`` with 16 profiles against 1 (one parse feeds every engine;
+  issue 16 target: <= 4x). ``--profiles 0`` skips it.
+
 Run: ``.venv/bin/python benchmarks/bench_replay.py [--recordings DIR]``. Never asserted in tests.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
+import reference_parser
+
+import polyarb.engine.engine as engine_module
 from polyarb.api import default_profile
 from polyarb.cli.common import shared_data_dir
 from polyarb.engine import Engine, MemorySink
-from polyarb.engine.replay import split_history
+from polyarb.engine.replay import replay_many, split_history
 from polyarb.events import BookSnapshot, LevelChange
 from polyarb.protocol.parser import parse_frame
 from polyarb.recording import SessionReader
 from polyarb.recording.imports import import_resolvedkit
 
 SESSION = "resolvedkit-btc15m"
+Row = tuple[int, int, str, str, int]
 
 
-def _rows(reader: SessionReader) -> list[tuple[int, int, str, str, int]]:
+def _rows(reader: SessionReader) -> list[Row]:
     return [(f.seq, f.recv_ns, f.kind, f.payload, f.conn_id) for f in reader.frames()]
 
 
-def _level_updates(rows: list[tuple[int, int, str, str, int]]) -> int:
+def _level_updates(payloads: list[str]) -> int:
     n = 0
-    for _, _, kind, payload, _ in rows:
-        if kind == "frame":
-            for ev in parse_frame(payload):
-                if isinstance(ev, BookSnapshot):
-                    n += len(ev.bids) + len(ev.asks)
-                elif isinstance(ev, LevelChange):
-                    n += 1
+    for payload in payloads:
+        for ev in parse_frame(payload):
+            if isinstance(ev, BookSnapshot):
+                n += len(ev.bids) + len(ev.asks)
+            elif isinstance(ev, LevelChange):
+                n += 1
     return n
 
 
-def decode_only(rows: list[tuple[int, int, str, str, int]]) -> float:
+def _time_parse(fn: Callable[[str], object], payloads: list[str]) -> float:
     start = time.perf_counter()
-    for _, _, kind, payload, _ in rows:
-        if kind == "frame":
-            parse_frame(payload)
+    for payload in payloads:
+        fn(payload)
     return time.perf_counter() - start
 
 
-def engine_replay(reader: SessionReader, rows: list[tuple[int, int, str, str, int]]) -> float:
+def engine_replay(reader: SessionReader, rows: list[Row], parse: Callable[..., object]) -> float:
+    """Full engine over ``rows`` with ``parse`` as the engine's frame parser."""
     start_metas, later = split_history(reader.market_history())
     engine = Engine(start_metas, default_profile(), MemorySink(), updates=later)
     on_frame = engine.on_frame
+    saved = engine_module.parse_frame
+    engine_module.parse_frame = parse  # type: ignore[assignment]
+    try:
+        start = time.perf_counter()
+        for seq, recv_ns, kind, payload, conn_id in rows:
+            on_frame(seq, recv_ns, kind, payload, conn_id)
+        engine.finish()
+        return time.perf_counter() - start
+    finally:
+        engine_module.parse_frame = saved
+
+
+def many_profiles(session: Path, n: int) -> tuple[float, float]:
+    """Seconds for ``replay_many`` (runs written to disk) with 1 and with ``n`` profiles."""
+    base = default_profile()
+    profiles = [base.model_copy(update={"name": f"bench-{i}"}) for i in range(n)]
     start = time.perf_counter()
-    for seq, recv_ns, kind, payload, conn_id in rows:
-        on_frame(seq, recv_ns, kind, payload, conn_id)
-    engine.finish()
-    return time.perf_counter() - start
+    replay_many(session, profiles[:1], run_ids=["bench-one"])
+    one = time.perf_counter() - start
+    start = time.perf_counter()
+    replay_many(session, profiles, run_ids=[f"bench-{i}" for i in range(n)])
+    return one, time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--recordings", type=Path, default=None)
-    parser.add_argument("--repeat", type=int, default=3, help="best of N runs each")
+    parser.add_argument("--repeat", type=int, default=3, help="best of N rounds each")
+    parser.add_argument("--profiles", type=int, default=16, help="profiles for replay_many")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = args.recordings
@@ -70,22 +105,40 @@ def main() -> None:
             import_resolvedkit(shared_data_dir() / "resolvedkit_btc15m", root)
         reader = SessionReader(root / SESSION)
         rows = _rows(reader)
-        frames = len(rows)
-        levels = _level_updates(rows)
-        decode = min(decode_only(rows) for _ in range(args.repeat))
-        replay = min(engine_replay(reader, rows) for _ in range(args.repeat))
-    print(
-        f"session {SESSION}: {frames:,} rows, {levels:,} level updates (snapshot levels + deltas)"
-    )
-    print(
-        f"decode only : {frames / decode:12,.0f} rows/s  {levels / decode:14,.0f} levels/s"
-        f"  ({decode:.3f} s)"
-    )
-    print(
-        f"engine      : {frames / replay:12,.0f} rows/s  {levels / replay:14,.0f} levels/s"
-        f"  ({replay:.3f} s)"
-    )
-    print(f"ratio engine/decode throughput: {decode / replay:.2f} (target >= 0.5)")
+        payloads = [r[3] for r in rows if r[2] == "frame"]
+        no_ticks = [r for r in rows if r[2] != "tick"]
+        ticks = len(rows) - len(no_ticks)
+        levels = _level_updates(payloads)
+        floor = fast = ref = replay = replay_ref = replay_no_ticks = float("inf")
+        for _ in range(args.repeat):  # interleaved so load on the machine hits all alike
+            floor = min(floor, _time_parse(msgspec.json.decode, payloads))
+            fast = min(fast, _time_parse(parse_frame, payloads))
+            ref = min(ref, _time_parse(reference_parser.parse_frame, payloads))
+            replay = min(replay, engine_replay(reader, rows, parse_frame))
+            replay_ref = min(replay_ref, engine_replay(reader, rows, reference_parser.parse_frame))
+            replay_no_ticks = min(replay_no_ticks, engine_replay(reader, no_ticks, parse_frame))
+        many = None
+        if args.profiles > 0:  # on a copy: the runs it writes stay out of --recordings
+            copy = Path(tmp) / "many" / SESSION
+            shutil.copytree(root / SESSION, copy, ignore=shutil.ignore_patterns("runs"))
+            many = many_profiles(copy, args.profiles)
+    frames = len(rows)
+    print(f"session {SESSION}: {frames:,} rows ({len(payloads):,} frames, {ticks:,} tick rows),"
+          f" {levels:,} level updates")  # fmt: skip
+    print(f"decode floor    : {floor:.3f} s  (msgspec.json.decode, no events)")
+    print(f"parse           : {fast:.3f} s  = {fast / floor:.2f}x floor (target <= 2)")
+    print(f"parse reference : {ref:.3f} s  = {ref / floor:.2f}x floor")
+    print(f"engine          : {frames / replay:12,.0f} rows/s  {levels / replay:14,.0f} levels/s"
+          f"  ({replay:.3f} s)")  # fmt: skip
+    print(f"engine reference: {frames / replay_ref:12,.0f} rows/s  ({replay_ref:.3f} s)")
+    print(f"end-to-end ratio vs reference parse path: {replay_ref / replay:.2f}x (target >= 3)")
+    tick_cost = max(replay - replay_no_ticks, 0.0)
+    print(f"tick rows       : {tick_cost / ticks * 1000 * 1000:.2f} ms per 1,000 tick rows"
+          f" ({tick_cost:.3f} s of {replay:.3f} s)")  # fmt: skip
+    if many is not None:
+        one, n = many
+        print(f"replay_many     : 1 profile {one:.3f} s, {args.profiles} profiles {n:.3f} s"
+              f" = {n / one:.2f}x (target <= 4)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from polyarb.errors import PolyarbError
 
 if TYPE_CHECKING:
     from polyarb.alerts.rules import AlertRulesError
-    from polyarb.api import default_profile, replay
+    from polyarb.api import default_profile, replay, replay_many
     from polyarb.config.profile import Profile, ProfileError, load_profile
     from polyarb.engine.engine import Engine
     from polyarb.ledger.ledger import LedgerError
@@ -46,6 +46,7 @@ _LAZY = {
     "default_profile": "polyarb.api",
     "load_profile": "polyarb.config.profile",
     "replay": "polyarb.api",
+    "replay_many": "polyarb.api",
 }
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "default_profile",
     "load_profile",
     "replay",
+    "replay_many",
 ]
 
 

@@ -7,10 +7,12 @@ module, and ``polyarb`` itself, stays cheap.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from polyarb.alerts.rules import AlertRules
     from polyarb.config.profile import Profile
     from polyarb.runs.runjson import RunJson
 
@@ -37,19 +39,48 @@ def replay(
     :func:`default_profile`. The result is a typed :class:`~polyarb.runs.runjson.RunJson`
     (``run.summary.total_pnl``, ``run.decisions_sha256``; docs/runs.md); errors are :class:`~polyarb.errors.PolyarbError` subclasses.
     """
-    from polyarb.alerts.rules import rules_for_profile
-    from polyarb.config.profile import load_profile
     from polyarb.engine.replay import replay as replay_session
 
+    loaded, rules = _profile(profile)
+    return replay_session(_session(session, recordings), loaded, run_id=run_id, alert_rules=rules)
+
+
+def replay_many(
+    session: str | Path,
+    profiles: Sequence[Profile | str | Path | None],
+    *,
+    recordings: str | Path | None = None,
+) -> list[RunJson]:
+    """Replay a session once for several profiles (each frame parsed once); one run.json each.
+
+    Arguments as for :func:`replay`; every run is the run ``replay`` writes for that
+    profile alone (same ``decisions_sha256``), under its default run id.
+    """
+    from polyarb.engine.replay import replay_many as replay_session_many
+
+    loaded = [_profile(p) for p in profiles]
+    return replay_session_many(
+        _session(session, recordings),
+        [p for p, _ in loaded],
+        alert_rules=[r for _, r in loaded],
+    )
+
+
+def _session(session: str | Path, recordings: str | Path | None) -> Path:
     path = Path(session)
     if not (path / "manifest.json").is_file():
         root = Path(recordings or os.environ.get("POLYARB_RECORDINGS", "recordings"))
         path = root / session
-    rules = None
+    return path
+
+
+def _profile(profile: Profile | str | Path | None) -> tuple[Profile, AlertRules | None]:
+    from polyarb.alerts.rules import rules_for_profile
+    from polyarb.config.profile import load_profile
+
     if profile is None:
-        profile = default_profile()
-    elif isinstance(profile, str | Path):
+        return default_profile(), None
+    if isinstance(profile, str | Path):
         loaded = load_profile(profile)
-        rules = rules_for_profile(profile, loaded.alerts)
-        profile = loaded
-    return replay_session(path, profile, run_id=run_id, alert_rules=rules)
+        return loaded, rules_for_profile(profile, loaded.alerts)
+    return profile, None

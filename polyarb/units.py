@@ -34,7 +34,8 @@ def _parse(text: str) -> int:
     whole, dot, frac = text.partition(".")
     if not whole and not frac:
         raise FixedPointError(f"not a number: {text!r}")
-    if (whole and not whole.isdigit()) or (frac and not frac.isdigit()) or not whole.isascii():
+    # isascii on the whole text: str.isdigit also accepts "²" and "٣", which int() mishandles
+    if (whole and not whole.isdigit()) or (frac and not frac.isdigit()) or not text.isascii():
         raise FixedPointError(f"not a decimal number: {text!r}")
     if dot and not frac and not whole:
         raise FixedPointError(f"not a number: {text!r}")

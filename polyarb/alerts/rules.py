@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -52,12 +53,19 @@ class Rule(BaseModel):
     :meth:`check`; listing it in :data:`RULES` adds it to the rule set, the YAML schema and
     the evaluator. ``PULSE`` rules (INFO counters) fire and clear within the tick whose
     count is non-zero.
+
+    ``INPUTS`` names every snapshot field :meth:`check` reads when the check is a pure
+    function of them (and of the rule's settings): the evaluator then reuses the last
+    result while those fields are unchanged, so a quiet tick costs one tuple compare per
+    rule. ``None`` (the default, and required for checks that keep ``ctx.memory``) runs
+    the check every tick. tests/alerts/test_incremental.py checks each declaration.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     NAME: ClassVar[str]
     PULSE: ClassVar[bool] = False
+    INPUTS: ClassVar[tuple[str, ...] | None] = None
 
     level: Level
     enabled: bool = True
@@ -80,6 +88,7 @@ class Rule(BaseModel):
 
 class WsDisconnected(Rule):
     NAME = "WS_DISCONNECTED"
+    INPUTS = ("connected", "connections", "disconnected_for_ms")
     level: Level = "CRITICAL"
     halts: bool = True
     after_ms: int = Field(
@@ -99,6 +108,7 @@ class WsDisconnected(Rule):
 
 class LiveNoFills(Rule):
     NAME = "LIVE_NO_FILLS"
+    INPUTS = ("live", "orders_in_window", "fills_in_window")
     level: Level = "CRITICAL"
     halts: bool = True
     min_orders: int = Field(
@@ -116,6 +126,7 @@ class LiveNoFills(Rule):
 
 class CircuitBreakerOpen(Rule):
     NAME = "CIRCUIT_BREAKER_OPEN"
+    INPUTS = ("breaker_open",)
     level: Level = "CRITICAL"
     halts: bool = True
 
@@ -128,6 +139,7 @@ class UnwindHeld(Rule):
     """An unwind left shares naked: the book was worse than ``execution.max_unwind_slippage``."""
 
     NAME = "UNWIND_HELD"
+    INPUTS = ("unwinds_held_in_window",)
     level: Level = "CRITICAL"
     halts: bool = True
 
@@ -160,6 +172,7 @@ class RpcUnhealthy(Rule):
 
 class HighRejectRate(Rule):
     NAME = "HIGH_REJECT_RATE"
+    INPUTS = ("rejects_in_window", "orders_in_window")
     level: Level = "WARNING"
     max_reject_bps: int = Field(
         default=5_000, ge=1, le=10_000, description="rejects / orders, basis points"
@@ -180,6 +193,7 @@ class HighRejectRate(Rule):
 
 class LatencyP95High(Rule):
     NAME = "LATENCY_P95_HIGH"
+    INPUTS = ("latency_p95_us",)
     level: Level = "WARNING"
     max_us: int = Field(default=500_000, ge=1, le=600_000_000)
 
@@ -192,6 +206,7 @@ class LatencyP95High(Rule):
 
 class PnlDrawdown(Rule):
     NAME = "PNL_DRAWDOWN"
+    INPUTS = ("drawdown",)
     level: Level = "WARNING"
     max_drawdown_usd: Decimal = Field(default=Decimal("5"), gt=0, le=1_000_000)
 
@@ -203,6 +218,7 @@ class PnlDrawdown(Rule):
 
 class LowBalance(Rule):
     NAME = "LOW_BALANCE"
+    INPUTS = ("balance",)
     level: Level = "WARNING"
     min_balance_usd: Decimal = Field(default=Decimal("20"), ge=0, le=10_000_000)
 
@@ -216,6 +232,7 @@ class LowBalance(Rule):
 
 class PositionLimitNear(Rule):
     NAME = "POSITION_LIMIT_NEAR"
+    INPUTS = ("position_utilisation_bps",)
     level: Level = "WARNING"
     max_utilisation_bps: int = Field(default=8_000, ge=1, le=10_000, description="position / limit")
 
@@ -230,6 +247,7 @@ class PositionLimitNear(Rule):
 
 class TradeExecuted(Rule):
     NAME = "TRADE_EXECUTED"
+    INPUTS = ("new_trades",)
     PULSE = True
     level: Level = "INFO"
 
@@ -240,6 +258,7 @@ class TradeExecuted(Rule):
 
 class OpportunityDetected(Rule):
     NAME = "OPPORTUNITY_DETECTED"
+    INPUTS = ("new_opportunities",)
     PULSE = True
     level: Level = "INFO"
 
@@ -258,6 +277,7 @@ class SettlementGasHigh(Rule):
 
     NAME = "SETTLEMENT_GAS_HIGH"
     PULSE = True
+    INPUTS = ("settlement_gas", "settlement_gas_limit")
     level: Level = "WARNING"
 
     def check(self, s: HealthSnapshot, ctx: RuleContext) -> _Check:
@@ -429,12 +449,26 @@ class TickWindow:
     """Sums per-tick counts over the last ``n`` ticks: the engine's ``*_in_window`` helper."""
 
     def __init__(self, n: int) -> None:
-        self._rows: deque[tuple[int, ...]] = deque(maxlen=n)
+        self._n = n
+        self._rows: deque[tuple[int, ...]] = deque()
+        self._sums: list[int] = []
 
     def push(self, *counts: int) -> tuple[int, ...]:
-        """Add this tick's counts; return the window sums in the same order."""
-        self._rows.append(counts)
-        return tuple(sum(col) for col in zip(*self._rows, strict=True))
+        """Add this tick's counts; return the window sums in the same order.
+
+        Running sums (add the new row, subtract the one leaving), so a tick costs the
+        same for a 60- or a 100,000-tick window; integers keep it exact.
+        """
+        rows, sums = self._rows, self._sums
+        if not sums:
+            sums.extend(0 for _ in counts)
+        rows.append(counts)
+        if len(rows) > self._n:
+            old = rows.popleft()
+            self._sums = sums = [a + b - c for a, b, c in zip(sums, counts, old, strict=True)]
+        else:
+            self._sums = sums = [a + b for a, b in zip(sums, counts, strict=True)]
+        return tuple(sums)
 
 
 def _usd(m: int) -> str:
@@ -467,6 +501,18 @@ class AlertEvaluator:
             r.NAME for r in declared if r.PULSE
         ]
         self._pulse = frozenset(r.NAME for r in declared if r.PULSE)
+        self._inputs: dict[str, Callable[[HealthSnapshot], Any]] = {
+            r.NAME: attrgetter(*r.INPUTS) for r in declared if r.INPUTS
+        }
+        self._last: dict[str, tuple[Any, _Check]] = {}
+        # A tick whose declared inputs all equal the previous tick's (and that fired no
+        # pulse) cannot change any declared rule's state: only the undeclared rules run.
+        fields = sorted({f for r in declared for f in r.INPUTS or ()})
+        self._all_inputs: Callable[[HealthSnapshot], Any] | None = (
+            attrgetter(*fields) if fields else None
+        )
+        self._always = [name for name in self._order if name not in self._inputs]
+        self._quiet_key: Any = None
 
     @property
     def active(self) -> tuple[str, ...]:
@@ -485,11 +531,15 @@ class AlertEvaluator:
         tick that has a non-zero count, with the count as value.
         """
         out: list[AlertEvent] = []
-        for name in self._order:
+        key = self._all_inputs(s) if self._all_inputs is not None else None
+        quiet = key is not None and key == self._quiet_key
+        pulsed = False
+        for name in self._always if quiet else self._order:
             rule = self._config[name]
-            breached, value, threshold, message = rule.check(s, self._contexts[name])
+            breached, value, threshold, message = self._check(name, rule, s)
             if name in self._pulse:
                 if rule.enabled and breached:
+                    pulsed = True
                     for state in ("fired", "cleared"):
                         out.append(
                             AlertEvent(
@@ -509,7 +559,20 @@ class AlertEvaluator:
                 out.append(ev)
             elif not breached and name in self._active:
                 out.append(self._clear(s, name, value, threshold, message))
+        self._quiet_key = None if pulsed else key
         return out
+
+    def _check(self, name: str, rule: Rule, s: HealthSnapshot) -> _Check:
+        inputs = self._inputs.get(name)
+        if inputs is None:
+            return rule.check(s, self._contexts[name])
+        key = inputs(s)
+        last = self._last.get(name)
+        if last is not None and last[0] == key:
+            return last[1]
+        result = rule.check(s, self._contexts[name])
+        self._last[name] = (key, result)
+        return result
 
     def _clear(
         self, s: HealthSnapshot, name: str, value: int, threshold: int, why: str

@@ -6,10 +6,11 @@ import argparse
 from pathlib import Path
 
 from polyarb.cli.common import CliError, print_json
-from polyarb.ops.backup import BackupError, create_backup
 
 
 def _run(args: argparse.Namespace) -> int:
+    from polyarb.ops.backup import BackupError, create_backup
+
     try:
         res = create_backup(args.root, args.out, include_frames=args.include_frames)
     except BackupError as exc:

@@ -6,10 +6,11 @@ import argparse
 from pathlib import Path
 
 from polyarb.cli.common import CliError, print_json
-from polyarb.ops.gonogo import GoNoGoInputs, result, run_checks, write_latest
 
 
 def _run(args: argparse.Namespace) -> int:
+    from polyarb.ops.gonogo import GoNoGoInputs, result, run_checks, write_latest
+
     if args.phase not in (0, 1, 2, 3):
         raise CliError(f"--phase {args.phase}: allowed 0 (shadow), 1 ($2), 2 ($5), 3 ($10-20)", 2)
     if args.rollback and args.phase != 0:

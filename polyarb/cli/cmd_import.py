@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from polyarb.cli.common import CliError, add_recordings_arg, shared_data_dir
-from polyarb.cli.progress import progress_bar
 
 SOURCES = ("resolvedkit", "burst", "negrisk", "all")
 
@@ -36,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from polyarb.cli.progress import progress_bar
     from polyarb.recording.imports import import_burst, import_resolvedkit
 
     data: Path = args.data or shared_data_dir()

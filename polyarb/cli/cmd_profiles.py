@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from polyarb.alerts.rules import AlertRulesError, load_alert_rules
 from polyarb.cli.common import CliError, print_json
-from polyarb.config.profile import Profile, ProfileError, load_profile
-from polyarb.configfile import flatten, load_yaml
+
+if TYPE_CHECKING:
+    from polyarb.config.profile import Profile
 
 DEFAULT_DIR = Path("profiles")
 
@@ -25,6 +25,8 @@ def _kind(path: Path) -> str:
 
 
 def _load(path: Path) -> Profile:
+    from polyarb.config.profile import ProfileError, load_profile
+
     try:
         return load_profile(path)
     except ProfileError as exc:
@@ -35,6 +37,9 @@ def _validate(args: argparse.Namespace) -> int:
     files = list(args.files) or sorted(args.dir.glob("*.yaml"))
     if not files:
         raise CliError(f"no profiles to validate: {args.dir}/*.yaml matched nothing", 2)
+    from polyarb.alerts.rules import AlertRulesError, load_alert_rules
+    from polyarb.config.profile import ProfileError, load_profile
+
     results: list[dict[str, Any]] = []
     for path in files:
         kind = _kind(path)
@@ -80,6 +85,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from polyarb.configfile import flatten
+
     profile = _load(args.profile)
     data = profile.model_dump(mode="json")
     if args.json:
@@ -94,11 +101,16 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _raw(path: Path) -> dict[str, Any]:
+    from polyarb.config.profile import ProfileError
+    from polyarb.configfile import load_yaml
+
     data = load_yaml(path, ProfileError, "profile") or {}
     return data if isinstance(data, dict) else {}
 
 
 def _diff(args: argparse.Namespace) -> int:
+    from polyarb.configfile import flatten
+
     a, b = _load(args.a), _load(args.b)
     fa, fb = flatten(a.model_dump(mode="json")), flatten(b.model_dump(mode="json"))
     changes = [

@@ -25,7 +25,6 @@ from polyarb.cli.feedargs import (
     feed_config,
     resolve_targets,
 )
-from polyarb.recording.schema import LIVE_COMPRESSION_LEVEL
 
 if TYPE_CHECKING:
     from polyarb.recording.recorder import Recorder, RecorderStatus
@@ -96,8 +95,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     t.add_argument(
         "--compression-level",
         type=number_in(1, 22, kind=int),
-        default=LIVE_COMPRESSION_LEVEL,
-        help=f"zstd level when sealing parts (default {LIVE_COMPRESSION_LEVEL}: fastest, and on "
+        default=None,
+        # the number is spelled out so --help need not import pyarrow (tests/cli/test_startup.py
+        # checks it against recording.schema.LIVE_COMPRESSION_LEVEL)
+        help="zstd level when sealing parts (default 1: fastest, and on "
         "book-heavy data also smaller than 3; 9 saves ~12%% at ~6x the CPU)",
     )
     s = p.add_mutually_exclusive_group()
@@ -124,6 +125,7 @@ def _tick_ms(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     from polyarb.recording import SessionReader, SessionWriter
     from polyarb.recording.recorder import Recorder, default_status_stream
+    from polyarb.recording.schema import LIVE_COMPRESSION_LEVEL
     from polyarb.recording.writer import StoreError
 
     if args.session is not None:  # before anything is read, resolved or created
@@ -145,7 +147,9 @@ def run(args: argparse.Namespace) -> int:
             flush_interval_s=args.flush_interval,
             part_max_bytes=int(args.part_mb * (1 << 20)),
             part_max_seconds=args.part_minutes * 60,
-            compression_level=args.compression_level,
+            compression_level=(
+                LIVE_COMPRESSION_LEVEL if args.compression_level is None else args.compression_level
+            ),
         )
     except StoreError as exc:
         raise CliError(str(exc), 1) from exc

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from polyarb.api import default_profile
 from polyarb.cli.common import (
     CliError,
     add_recordings_arg,
@@ -14,7 +13,6 @@ from polyarb.cli.common import (
     print_json,
     session_path,
 )
-from polyarb.cli.progress import progress_bar
 from polyarb.units import format_fixed
 
 if TYPE_CHECKING:
@@ -37,8 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--profile",
         type=Path,
+        action="append",
         default=None,
-        help="profile YAML (default: the built-in defaults with every registered detector)",
+        help="profile YAML (default: the built-in defaults with every registered detector); "
+        "repeat it to replay several profiles from one parse of the session, one run each",
     )
     p.add_argument(
         "--run-id",
@@ -53,6 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def load(profile_path: Path | None) -> tuple[Any, Any]:
     """(profile, alert rules) from ``--profile``; bad files become exit-2 errors."""
     from polyarb.alerts import AlertRulesError, rules_for_profile
+    from polyarb.api import default_profile
     from polyarb.config.profile import ProfileError, load_profile
 
     if profile_path is None:
@@ -69,6 +70,7 @@ def replay_and_report(
     recordings: Path, session: str, profile_path: Path | None, run_id: str | None, as_json: bool
 ) -> int:
     """Shared by ``replay`` and ``demo``."""
+    from polyarb.cli.progress import progress_bar
     from polyarb.engine import replay
     from polyarb.recording.reader import SessionError, SessionReader
 
@@ -96,7 +98,42 @@ def replay_and_report(
 
 
 def run(args: argparse.Namespace) -> int:
-    return replay_and_report(args.recordings, args.session, args.profile, args.run_id, args.json)
+    profiles = args.profile or [None]
+    if len(profiles) == 1:
+        return replay_and_report(args.recordings, args.session, profiles[0], args.run_id, args.json)
+    return _replay_many(args.recordings, args.session, profiles, args.run_id, args.json)
+
+
+def _replay_many(
+    recordings: Path, session: str, paths: list[Path], run_id: str | None, as_json: bool
+) -> int:
+    from polyarb.cli.progress import progress_bar
+    from polyarb.engine import default_run_id, replay_many
+    from polyarb.recording.reader import SessionError
+
+    if run_id is not None:
+        raise CliError("--run-id names one run; with several --profile each gets its default", 2)
+    path = session_path(recordings, session)
+    loaded = [load(p) for p in paths]
+    ids = [default_run_id(profile) for profile, _ in loaded]
+    for i, run in enumerate(ids):
+        if run in ids[:i]:
+            raise CliError(f"--profile {paths[i]}: same profile as an earlier --profile ({run})", 2)
+    try:
+        with progress_bar(f"replay {path.name} x{len(paths)}") as update:
+            results = replay_many(
+                path,
+                [profile for profile, _ in loaded],
+                alert_rules=[rules for _, rules in loaded],
+                progress=update,
+            )
+    except SessionError as exc:
+        raise CliError(str(exc)) from None
+    if as_json:
+        print_json([r.to_dict() for r in results])
+    else:
+        print("\n\n".join(format_summary(r) for r in results))
+    return 0
 
 
 def _usd(micro: int) -> str:

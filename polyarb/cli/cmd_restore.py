@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from polyarb.cli.common import CliError, print_json
-from polyarb.ops.backup import BackupError, restore, verify
 
 
 def _run(args: argparse.Namespace) -> int:
+    from polyarb.ops.backup import BackupError, restore, verify
+
     if not args.archive.is_file():
         raise CliError(f"{args.archive}: no such archive", 2)
     if args.to is None and not args.verify_only:

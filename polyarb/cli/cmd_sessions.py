@@ -99,15 +99,13 @@ def run_pull(args: argparse.Namespace) -> int:
 
 
 def _register_compact(actions: argparse._SubParsersAction) -> None:
-    from polyarb.recording.compact import ARCHIVE_LEVEL
-
     p = actions.add_parser(
         "compact",
         help="rewrite a sealed session's parts smaller (book-delta codec), verified lossless",
         description=(
             "Archive a sealed session: book frames are stored as changes against the asset's "
             "previous book or as the mirror of the other token's book, every other row raw, "
-            f"zstd level --level (default {ARCHIVE_LEVEL}). Each part is decoded and compared "
+            "zstd level --level (default 9). Each part is decoded and compared "
             "payload by payload (SHA-256) before it replaces the original. polyarb reads "
             "compacted sessions as before; a plain Parquet reader sees null payloads for the "
             "encoded rows. Exit 0 done, 1 a part failed (left as it was), 2 bad input."
@@ -115,14 +113,21 @@ def _register_compact(actions: argparse._SubParsersAction) -> None:
     )
     p.add_argument("session", help="session id under --recordings, or a path")
     add_recordings_arg(p)
+    # 9 spelled out so --help need not import pyarrow; tests/cli/test_startup.py checks it
     p.add_argument(
-        "--level", type=number_in(1, 22, kind=int), default=ARCHIVE_LEVEL, help="zstd level (1-22)"
+        "--level",
+        type=number_in(1, 22, kind=int),
+        default=None,
+        help="zstd level (1-22, default 9)",
     )
     p.set_defaults(func=run_compact)
 
 
 def run_compact(args: argparse.Namespace) -> int:
-    from polyarb.recording.compact import CompactError, compact_session
+    from polyarb.recording.compact import ARCHIVE_LEVEL, CompactError, compact_session
+
+    if args.level is None:
+        args.level = ARCHIVE_LEVEL
 
     if not 1 <= args.level <= 22:
         raise CliError(f"--level must be within 1..22, got {args.level}", 2)

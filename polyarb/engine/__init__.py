@@ -6,7 +6,7 @@ form parity compares (:func:`canonical_decision`, :func:`decisions_sha256`).
 """
 
 from polyarb.engine.engine import Engine, engine_markets
-from polyarb.engine.replay import default_run_id, replay, run_session
+from polyarb.engine.replay import default_run_id, replay, replay_many, run_session
 from polyarb.engine.run_writer import RunWriter
 from polyarb.engine.sink import (
     MemorySink,
@@ -27,5 +27,6 @@ __all__ = [
     "default_run_id",
     "engine_markets",
     "replay",
+    "replay_many",
     "run_session",
 ]

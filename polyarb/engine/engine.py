@@ -35,6 +35,7 @@ from polyarb.events import (
     ControlText,
     LastTrade,
     LevelChange,
+    MarketEvent,
     MarketResolved,
     RejectedFrame,
     TickSizeChange,
@@ -154,8 +155,20 @@ class Engine:
 
     # -- the one entry point ---------------------------------------------------------
 
-    def on_frame(self, seq: int, recv_ns: int, kind: str, payload: str, conn_id: int = 0) -> None:
-        """Process one session row. Rows must come in ``seq`` order."""
+    def on_frame(
+        self,
+        seq: int,
+        recv_ns: int,
+        kind: str,
+        payload: str,
+        conn_id: int = 0,
+        events: list[MarketEvent] | None = None,
+    ) -> None:
+        """Process one session row. Rows must come in ``seq`` order.
+
+        ``events`` is ``parse_frame(payload)`` when the caller already has it (several
+        engines fed from one parse, :func:`~polyarb.engine.replay.replay_many`).
+        """
         if recv_ns > self.now_ns:
             self.now_ns = recv_ns
         now = self.now_ns
@@ -177,7 +190,7 @@ class Engine:
             if quiet:
                 self._boundaries(quiet, seq)
         if kind == "frame":
-            self._on_market_frame(seq, now, payload, conn_id)
+            self._on_market_frame(seq, now, payload, conn_id, events)
         elif kind == "tick":
             self._on_tick(seq, now, payload)
         elif kind == "close":
@@ -215,13 +228,15 @@ class Engine:
 
     # -- market frames ---------------------------------------------------------------
 
-    def _on_market_frame(self, seq: int, now: int, payload: str, conn_id: int) -> None:
+    def _on_market_frame(
+        self, seq: int, now: int, payload: str, conn_id: int, events: list[MarketEvent] | None
+    ) -> None:
         state = self.state
         books = state.books
         data = False
         latest_ts = 0
         counts = self.events_by_type
-        for ev in parse_frame(payload):
+        for ev in parse_frame(payload) if events is None else events:
             t = type(ev)
             name = t.__name__
             counts[name] = counts.get(name, 0) + 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from polyarb.alerts import AlertRules
@@ -11,6 +11,7 @@ from polyarb.engine.engine import Engine
 from polyarb.engine.run_writer import RunWriter
 from polyarb.engine.sink import RunSink, decisions_sha256
 from polyarb.protocol.markets import MarketMeta
+from polyarb.protocol.parser import parse_frame
 from polyarb.recording.reader import SessionReader
 from polyarb.runs.runjson import RunJson, build_run_json
 from polyarb.runs.summary import RunSummary
@@ -95,3 +96,67 @@ def replay(
         writer.close(run_json)
         run_json.run_dir = str(writer.dir)
     return run_json
+
+
+def replay_many(
+    session: Path | str,
+    profiles: Sequence[Profile],
+    *,
+    run_ids: Sequence[str] | None = None,
+    alert_rules: Sequence[AlertRules | None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[RunJson]:
+    """Replay ``session`` once for several profiles; returns one run.json per profile, in order.
+
+    Each frame is parsed once and its events go to every profile's engine (events are
+    immutable), so N profiles cost the engines' work plus one parse. Every run is the
+    run :func:`replay` writes for that profile alone, down to ``decisions_sha256``.
+    """
+    if not profiles:
+        raise ValueError("replay_many needs at least one profile")
+    ids = list(run_ids) if run_ids is not None else [default_run_id(p) for p in profiles]
+    rules = list(alert_rules) if alert_rules is not None else [None] * len(profiles)
+    if len(ids) != len(profiles) or len(rules) != len(profiles):
+        raise ValueError("replay_many: run_ids and alert_rules need one entry per profile")
+    if len(set(ids)) != len(ids):
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        raise ValueError(f"replay_many: two profiles would write the same run {dup[0]!r}")
+    reader = SessionReader(session)
+    start, later = split_history(reader.market_history())
+    writers = [RunWriter(reader.dir / "runs" / run_id) for run_id in ids]
+    engines = []
+    for profile, run_id, writer, rule_set in zip(profiles, ids, writers, rules, strict=True):
+        engines.append(Engine(start, profile, writer, alert_rules=rule_set, updates=later))
+        writer.log(
+            f"replay session={reader.id} profile={profile.name} sha256={profile.sha256()} "
+            f"run_id={run_id}"
+        )
+    feeds = [engine.on_frame for engine in engines]
+    total = int(reader.manifest.get("frames") or 0) or reader.count()
+    done = 0
+    for batch in reader.iter_batches(batch_size=16_384, columns=COLUMNS):
+        cols = [batch.column(i).to_pylist() for i in range(len(COLUMNS))]
+        for seq, recv_ns, conn_id, kind, payload in zip(*cols, strict=True):
+            events = parse_frame(payload) if kind == "frame" else None
+            for feed in feeds:
+                feed(seq, recv_ns, kind, payload, conn_id, events)
+        done += batch.num_rows
+        if progress is not None:
+            progress(done, total)
+    out: list[RunJson] = []
+    for profile, run_id, writer, engine in zip(profiles, ids, writers, engines, strict=True):
+        summary = engine.finish()
+        run_json = build_run_json(
+            engine,
+            summary,
+            profile,
+            run_id=run_id,
+            session_id=reader.id,
+            mode="replay",
+            counts=writer.counts(),
+            decisions_sha256=decisions_sha256(writer.tables["decisions"]),
+        )
+        writer.close(run_json)
+        run_json.run_dir = str(writer.dir)
+        out.append(run_json)
+    return out

@@ -5,6 +5,15 @@ dump arrays and single objects), the three ``price_change`` generations,
 ``last_trade_price``, ``tick_size_change``, ``best_bid_ask``, ``new_market``,
 ``market_resolved`` and the plain-text control frames. Anything else becomes
 a :class:`~polyarb.events.RejectedFrame` carrying the reason and raw text.
+
+Two paths give one answer. The fast path decodes the frequent shapes straight
+into typed wire structs (msgspec checks field types in C) and turns price and
+size strings into micro units through memo dicts, so a level costs two dict
+hits instead of five Python calls. Anything the fast path does not accept
+exactly — an unknown shape, a wrong type, a string not yet seen that turns out
+invalid — drops the whole frame to the generic path below, which owns every
+rejection reason. tests/protocol/test_parser_fast.py checks both against the
+pre-issue-16 parser kept in benchmarks/reference_parser.py.
 """
 
 from __future__ import annotations
@@ -34,16 +43,266 @@ from polyarb.units import ONE, FixedPointError, parse_fixed
 
 _decode = msgspec.json.decode
 _SIDES = frozenset({BUY, SELL})
+_MEMO_MAX = 1 << 17
+"""Per memo; a month of one market's books stays far below, and a full memo only slows misses."""
 
 
 class _Reject(PolyarbError):
     """Raised inside the parser only; becomes a RejectedFrame at the boundary."""
 
 
+class _Slow(PolyarbError):
+    """The fast path declines this frame; the generic path decides (and names any rejection)."""
+
+
+# -- fast path -------------------------------------------------------------------------
+
+
+class _PriceMemo(dict[str, int]):
+    """Price string → micro units, for prices strictly inside (0, 1) only."""
+
+    def __missing__(self, text: str) -> int:
+        try:
+            value = parse_fixed(text)
+        except FixedPointError:
+            raise _Slow from None
+        if not 0 < value < ONE:
+            raise _Slow
+        if len(self) < _MEMO_MAX:
+            self[text] = value
+        return value
+
+
+class _AmountMemo(dict[str, int]):
+    """Non-negative decimal string (size, best bid/ask, spread) → micro units."""
+
+    def __missing__(self, text: str) -> int:
+        try:
+            value = parse_fixed(text)
+        except FixedPointError:
+            raise _Slow from None
+        if len(self) < _MEMO_MAX:
+            self[text] = value
+        return value
+
+
+_PRICES = _PriceMemo()
+_AMOUNTS = _AmountMemo()
+_price_of = _PRICES.__getitem__
+_amount_of = _AMOUNTS.__getitem__
+
+
+class _WireLevel(msgspec.Struct, gc=False):
+    price: str
+    size: str
+
+
+class _WireBook(msgspec.Struct, tag_field="event_type", tag="book", gc=False):
+    asset_id: str
+    market: str
+    timestamp: str | int
+    bids: list[_WireLevel]
+    asks: list[_WireLevel]
+    hash: str = ""
+    tick_size: str | None = None
+    last_trade_price: str | None = None
+
+
+class _WireChange(msgspec.Struct, gc=False):
+    asset_id: str
+    side: str
+    price: str
+    size: str
+    hash: str | None = None
+    best_bid: str | None = None
+    best_ask: str | None = None
+
+
+class _WirePriceChange(msgspec.Struct, tag_field="event_type", tag="price_change", gc=False):
+    """Only the G3 shape (``price_changes``); G1/G2 take the generic path."""
+
+    market: str
+    timestamp: str | int
+    price_changes: list[_WireChange]
+
+
+class _WireTrade(msgspec.Struct, tag_field="event_type", tag="last_trade_price", gc=False):
+    asset_id: str
+    market: str
+    timestamp: str | int
+    price: str
+    size: str
+    side: str
+    fee_rate_bps: str | int = "0"
+    transaction_hash: str | None = None
+
+
+class _WireTickChange(msgspec.Struct, tag_field="event_type", tag="tick_size_change", gc=False):
+    asset_id: str
+    market: str
+    timestamp: str | int
+    old_tick_size: str
+    new_tick_size: str
+
+
+class _WireTop(msgspec.Struct, tag_field="event_type", tag="best_bid_ask", gc=False):
+    asset_id: str
+    market: str
+    timestamp: str | int
+    best_bid: str | None = None
+    best_ask: str | None = None
+    spread: str | None = None
+
+
+_Wire = _WireBook | _WirePriceChange | _WireTrade | _WireTickChange | _WireTop
+_wire_decode = msgspec.json.Decoder(_Wire | list[_Wire]).decode
+
+
+def _fast_ts(value: str | int) -> int:
+    if type(value) is str:
+        if value.isdigit() and value.isascii():
+            return int(value)
+        raise _Slow
+    if value < 0:  # type: ignore[operator]
+        raise _Slow
+    return value  # type: ignore[return-value]
+
+
+def _fast_levels(wire: list[_WireLevel]) -> tuple[Level, ...]:
+    prices = map(_price_of, [lv.price for lv in wire])
+    return tuple(zip(prices, map(_amount_of, [lv.size for lv in wire]), strict=True))
+
+
+def _fast_top(text: str | None, *, ask: bool) -> int | None:
+    if text is None:
+        return None
+    value = _amount_of(text)
+    if value == 0 or (ask and value == ONE):
+        return None
+    if value > ONE:
+        raise _Slow
+    return value
+
+
+def _fast_side(side: str) -> str:
+    if side not in _SIDES:
+        raise _Slow
+    return side
+
+
+def _fast_book(w: _WireBook, out: list[MarketEvent]) -> None:
+    tick = w.tick_size
+    out.append(
+        BookSnapshot(
+            w.asset_id,
+            w.market,
+            _fast_ts(w.timestamp),
+            _fast_levels(w.bids),
+            _fast_levels(w.asks),
+            w.hash,
+            None if tick is None else _PRICES[tick],
+            w.last_trade_price,
+        )
+    )
+
+
+def _fast_price_change(w: _WirePriceChange, out: list[MarketEvent]) -> None:
+    market = w.market
+    ts = _fast_ts(w.timestamp)
+    for e in w.price_changes:
+        out.append(
+            LevelChange(
+                e.asset_id,
+                market,
+                ts,
+                _fast_side(e.side),
+                _PRICES[e.price],
+                _AMOUNTS[e.size],
+                e.hash,
+                _fast_top(e.best_bid, ask=False),
+                _fast_top(e.best_ask, ask=True),
+            )
+        )
+
+
+def _fast_trade(w: _WireTrade, out: list[MarketEvent]) -> None:
+    fee = w.fee_rate_bps
+    if type(fee) is str:
+        if not (fee.isdigit() and fee.isascii()):
+            raise _Slow
+        fee = int(fee)
+    out.append(
+        LastTrade(
+            w.asset_id,
+            w.market,
+            _fast_ts(w.timestamp),
+            _PRICES[w.price],
+            _AMOUNTS[w.size],
+            _fast_side(w.side),
+            fee,  # type: ignore[arg-type]
+            w.price,
+            w.transaction_hash,
+        )
+    )
+
+
+def _fast_tick_change(w: _WireTickChange, out: list[MarketEvent]) -> None:
+    out.append(
+        TickSizeChange(
+            w.asset_id,
+            w.market,
+            _fast_ts(w.timestamp),
+            _PRICES[w.old_tick_size],
+            _PRICES[w.new_tick_size],
+        )
+    )
+
+
+def _fast_top_of_book(w: _WireTop, out: list[MarketEvent]) -> None:
+    out.append(
+        BestBidAsk(
+            w.asset_id,
+            w.market,
+            _fast_ts(w.timestamp),
+            _fast_top(w.best_bid, ask=False),
+            _fast_top(w.best_ask, ask=True),
+            None if w.spread is None else _AMOUNTS[w.spread],
+        )
+    )
+
+
+_FAST: dict[type, Any] = {
+    _WireBook: _fast_book,
+    _WirePriceChange: _fast_price_change,
+    _WireTrade: _fast_trade,
+    _WireTickChange: _fast_tick_change,
+    _WireTop: _fast_top_of_book,
+}
+
+
 def parse_frame(text: str) -> list[MarketEvent]:
     """Parse one received text frame into events (possibly several, possibly none)."""
     if text in CONTROL_TEXTS:
         return [ControlText(text)]
+    out: list[MarketEvent] = []
+    try:
+        wire = _wire_decode(text)
+        if type(wire) is list:
+            for item in wire:
+                _FAST[type(item)](item, out)
+        else:
+            _FAST[type(wire)](wire, out)
+        return out
+    except (msgspec.MsgspecError, _Slow, ValueError):
+        # msgspec.MsgspecError also covers input the typed decoder cannot read at all
+        pass
+    return _parse_generic(text)
+
+
+# -- generic path: every shape, every rejection reason ----------------------------------
+
+
+def _parse_generic(text: str) -> list[MarketEvent]:
     try:
         obj = _decode(text)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
@@ -131,7 +390,7 @@ def _price(obj: dict[str, Any], key: str = "price") -> int:
 
 def _side(obj: dict[str, Any]) -> str:
     value = obj.get("side")
-    if value not in _SIDES:
+    if not isinstance(value, str) or value not in _SIDES:  # a list or dict is unhashable
         raise _Reject(f"field 'side' must be BUY or SELL, got {value!r}")
     return value
 

@@ -20,6 +20,9 @@ from polyarb.recording.schema import FRAMES_SCHEMA, conform
 
 __all__ = ["Frame", "Manifest", "SessionError", "SessionReader", "read_manifest"]
 
+_READ_BUFFER = 1 << 20
+"""Bytes read at a time from a column chunk (pyarrow streams the chunk instead of reading it whole)."""
+
 
 class Frame(msgspec.Struct, frozen=True, gc=False):
     """One frames row (docs/sessions.md)."""
@@ -197,14 +200,16 @@ class SessionReader:
             # rows; it is what tells a changed part from the one the manifest sealed.
             self.verify_part(path)
             try:
-                pf = pq.ParquetFile(str(path))
-                if is_compacted(pf):
-                    yield from decoded_batches(pf, batch_size=batch_size, columns=columns)
-                    continue
-                have = pf.schema_arrow.names
-                present = [c for c in columns or FRAMES_SCHEMA.names if c in have]
-                for batch in pf.iter_batches(batch_size=batch_size, columns=present):
-                    yield conform(batch, columns)
+                # buffer_size streams each column chunk in pieces instead of reading it whole,
+                # and no pre-buffering: peak memory is one batch, not the compressed chunks
+                with pq.ParquetFile(str(path), buffer_size=_READ_BUFFER, pre_buffer=False) as pf:
+                    if is_compacted(pf):
+                        yield from decoded_batches(pf, batch_size=batch_size, columns=columns)
+                        continue
+                    have = pf.schema_arrow.names
+                    present = [c for c in columns or FRAMES_SCHEMA.names if c in have]
+                    for batch in pf.iter_batches(batch_size=batch_size, columns=present):
+                        yield conform(batch, columns)
             except (pa.ArrowException, OSError) as exc:
                 raise SessionError(
                     f"session {self.id}: part frames/{path.name} is unreadable: {_why(exc)}"

@@ -39,6 +39,7 @@ EXPORTS = [
     "default_profile",
     "load_profile",
     "replay",
+    "replay_many",
 ]
 
 
