@@ -26,6 +26,7 @@ from polyarb.config.profile import Profile
 from polyarb.engine import Engine
 from polyarb.engine.sink import decisions_sha256
 from polyarb.errors import PolyarbError
+from polyarb.execution.venue_api import Venue
 from polyarb.feed import FeedConfig
 from polyarb.protocol.markets import MarketMeta
 from polyarb.recording.recorder import Recorder
@@ -89,8 +90,16 @@ class _AlertPump:
 class ShadowRun:
     """One shadow session: build with options, ``await run()``, ``stop()`` from a signal."""
 
+    RUN_ID = SHADOW_RUN_ID
+    MODE = "dry_run"
+    """The profile mode this runner accepts (``polyarb.live.runner.LiveRun``: live)."""
+
+    def make_venue(self) -> Venue | None:
+        """The engine's venue; None = the profile's simulated venue."""
+        return None
+
     def __init__(self, opts: ShadowOptions) -> None:
-        if opts.profile.mode != "dry_run":
+        if opts.profile.mode != self.MODE:
             raise ShadowError(
                 f"profile {opts.profile.name!r} has mode {opts.profile.mode!r}: shadow runs "
                 "dry_run profiles only (live trading is not reachable from shadow mode)"
@@ -106,15 +115,25 @@ class ShadowRun:
             opts.recordings,
             opts.session_id,
             feed_url=opts.feed.url,
-            source={"mode": "shadow", "profile": opts.profile.name},
+            source={
+                "mode": "shadow" if self.MODE == "dry_run" else "live",
+                "profile": opts.profile.name,
+            },
             compression_level=LIVE_COMPRESSION_LEVEL,
         )
         self.pump = _AlertPump(opts.notify) if opts.notify is not None else None
         self.sink = ShadowSink(
-            self.writer.dir / "runs" / SHADOW_RUN_ID,
+            self.writer.dir / "runs" / self.RUN_ID,
             on_alert=self.pump.put if self.pump is not None else None,
         )
-        self.engine = Engine(opts.markets, opts.profile, self.sink, alert_rules=opts.rules)
+        self.engine = Engine(
+            opts.markets,
+            opts.profile,
+            self.sink,
+            alert_rules=opts.rules,
+            live=self.MODE == "live",
+            venue=self.make_venue(),
+        )
         self._seq = self.writer.next_seq
         self._frames = 0
         self._last_payload: dict[int, str] = {}
@@ -217,9 +236,9 @@ class ShadowRun:
             self.sink.metric(now, self.engine.seq, "connected_ratio_bps", ratio)
         profile = self.opts.profile
         run_json: dict[str, Any] = {
-            "run_id": SHADOW_RUN_ID,
+            "run_id": self.RUN_ID,
             "session_id": self.opts.session_id,
-            "mode": "shadow",
+            "mode": "shadow" if self.MODE == "dry_run" else "live",
             "profile_name": profile.name,
             "profile_sha256": profile.sha256(),
             "phase": profile.phase,
