@@ -454,7 +454,8 @@ class Engine:
     def _submit(self, order: Order, seq: int, kind: str) -> None:
         arrive = self.venue.submit(order, self.now_ns)
         self._orders_out[order.order_id] = order
-        self._tick_counts[0] += 1
+        if not self.live:
+            self._tick_counts[0] += 1
         self._decision(
             seq,
             order.order_id,
@@ -491,6 +492,10 @@ class Engine:
 
     def _on_result(self, result: OrderResult, seq: int) -> None:
         self._orders_out.pop(result.order.order_id, None)
+        if self.live:
+            # Live answers take a network round trip: an order counts toward LIVE_NO_FILLS and
+            # the reject rate once answered, not while its fills may still be on the way.
+            self._tick_counts[0] += 1
         self.sink.row("orders", result.row(self.venue.simulated))
         self.orders_by_status[result.status] = self.orders_by_status.get(result.status, 0) + 1
         self.sink.log(

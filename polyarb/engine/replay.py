@@ -62,6 +62,7 @@ def replay(
     progress: Callable[[int, int], None] | None = None,
     sink: RunSink | None = None,
     venue: Venue | None = None,
+    live: bool = False,
 ) -> dict[str, Any]:
     """Replay ``session`` with ``profile`` into ``<session>/runs/<run_id>/``; returns run.json.
 
@@ -73,7 +74,9 @@ def replay(
     run_id = run_id or default_run_id(profile)
     writer = RunWriter(reader.dir / "runs" / run_id) if sink is None else None
     out: RunSink = writer if writer is not None else sink  # type: ignore[assignment]
-    engine = Engine(start, profile, out, alert_rules=alert_rules, updates=later, venue=venue)
+    engine = Engine(
+        start, profile, out, alert_rules=alert_rules, updates=later, venue=venue, live=live
+    )
     out.log(
         f"replay session={reader.id} profile={profile.name} sha256={profile.sha256()} "
         f"run_id={run_id}"

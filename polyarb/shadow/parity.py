@@ -149,7 +149,14 @@ def run_parity(session_dir: Path, *, shadow_run: str = "shadow") -> ParityResult
         from polyarb.execution.user_venue import UserRowVenue
 
         venue = UserRowVenue({})
-    replay(session.dir, profile, run_id=PARITY_RUN_ID, alert_rules=rules, venue=venue)
+    replay(
+        session.dir,
+        profile,
+        run_id=PARITY_RUN_ID,
+        alert_rules=rules,
+        venue=venue,
+        live=venue is not None,
+    )
     result = with_frame(
         compare_decisions(
             load_decisions(run_dir), load_decisions(session.dir / "runs" / PARITY_RUN_ID)
