@@ -110,6 +110,21 @@ class UserRowVenue:
         self._final: set[str] = set()
         """trade ids that reached CONFIRMED or FAILED."""
         self.trade_statuses: dict[str, int] = {}
+        self.cash_delta = 0
+        """pUSD our booked fills moved (the exchange's account moves the same; settlement
+        and merges are on-chain and not in it)."""
+        self.shares: dict[str, int] = {}
+        """token id → shares our booked fills moved."""
+
+    def _account(self, fill: Fill, sign: int) -> None:
+        cash = fill.cash + fill.fee if fill.side == "BUY" else -(fill.cash - fill.fee)
+        shares = fill.size if fill.side == "BUY" else -fill.size
+        self.cash_delta -= sign * cash
+        held = self.shares.get(fill.asset_id, 0) + sign * shares
+        if held:
+            self.shares[fill.asset_id] = held
+        else:
+            self.shares.pop(fill.asset_id, None)
 
     # --- Venue --------------------------------------------------------------------
 
@@ -192,6 +207,7 @@ class UserRowVenue:
         if trade.status == "FAILED":
             fill = self._booked.pop(trade.id, None)
             if fill is not None:
+                self._account(fill, -1)
                 update.reversed.append(fill)
                 update.notes.append(f"trade {trade.id} FAILED: fill {fill.fill_id} reversed")
                 return
@@ -246,6 +262,7 @@ class UserRowVenue:
             if trade.status == "FAILED":
                 continue
             self._booked[trade.id] = fill
+            self._account(fill, +1)
             fills.append(fill)
         filled = sum(f.size for f in fills)
         if not fills:

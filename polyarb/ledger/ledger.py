@@ -87,20 +87,18 @@ class Ledger:
         """Undo a fill the exchange FAILED after it matched: cash, shares and fee go back.
 
         A reversed BUY is exact (its shares and their cost leave, notional and fee
-        return). A reversed SELL gives the shares back at the sale's notional as
-        their cost basis: the basis that left with them is not kept per fill.
+        return); if they were sold meanwhile the position goes negative, as the
+        exchange's account does, until it is settled. A reversed SELL gives the
+        shares back at the sale's notional as their cost basis: the basis that left
+        with them is not kept per fill.
         """
         pos = self._position(fill.market, fill.asset_id)
         cash = fill.cash
         if fill.side == "BUY":
-            if pos.size < fill.size:
-                self._drop_if_empty(fill.asset_id)
-                raise LedgerError(
-                    f"cannot reverse fill {fill.fill_id}: {pos.size} of {fill.size} shares held"
-                )
+            # Shares already sold (an unwind) leave the position short: the exchange's account
+            # shows the same debt, and the engine raises it as a leg failure.
             pos.size -= fill.size
-            # Fills of one asset at other prices keep their own cost; an emptied position has none.
-            pos.cost = pos.cost - cash if pos.size else 0
+            pos.cost -= cash
             self.cash += cash + fill.fee
             self.realised_pnl += fill.fee
         else:

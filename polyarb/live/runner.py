@@ -360,6 +360,10 @@ class LiveRun(ShadowRun):
             "rest_reconciliations": self.rest_reconciles,
             "client": _stats(self.client.stats),
             "kill": self.kill,
+            "account": {
+                "cash_delta": venue.cash_delta if venue is not None else 0,
+                "shares": dict(venue.shares) if venue is not None else {},
+            },
             "ledger": {
                 "cash_delta": self.engine.ledger.cash - self.engine.ledger.initial_cash,
                 "positions": {
