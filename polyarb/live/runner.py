@@ -308,7 +308,7 @@ class LiveRun(ShadowRun):
             "reason": reason,
             "cancelled": cancelled,
             "open_after": len(left),
-            "confirmed": not left and not (error and left),
+            "confirmed": not left,
             "elapsed_ms": int((time.monotonic() - start) * 1000),
             "error": error,
         }
