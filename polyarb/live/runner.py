@@ -34,6 +34,7 @@ from typing import Any
 
 from polyarb.alerts.rules import AlertEvent
 from polyarb.execution.venue_api import Venue
+from polyarb.live.monitors import HealthMonitor
 from polyarb.live.venue import LiveSender, LiveVenue
 from polyarb.recording.writer import write_json_atomic
 from polyarb.shadow.runner import ShadowError, ShadowOptions, ShadowRun
@@ -70,6 +71,9 @@ class LiveOptions:
     expect_positions: dict[str, int] = field(default_factory=dict)
     """token id → shares the account should hold at startup (default: none)."""
     policy: RetryPolicy | None = None
+    rpc_url: str | None = None
+    """A Polygon JSON-RPC endpoint to watch (RPC_UNHEALTHY); the balance comes from the exchange."""
+    monitor_interval_s: float = 5.0
 
 
 def _ws_url(clob_url: str) -> str:
@@ -107,6 +111,18 @@ class LiveRun(ShadowRun):
         self.user_drops = 0
         self.rest_reconciles = 0
         self._stopping = False
+        rpc = None
+        if opts.rpc_url:
+            from polyarb.chain.client import ChainClient  # web3: only when a node is watched
+
+            rpc = ChainClient(opts.rpc_url)
+        self.monitor = HealthMonitor(
+            balance=lambda: int(str(self.aux.balance_allowance().get("balance") or "0")),
+            rpc=rpc,
+            interval_s=opts.monitor_interval_s,
+        )
+        self.monitor.poll_once()
+        opts.shadow.health = self.monitor.fields
         super().__init__(opts.shadow)
 
     # -- wiring -------------------------------------------------------------------------
@@ -187,6 +203,7 @@ class LiveRun(ShadowRun):
             daemon=True,
         )
         beat.start()
+        self.monitor.start()
         killer = threading.Thread(target=self._watch, name="polyarb-kill-switch", daemon=True)
         killer.start()
         user_task = asyncio.create_task(self._user_channel(), name="user-channel")
@@ -202,6 +219,7 @@ class LiveRun(ShadowRun):
                 timer.cancel()
             self._done.set()
             beat_stop.set()
+            self.monitor.stop()
             user_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await user_task

@@ -60,6 +60,8 @@ class ShadowOptions:
     drop_engine_frame: int | None = None
     """Test-only: hide the N-th market frame (0-based) from the engine, not from the recorder,
     to prove parity fails. Counted in frames, not seqs: tick rows land at wall-clock times."""
+    health: Callable[[], dict[str, Any]] | None = None
+    """Extra tick fields (``balance``, ``rpc_ok``) from a :class:`~polyarb.live.monitors.HealthMonitor`."""
     rng: random.Random | None = None
     """Seeds the reconnect jitter (tests); wall-clock behaviour only, never decisions."""
 
@@ -156,6 +158,7 @@ class ShadowRun:
             rng=opts.rng,
             tap=self._on_row,
         )
+        self.recorder.feed.extra_health = opts.health
 
     def stop(self) -> None:
         """End the run cleanly (SIGINT/SIGTERM): the session is sealed and the run written."""
