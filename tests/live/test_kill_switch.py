@@ -86,3 +86,28 @@ def test_stop_cancels_resting_orders_while_the_engine_loop_is_busy(
     assert client.open_orders() == []
     assert run_json["clean_exit"] and run_json["live"]["kill"]["confirmed"]
     assert stop_rc == [0]
+
+
+def test_a_halting_alert_cancels_resting_orders_by_itself(
+    negrisk_source: Path, tmp_path: Path, serve
+) -> None:  # type: ignore[no-untyped-def]
+    """With $1 in the wallet every basket leg is refused; five answered orders and no fill
+    fire LIVE_NO_FILLS (CRITICAL, halts), and the kill switch cancels the resting orders and
+    ends the run without anyone asking."""
+    ws, clob = serve(negrisk_source, "--speed", "10", "--clob-balance", "1")
+    run = LiveRun(live_options(negrisk_source, tmp_path, ws, clob, duration_s=90.0))
+
+    async def main() -> dict:  # type: ignore[type-arg]
+        task = asyncio.create_task(run.run())
+        await asyncio.sleep(0.5)
+        await asyncio.to_thread(_rest_orders, clob, negrisk_source, 2)
+        return await task
+
+    run_json = asyncio.run(main())
+    kill = json.loads((run.sink.dir / STOPPED_FILE).read_text())
+    assert kill["reason"] == "halting alert" and kill["confirmed"]
+    assert len(kill["cancelled"]) == 2
+    assert run_json["summary"]["halts"] >= 1
+    client = PolymarketClient(clob, KEY)
+    client.create_or_derive_api_key()
+    assert client.open_orders() == []
