@@ -85,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
         )
     except GuardError as exc:
         raise CliError(str(exc)) from None
+    from polyarb.env import RPC_URL_VAR, read_env
+
+    rpc_url = read_env(args.env).secret(RPC_URL_VAR)  # RPC_UNHEALTHY watches it when set
     if rules is None:  # pragma: no cover - load() returns rules whenever a profile is given
         from polyarb.alerts import AlertRules
 
@@ -107,7 +110,13 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         live = LiveRun(
-            LiveOptions(shadow=shadow, clob_url=clob_url, private_key=key, duration_s=args.duration)
+            LiveOptions(
+                shadow=shadow,
+                clob_url=clob_url,
+                private_key=key,
+                duration_s=args.duration,
+                rpc_url=rpc_url,
+            )
         )
     except (LiveError, StoreError) as exc:
         raise CliError(str(exc)) from None
