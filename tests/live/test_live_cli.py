@@ -109,6 +109,12 @@ def test_live_cli_sigterm_cancels_and_no_output_holds_the_key(
     kill = json.loads((run_dir / STOPPED_FILE).read_text())
     assert kill["reason"] == "SIGTERM" and kill["confirmed"]
     assert json.loads((run_dir / "run.json").read_text())["live"]["orders_sent"] > 0
+    parity = subprocess.run(
+        [sys.executable, "-m", "polyarb", "parity", "--recordings", str(recordings),
+         "--session", "cli-live"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert parity.returncode == 0 and "parity PASS" in parity.stdout, parity.stdout + parity.stderr
     secret = KEY[2:].lower()
     assert secret not in (out + err).lower()
     for path in sorted(tmp_path.rglob("*")):
