@@ -85,7 +85,7 @@ def msgspec_replace(order: Order, order_id: str) -> Order:
         ),
         min_size=1,
         max_size=12,
-    ),  # fmt: skip
+    ),
     st.integers(1, 99),
     st.integers(1, 300),
     st.integers(0, 50_000),
