@@ -110,6 +110,8 @@ class LiveRun(ShadowRun):
         self.user_frames = 0
         self.user_drops = 0
         self.rest_reconciles = 0
+        self.late_rows = 0
+        self._sealing = False
         self._stopping = False
         rpc = None
         if opts.rpc_url:
@@ -133,6 +135,11 @@ class LiveRun(ShadowRun):
 
     def _push(self, payload: str) -> None:
         """Record one user row and hand it to the engine (on the loop's thread)."""
+        if self._sealing or self.engine.finished:
+            # An answer after the session was sealed (drain_s ran out): neither recorded nor
+            # acted on, so the run stays equal to its recording; run.json lists it unanswered.
+            self.late_rows += 1
+            return
         self.recorder.push("user", payload, time.time_ns(), time.monotonic_ns(), USER_CONN)
 
     def _push_threadsafe(self, payload: str) -> None:
@@ -249,6 +256,7 @@ class LiveRun(ShadowRun):
             if venue.pending() and self.sender.idle():
                 await self._reconcile_trades()
         self._metrics()
+        self._sealing = True
         super().stop()
 
     async def _reconcile_trades(self) -> None:
@@ -376,6 +384,7 @@ class LiveRun(ShadowRun):
             "user_frames": self.user_frames,
             "user_channel_drops": self.user_drops,
             "rest_reconciliations": self.rest_reconciles,
+            "late_rows": self.late_rows,
             "client": _stats(self.client.stats),
             "kill": self.kill,
             "account": {
