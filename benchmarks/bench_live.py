@@ -4,11 +4,14 @@ Measures (1) signing time per CLOB V2 order with the adapter (EIP-712 through
 py-clob-client-v2 and eth_account) and (2) order sent → acknowledged p50/p99
 for FAK orders posted by ``PolymarketClient`` to the double on loopback (the
 double verifies the HMAC and recovers the signer, so both ends' crypto is in the
-number). The third figure of the issue (decisions/s of the live loop under a
-10,000 frames/s feed) needs ``polyarb live``, which is not wired yet.
+number), and (3) the live loop (``LiveRun``: feed → recorder + engine with
+the live venue, user channel, heartbeat, kill switch) while ``polyarb serve
+--clob`` plays real resolvedkit frames re-timed to ``--rate`` frames/s
+(10,000 default): frames/s achieved, decisions/s, frame latency p50/p99, and
+whether parity of the live recording passes.
 Prints numbers; asserts nothing about time.
 
-    .venv/bin/python benchmarks/bench_live.py [--orders 200]
+    .venv/bin/python benchmarks/bench_live.py [--orders 200] [--rate 10000] [--frames 20000]
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ def _percentile(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=200)
+    parser.add_argument("--rate", type=int, default=10_000, help="market frames/s to serve")
+    parser.add_argument("--frames", type=int, default=20_000, help="market frames to serve")
     args = parser.parse_args()
     market = MarketParams(TOKEN, 10_000)
 
@@ -89,7 +94,91 @@ def main() -> None:
         f"sent → acknowledged (loopback double): p50 {statistics.median(acks):.2f} ms, "
         f"p99 {_percentile(acks, 0.99):.2f} ms"
     )
-    print("decisions/s under a 10,000 frames/s feed: needs `polyarb live` (not wired yet)")
+    live_loop(args.rate, args.frames)
+
+
+def live_loop(rate: int, frames: int) -> None:
+    """Figure 3: the live loop against the double under a paced market feed."""
+    import asyncio
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+    from bench_shadow import paced_session
+
+    from polyarb.alerts.rules import load_alert_rules
+    from polyarb.cli.common import shared_data_dir
+    from polyarb.config.profile import load_profile
+    from polyarb.feed import FeedConfig
+    from polyarb.live.runner import LiveOptions, LiveRun
+    from polyarb.recording import SessionReader
+    from polyarb.recording.imports import import_resolvedkit
+    from polyarb.shadow.parity import run_parity
+    from polyarb.shadow.runner import ShadowOptions
+
+    repo = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        source = import_resolvedkit(shared_data_dir() / "resolvedkit_btc15m", root / "src")
+        session = paced_session(source, root / "paced-rec", frames, rate)
+        reader = SessionReader(session)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "polyarb", "serve", "--session", str(session), "--port", "0",
+             "--exit-at-end", "--clob", "--clob-port", "0"],
+            stdout=subprocess.PIPE, text=True, cwd=repo,
+        )  # fmt: skip
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split(" on ")[1].split()[0]
+        clob = proc.stdout.readline().split(" on ")[1].split()[0]
+        try:
+            run = LiveRun(
+                LiveOptions(
+                    shadow=ShadowOptions(
+                        profile=load_profile(repo / "profiles" / "live_safe_atomic_v1.yaml"),
+                        rules=load_alert_rules(repo / "profiles" / "alerts.production.yaml"),
+                        markets=reader.markets(),
+                        assets=list(reader.manifest["assets"]),
+                        recordings=root / "out",
+                        session_id="bench",
+                        feed=FeedConfig(url=url, tick_interval_s=1.0),
+                    ),
+                    clob_url=clob,
+                    private_key=KEY,
+                )
+            )
+
+            async def go() -> dict:  # type: ignore[type-arg]
+                task = asyncio.create_task(run.run())
+                await asyncio.to_thread(proc.wait, 600)  # serve exits at the end of the session
+                await asyncio.sleep(0.5)
+                run.stop()
+                return await task
+
+            t = time.perf_counter()
+            result = asyncio.run(go())
+            wall = time.perf_counter() - t
+        finally:
+            proc.kill()
+        run_dir = root / "out" / "bench" / "runs" / "live"
+        table = pq.read_table(
+            str(run_dir / "metrics.parquet"), filters=[("name", "=", "frame_latency_ns")]
+        )
+        lat = sorted(v / 1000 for v in table.column("value").to_pylist())
+        ts = table.column("ts_ns").to_pylist()
+        span = (max(ts) - min(ts)) / 1e9 if len(ts) > 1 else float("nan")
+        parity = run_parity(root / "out" / "bench", shadow_run="live")
+    decisions = result["summary"]["decisions"]
+    print(f"live loop at a stated feed rate of {rate:,} frames/s ({frames:,} real frames)")
+    print(f"  frames processed     {len(lat):,} in {span:.2f} s = {len(lat) / span:,.0f} frames/s "
+          f"(wall {wall:.1f} s)")  # fmt: skip
+    print(f"  decisions            {decisions:,} = {decisions / span:,.1f} decisions/s; "
+          f"orders sent {result['live']['orders_sent']}")  # fmt: skip
+    print(
+        f"  frame latency        p50 {_percentile(lat, 0.5):.1f} µs, p99 {_percentile(lat, 0.99):.1f} µs"
+    )
+    print(f"  parity               {parity.status}")
 
 
 if __name__ == "__main__":

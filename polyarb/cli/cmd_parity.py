@@ -1,4 +1,4 @@
-"""``polyarb parity``: prove a shadow run equals the replay of its own recording."""
+"""``polyarb parity``: prove a shadow or live run equals the replay of its own recording."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from typing import Any
 from polyarb.cli.common import CliError, add_recordings_arg, print_json, session_path
 
 DESCRIPTION = """\
-Replay a shadow session's recording with the shadow run's own profile and alert
-rules (saved in runs/shadow/profile.json and alert_rules.json), then compare the
-two decision streams row by row. PASS when identical; otherwise the first
+Replay a shadow or live session's recording with the run's own profile and alert
+rules (saved in runs/shadow/ or runs/live/: profile.json and alert_rules.json), then
+compare the two decision streams row by row. A live run replays with its recorded
+user rows (exchange answers, user-channel frames) as the only source of fills. PASS when identical; otherwise the first
 divergence: its seq, the frame that caused it and both decisions, plus counts.
 The verdict is written to runs/shadow/parity.json (promote-check reads it).
 
@@ -28,7 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     )
     add_recordings_arg(p)
     p.add_argument("--session", required=True, help="the shadow session (id or path)")
-    p.add_argument("--run", default="shadow", help="the shadow run folder (default: shadow)")
+    p.add_argument(
+        "--run",
+        default=None,
+        help="the run folder to check (default: shadow, or live for a live session)",
+    )
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")
     p.set_defaults(func=run)
 
@@ -59,6 +64,11 @@ def run(args: argparse.Namespace) -> int:
     from polyarb.shadow.parity import run_parity
 
     path = session_path(args.recordings, args.session)
+    run_id = args.run
+    if run_id is None:
+        # A live session has runs/live (its user rows replay through UserRowVenue).
+        live = (path / "runs" / "live").is_dir() and not (path / "runs" / "shadow").is_dir()
+        run_id = "live" if live else "shadow"
     try:
         missing = SessionReader(path).frames_missing
     except SessionError as exc:
@@ -66,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     if missing:  # parity replays the frames: without them it proves nothing
         raise CliError(missing, 1)
     try:
-        result = run_parity(path, shadow_run=args.run)
+        result = run_parity(path, shadow_run=run_id)
     except (FileNotFoundError, SessionError) as exc:
         raise CliError(str(exc)) from None
     if args.json:

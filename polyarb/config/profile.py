@@ -188,6 +188,15 @@ class Profile(_Model):
     alerts: str | None = Field(
         default=None, description="alert rules file, relative to the profile"
     )
+    gonogo_max_age_s: int | None = Field(
+        default=None,
+        ge=60,
+        le=7 * 86_400,
+        description=(
+            "live only: the newest passing go/no-go for this phase may be at most this old "
+            "(default 3600 s when unset)"
+        ),
+    )
     book_integrity: Literal["hash", "quotes", "off"] = Field(
         default="hash",
         description=(
@@ -241,7 +250,11 @@ class Profile(_Model):
 
     def canonical_json(self) -> str:
         """Stable JSON of every setting (defaults included): what the profile hash covers."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        data = self.model_dump(mode="json")
+        if data.get("gonogo_max_age_s") is None:
+            # Unset, it is not part of the hash: profiles written before it keep their hash.
+            data.pop("gonogo_max_age_s", None)
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def sha256(self) -> str:
         """Hash of :meth:`canonical_json`: two runs with one hash used the same settings."""

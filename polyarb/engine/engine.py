@@ -41,6 +41,8 @@ from polyarb.events import (
     TickSizeChange,
 )
 from polyarb.execution import BasketExecution, Latency, Leg, Order, OrderResult, SimVenue
+from polyarb.execution.orders import Fill
+from polyarb.execution.venue_api import Venue
 from polyarb.ledger import Ledger
 from polyarb.protocol.markets import MarketMeta
 from polyarb.protocol.parser import parse_frame
@@ -105,7 +107,9 @@ class Engine:
         initial_cash: int = 0,
         live: bool = False,
         event_quiet_ns: int = EVENT_QUIET_NS,
+        venue: Venue | None = None,
     ) -> None:
+        """``venue`` defaults to the profile's :class:`SimVenue`; a live run passes its own."""
         metas = engine_markets(markets)
         self.profile = profile
         self.sink: RunSink = sink if sink is not None else MemorySink()
@@ -114,7 +118,13 @@ class Engine:
             metas, profile.risk.stale_book_ms * 1_000_000, event_quiet_ns, profile.book_integrity
         )
         self.detectors = build_detectors(profile, metas)
-        self.venue = SimVenue(Latency.from_profile(profile.latency), self.state.metas)
+        self.venue: Venue = (
+            venue
+            if venue is not None
+            else SimVenue(Latency.from_profile(profile.latency), self.state.metas)
+        )
+        for meta in self.state.metas.values():
+            self.venue.update_market(meta)
         self.ledger = Ledger(initial_cash)
         self.risk = RiskManager.from_profile(profile)
         self.alerts = AlertEvaluator(alert_rules)
@@ -146,6 +156,7 @@ class Engine:
         self.settlements = 0
         self.alerts_fired = 0
         self.halts = 0
+        self.trade_failures = 0
         self.finished = False
         self._tick_counts = TickCounts()
         self._ticks = 0
@@ -193,6 +204,8 @@ class Engine:
             self._on_market_frame(seq, now, payload, conn_id, events)
         elif kind == "tick":
             self._on_tick(seq, now, payload)
+        elif kind == "user":
+            self._on_user(seq, now, payload)
         elif kind == "close":
             state.drop_connection(conn_id)
         elif kind == "gap":
@@ -472,7 +485,8 @@ class Engine:
     def _submit(self, order: Order, seq: int, kind: str) -> None:
         arrive = self.venue.submit(order, self.now_ns)
         self._orders_out[order.order_id] = order
-        self._tick_counts.orders += 1
+        if not self.live:
+            self._tick_counts.orders += 1
         self._decision(
             seq,
             order.order_id,
@@ -509,7 +523,11 @@ class Engine:
 
     def _on_result(self, result: OrderResult, seq: int) -> None:
         self._orders_out.pop(result.order.order_id, None)
-        self.sink.row("orders", result.row())
+        if self.live:
+            # Live answers take a network round trip: an order counts toward LIVE_NO_FILLS and
+            # the reject rate once answered, not while its fills may still be on the way.
+            self._tick_counts.orders += 1
+        self.sink.row("orders", result.row(self.venue.simulated))
         self.orders_by_status[result.status] = self.orders_by_status.get(result.status, 0) + 1
         self.sink.log(
             f"order {result.order.order_id} {result.status} {result.reason} "
@@ -517,7 +535,7 @@ class Engine:
         )
         for fill in result.fills:
             self.ledger.apply_fill(fill)
-            self.sink.row("fills", fill.row())
+            self.sink.row("fills", fill.row(self.venue.simulated))
             self.fills += 1
             self._tick_counts.fills += 1
             self.sink.row("pnl", self.ledger.snapshot(seq, fill.ts_ns))
@@ -533,6 +551,34 @@ class Engine:
             del self._baskets[result.order.decision_id]
             self._trading.pop(opportunity_key(basket.opp), None)
             self._basket_done(basket, seq)
+
+    def _on_user(self, seq: int, now: int, payload: str) -> None:
+        """A user-channel frame or recorded REST answer: the only source of live fills."""
+        update = self.venue.on_user(seq, now, payload)
+        for note in update.notes:
+            self.sink.log(note)
+        for fill in update.reversed:
+            self._reverse(fill, seq)
+        for result in update.results:
+            self._on_result(result, seq)
+
+    def _reverse(self, fill: Fill, seq: int) -> None:
+        """The exchange FAILED a trade we booked at MATCHED: undo it, count a leg failure."""
+        self.ledger.reverse_fill(fill)
+        self.sink.row("pnl", self.ledger.snapshot(seq, self.now_ns))
+        self.trade_failures += 1
+        self._decision(
+            seq,
+            f"failed:{fill.fill_id}",
+            "trade_failed",
+            market=fill.market,
+            assets=[fill.asset_id],
+            side=fill.side,
+            size=fill.size,
+            price=fill.price,
+            reason="trade_failed",
+        )
+        self._breaker_failure()
 
     def _basket_done(self, basket: _Basket, seq: int) -> None:
         outcome = basket.execution.outcome

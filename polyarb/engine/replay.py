@@ -10,6 +10,7 @@ from polyarb.config.profile import Profile
 from polyarb.engine.engine import Engine
 from polyarb.engine.run_writer import RunWriter
 from polyarb.engine.sink import RunSink, decisions_sha256
+from polyarb.execution.venue_api import Venue
 from polyarb.protocol.markets import MarketMeta
 from polyarb.protocol.parser import parse_frame
 from polyarb.recording.reader import SessionReader
@@ -61,17 +62,22 @@ def replay(
     alert_rules: AlertRules | None = None,
     progress: Callable[[int, int], None] | None = None,
     sink: RunSink | None = None,
+    venue: Venue | None = None,
+    live: bool = False,
 ) -> RunJson:
     """Replay ``session`` with ``profile`` into ``<session>/runs/<run_id>/``; returns run.json.
 
-    With ``sink`` given, rows go there instead and no folder is written.
+    With ``sink`` given, rows go there instead and no folder is written. ``venue``
+    replaces the simulated venue (a live recording replays with ``UserRowVenue``).
     """
     reader = SessionReader(session)
     start, later = split_history(reader.market_history())
     run_id = run_id or default_run_id(profile)
     writer = RunWriter(reader.dir / "runs" / run_id) if sink is None else None
     out: RunSink = writer if writer is not None else sink  # type: ignore[assignment]
-    engine = Engine(start, profile, out, alert_rules=alert_rules, updates=later)
+    engine = Engine(
+        start, profile, out, alert_rules=alert_rules, updates=later, venue=venue, live=live
+    )
     out.log(
         f"replay session={reader.id} profile={profile.name} sha256={profile.sha256()} "
         f"run_id={run_id}"

@@ -144,3 +144,20 @@ class OrderResult(msgspec.Struct, frozen=True):
             "reason": self.reason,
             "simulated": simulated,
         }
+
+
+class UserUpdate:
+    """What one ``user`` row changed: finished orders, and fills the exchange undid (FAILED)."""
+
+    __slots__ = ("notes", "results", "reversed")
+
+    def __init__(
+        self,
+        results: list[OrderResult] | None = None,
+        reversed_fills: list[Fill] | None = None,
+        notes: list[str] | None = None,
+    ) -> None:
+        self.results: list[OrderResult] = results or []
+        self.reversed: list[Fill] = reversed_fills or []
+        self.notes: list[str] = notes or []
+        """One-line log messages (status changes, reconciliation, faults seen)."""

@@ -30,6 +30,7 @@ from polyarb.execution.orders import (
     Order,
     OrderResult,
     Status,
+    UserUpdate,
 )
 from polyarb.protocol.markets import MarketMeta
 from polyarb.units import SCALE, mul
@@ -75,6 +76,8 @@ class SimVenue:
     BUY or SELL, must reach the market's ``min_order_size`` in shares and
     :data:`MIN_MARKETABLE_NOTIONAL` at its limit.
     """
+
+    simulated = True
 
     def __init__(self, latency: Latency, markets: Mapping[str, MarketMeta]) -> None:
         self._latency = latency
@@ -128,6 +131,10 @@ class SimVenue:
             arrive, _, order, submit_ns = heapq.heappop(self._pending)
             results.append(self._execute(order, submit_ns, arrive, book, seq))
         return results
+
+    def on_user(self, seq: int, now_ns: int, payload: str) -> UserUpdate:
+        """User-channel rows mean nothing to a simulated venue (fills come from matching)."""
+        return UserUpdate()
 
     def on_level(self, asset_id: str, side: str, price: int, size: int) -> None:
         """A ``price_change``: the level now holds ``size`` (``side`` BUY = bids, SELL = asks).

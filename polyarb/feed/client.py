@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from polyarb.clock import WallClock
@@ -118,9 +118,15 @@ class FeedClient:
     def connected(self) -> int:
         return sum(1 for c in self.connections if c.up)
 
+    extra_health: Callable[[], dict[str, Any]] | None = None
+    """Fields merged into every tick payload (set by shadow/live runs)."""
+
     def health(self) -> dict[str, Any]:
         """The tick payload: connections up and total, PING→PONG p95 when measured."""
         out: dict[str, Any] = {"connected": self.connected, "connections": len(self.connections)}
+        if self.extra_health is not None:
+            # balance / rpc_ok from a monitor (polyarb.live.monitors): recorded, so replayed
+            out.update(self.extra_health())
         rtts = sorted(r for c in self.connections for r in c.rtts_us)
         if rtts:
             out["latency_p95_us"] = rtts[min(len(rtts) - 1, (len(rtts) * 95) // 100)]

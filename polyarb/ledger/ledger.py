@@ -83,6 +83,32 @@ class Ledger:
         self.fees_paid += fill.fee
         self._drop_if_empty(fill.asset_id)
 
+    def reverse_fill(self, fill: Fill) -> None:
+        """Undo a fill the exchange FAILED after it matched: cash, shares and fee go back.
+
+        A reversed BUY is exact (its shares and their cost leave, notional and fee
+        return); if they were sold meanwhile the position goes negative, as the
+        exchange's account does, until it is settled. A reversed SELL gives the
+        shares back at the sale's notional as their cost basis: the basis that left
+        with them is not kept per fill.
+        """
+        pos = self._position(fill.market, fill.asset_id)
+        cash = fill.cash
+        if fill.side == "BUY":
+            # Shares already sold (an unwind) leave the position short: the exchange's account
+            # shows the same debt, and the engine raises it as a leg failure.
+            pos.size -= fill.size
+            pos.cost -= cash
+            self.cash += cash + fill.fee
+            self.realised_pnl += fill.fee
+        else:
+            pos.size += fill.size
+            pos.cost += cash
+            self.cash -= cash - fill.fee
+            self.realised_pnl -= cash - fill.fee
+        self.fees_paid -= fill.fee
+        self._drop_if_empty(fill.asset_id)
+
     def merge(self, market: str, token_ids: Iterable[str], size: int, gas: int) -> int:
         """Merge ``size`` complete sets of ``market`` back into ``size`` collateral, paying ``gas``.
 

@@ -172,6 +172,9 @@ class Recorder:
 
             sink, frames_sink = tapped, tapped_frames
 
+        self.push = sink
+        """Add one row to the journal (and the tap) as if the feed had delivered it: call on the
+        event loop's thread only (live mode's user-channel frames and REST answers)."""
         self.feed = FeedClient(
             assets, sink, frames_sink=frames_sink, config=config, clock=clock, rng=rng
         )

@@ -8,7 +8,7 @@ build it with :func:`build_run_json`; the run writer writes :meth:`RunJson.to_di
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import msgspec
 
@@ -57,6 +57,9 @@ class RunJson(Keyed, msgspec.Struct, forbid_unknown_fields=True, kw_only=True, o
     clean_exit: bool | None = None
     feed: FeedStats | None = None
     error: str | None = None
+    live: dict[str, Any] | None = None
+    """A live run's exchange view: orders sent and unanswered, trade statuses, user-channel
+    drops, client stats, the kill switch, and account vs ledger (docs/live.md)."""
     """``<exception class>: <message>`` when the engine stopped the shadow run."""
     # -- returned by replay/shadow, never written
     run_dir: str | None = None

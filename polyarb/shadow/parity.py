@@ -143,7 +143,21 @@ def run_parity(session_dir: Path, *, shadow_run: str = "shadow") -> ParityResult
 
     profile = parse_profile(json.loads((run_dir / "profile.json").read_text()), run_dir)
     rules = AlertRules.model_validate(json.loads((run_dir / "alert_rules.json").read_text()))
-    replay(session.dir, profile, run_id=PARITY_RUN_ID, alert_rules=rules)
+    run_json = json.loads((run_dir / "run.json").read_text())
+    venue = None
+    if run_json.get("mode") == "live":
+        # A live run's fills exist only as recorded user rows: replay them, simulate nothing.
+        from polyarb.execution.user_venue import UserRowVenue
+
+        venue = UserRowVenue({})
+    replay(
+        session.dir,
+        profile,
+        run_id=PARITY_RUN_ID,
+        alert_rules=rules,
+        venue=venue,
+        live=venue is not None,
+    )
     result = with_frame(
         compare_decisions(
             load_decisions(run_dir), load_decisions(session.dir / "runs" / PARITY_RUN_ID)

@@ -18,13 +18,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from polyarb.alerts import AlertRules
 from polyarb.config.profile import Profile
 from polyarb.engine import Engine
 from polyarb.engine.sink import decisions_sha256
 from polyarb.errors import PolyarbError
+from polyarb.execution.venue_api import Venue
 from polyarb.feed import FeedConfig
 from polyarb.protocol.markets import MarketMeta
 from polyarb.recording.files import write_json_atomic
@@ -61,6 +62,8 @@ class ShadowOptions:
     drop_engine_frame: int | None = None
     """Test-only: hide the N-th market frame (0-based) from the engine, not from the recorder,
     to prove parity fails. Counted in frames, not seqs: tick rows land at wall-clock times."""
+    health: Callable[[], dict[str, Any]] | None = None
+    """Extra tick fields (``balance``, ``rpc_ok``) from a :class:`~polyarb.live.monitors.HealthMonitor`."""
     rng: random.Random | None = None
     """Seeds the reconnect jitter (tests); wall-clock behaviour only, never decisions."""
     heartbeat_log_s: float = 60.0
@@ -95,8 +98,16 @@ class _AlertPump:
 class ShadowRun:
     """One shadow session: build with options, ``await run()``, ``stop()`` from a signal."""
 
+    RUN_ID = SHADOW_RUN_ID
+    MODE = "dry_run"
+    """The profile mode this runner accepts (``polyarb.live.runner.LiveRun``: live)."""
+
+    def make_venue(self) -> Venue | None:
+        """The engine's venue; None = the profile's simulated venue."""
+        return None
+
     def __init__(self, opts: ShadowOptions) -> None:
-        if opts.profile.mode != "dry_run":
+        if opts.profile.mode != self.MODE:
             raise ShadowError(
                 f"profile {opts.profile.name!r} has mode {opts.profile.mode!r}: shadow runs "
                 "dry_run profiles only (live trading is not reachable from shadow mode)"
@@ -112,15 +123,25 @@ class ShadowRun:
             opts.recordings,
             opts.session_id,
             feed_url=opts.feed.url,
-            source={"mode": "shadow", "profile": opts.profile.name},
+            source={
+                "mode": "shadow" if self.MODE == "dry_run" else "live",
+                "profile": opts.profile.name,
+            },
             compression_level=LIVE_COMPRESSION_LEVEL,
         )
         self.pump = _AlertPump(opts.notify) if opts.notify is not None else None
         self.sink = ShadowSink(
-            self.writer.dir / "runs" / SHADOW_RUN_ID,
+            self.writer.dir / "runs" / self.RUN_ID,
             on_alert=self.pump.put if self.pump is not None else None,
         )
-        self.engine = Engine(opts.markets, opts.profile, self.sink, alert_rules=opts.rules)
+        self.engine = Engine(
+            opts.markets,
+            opts.profile,
+            self.sink,
+            alert_rules=opts.rules,
+            live=self.MODE == "live",
+            venue=self.make_venue(),
+        )
         self.signs = SignsOfLife(self, opts.heartbeat_file_s, opts.heartbeat_log_s)
         self._seq = self.writer.next_seq
         self._frames = 0
@@ -144,6 +165,7 @@ class ShadowRun:
             rng=opts.rng,
             tap=self._on_row,
         )
+        self.recorder.feed.extra_health = opts.health
 
     def stop(self) -> None:
         """End the run cleanly (SIGINT/SIGTERM): the session is sealed and the run written."""
@@ -240,9 +262,9 @@ class ShadowRun:
             self.engine,
             summary,
             profile,
-            run_id=SHADOW_RUN_ID,
+            run_id=self.RUN_ID,
             session_id=self.opts.session_id,
-            mode="shadow",
+            mode="shadow" if self.MODE == "dry_run" else "live",
             counts=self.sink.counts(),
             decisions_sha256=decisions_sha256(self.sink.tables["decisions"]),
         )

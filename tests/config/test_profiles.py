@@ -19,6 +19,7 @@ SHIPPED = {
     "live_safe_atomic_v1.yaml": (1, "live", "2.00"),
     "live_constrained_atomic_v1.yaml": (2, "live", "5.00"),
     "live_scaled_atomic_v1.yaml": (3, "live", "15.00"),
+    "live_negrisk_v1.yaml": (3, "live", "20.00"),
 }
 
 

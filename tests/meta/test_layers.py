@@ -90,6 +90,7 @@ LAYERS: list[tuple[str, tuple[str, ...], frozenset[str] | None]] = [
             "polyarb.engine",
             "polyarb.engine.replay",
             "polyarb.shadow",
+            "polyarb.live",
             "polyarb.ops",
             "polyarb.dashboard",
             "polyarb.cli",

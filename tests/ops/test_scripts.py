@@ -17,7 +17,7 @@ def _run(script: str, root: Path, marker: Path, *args: str) -> subprocess.Comple
     fake = marker.with_suffix(".sh")  # stands in for `polyarb shadow`: records its arguments
     fake.write_text(f'printf "%s " "$@" > "{marker}"\n')
     env = dict(os.environ, POLYARB_ROOT=str(root), POLYARB=POLYARB,
-               POLYARB_SHADOW_CMD=f"bash {fake}")  # fmt: skip
+               POLYARB_SHADOW_CMD=f"bash {fake}", POLYARB_LIVE_CMD=f"bash {fake}")  # fmt: skip
     return subprocess.run(["bash", str(REPO / "scripts" / script), *args], env=env,
                           capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
 
@@ -56,11 +56,17 @@ def test_start_live_safe_refuses_when_go_no_go_fails(tmp_path: Path) -> None:
     assert "live trading stays OFF" in r.stderr and "live venue" not in r.stderr
 
 
-def test_start_live_safe_after_gate_says_venue_unavailable(project, wallet137, tmp_path) -> None:
+def test_start_live_safe_runs_polyarb_live_after_the_gate(project, wallet137, tmp_path) -> None:
+    """After a passing phase-1 gate the script runs `polyarb live` with the phase-1 profile,
+    the project's .env and reports, and the operator's arguments (issue 13 item 6)."""
     root = project(wallet137, phase=1)
-    r = _run("start_live_safe.sh", root, tmp_path / "m")
-    assert r.returncode == 3, r.stdout + r.stderr
-    assert "live venue is not available in this build" in r.stderr
+    marker = tmp_path / "m"
+    r = _run("start_live_safe.sh", root, marker, "--confirm", "--event", "e")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert marker.read_text() == (
+        f"--profile {root}/profiles/live_safe_atomic_v1.yaml --root {root} --env {root}/.env "
+        "--confirm --event e "
+    )
     assert wallet137.key[2:] not in r.stdout + r.stderr
 
 
