@@ -14,7 +14,7 @@ from polyarb.execution.venue_api import Venue
 from polyarb.protocol.markets import MarketMeta
 from polyarb.protocol.parser import parse_frame
 from polyarb.recording.reader import SessionReader
-from polyarb.runs.runjson import RunJson, build_run_json
+from polyarb.runs.runjson import RunJson, RunMode, build_run_json
 from polyarb.runs.summary import RunSummary
 
 COLUMNS = ["seq", "recv_ns", "conn_id", "kind", "payload"]
@@ -64,11 +64,13 @@ def replay(
     sink: RunSink | None = None,
     venue: Venue | None = None,
     live: bool = False,
+    mode: RunMode = "replay",
 ) -> RunJson:
     """Replay ``session`` with ``profile`` into ``<session>/runs/<run_id>/``; returns run.json.
 
     With ``sink`` given, rows go there instead and no folder is written. ``venue``
-    replaces the simulated venue (a live recording replays with ``UserRowVenue``).
+    replaces the simulated venue (a live recording replays with ``UserRowVenue``; the
+    breaker drill with its ``FaultVenue`` and ``mode="drill"``).
     """
     reader = SessionReader(session)
     start, later = split_history(reader.market_history())
@@ -94,7 +96,7 @@ def replay(
         profile,
         run_id=run_id,
         session_id=reader.id,
-        mode="replay",
+        mode=mode,
         counts=writer.counts() if writer is not None else {},
         decisions_sha256=decisions_sha256(rows),
     )

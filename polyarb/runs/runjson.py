@@ -16,7 +16,8 @@ from polyarb._version import __version__
 from polyarb.config.profile import Profile
 from polyarb.runs.summary import Keyed, RunFileError, RunSummary
 
-RunMode = Literal["replay", "shadow", "live"]
+RunMode = Literal["replay", "shadow", "live", "drill"]
+"""``drill``: a breaker drill (polyarb/ops/drill.py), counted only as breaker evidence."""
 
 
 class FeedStats(Keyed, msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
