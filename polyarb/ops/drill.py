@@ -1,8 +1,8 @@
 """The breaker drill: replay a session with the operator's profile through a faulty venue.
 
 A drill proves, without money, that the circuit breaker opens after the profile's
-``risk.consecutive_failures`` and closes after ``risk.breaker_cooldown_s`` (docs/PRODUCTION_RUNBOOK.md
-§Breaker drill). Time is engine time (the session's rows), so a 300 s cool-down passes in the
+``risk.consecutive_failures`` and closes after ``risk.breaker_cooldown_s``
+(docs/PRODUCTION_RUNBOOK.md §Breaker drill). Time is engine time (the session's rows), so a 300 s cool-down passes in the
 seconds a replay takes. The fault is in the venue, never in the profile: :class:`FaultVenue`
 kills every order of the first ``kills`` baskets (FOK killed, nothing filled, so nothing needs
 an unwind and no UNWIND_HELD halts the run before the breaker opens). The run is written as
