@@ -185,6 +185,15 @@ def approve(url: str, key: str, token: str, spender: str, value: int) -> None:
     _transact(url, key, "ERC20PresetMinterPauser", token, "approve", spender, value)
 
 
+def transfer(url: str, key: str, token: str, to: str, value: int) -> None:
+    """ERC-20 ``transfer`` from ``key``'s address (a test drains or refunds a wallet)."""
+    from web3 import Web3
+
+    _transact(
+        url, key, "ERC20PresetMinterPauser", token, "transfer", Web3.to_checksum_address(to), value
+    )
+
+
 def deploy_ctf(url: str, key: str) -> str:
     """Deploy Gnosis' ``ConditionalTokens`` (the contract Polymarket runs on Polygon)."""
     return _deploy(url, key, "ConditionalTokens")

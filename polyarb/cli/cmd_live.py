@@ -91,8 +91,11 @@ def run(args: argparse.Namespace) -> int:
     except GuardError as exc:
         raise CliError(str(exc)) from None
     from polyarb.env import RPC_URL_VAR, read_env
+    from polyarb.ops.gonogo import spenders_from_env
 
-    rpc_url = read_env(args.env).secret(RPC_URL_VAR)  # RPC_UNHEALTHY watches it when set
+    env = read_env(args.env)
+    rpc_url = env.secret(RPC_URL_VAR)  # RPC_UNHEALTHY and the chain's pUSD when set
+    spenders = tuple(spenders_from_env(env).values())
     if rules is None:  # pragma: no cover - load() returns rules whenever a profile is given
         from polyarb.alerts import AlertRules
 
@@ -121,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
                 private_key=key,
                 duration_s=args.duration,
                 rpc_url=rpc_url,
+                chain_spenders=spenders,
             )
         )
     except (LiveError, StoreError) as exc:

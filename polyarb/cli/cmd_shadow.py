@@ -35,7 +35,9 @@ run, run.log and events.jsonl (both flushed as they happen: tail -f them), and
 metrics including per-frame processing latency (frame_latency_ns, receive →
 decision), the connected-time ratio (connected_ratio_bps), reconnects and book
 health. Tick rows are inserted every profile tick_interval_ms. Alerts go to the log
-and to the webhook named by the alert rules (URL from .env).
+and to the webhook named by the alert rules (URL from .env). When .env sets
+POLYGON_RPC_URL, tick rows also carry the node's health (RPC_UNHEALTHY) and the
+wallet's usable on-chain pUSD (LOW_BALANCE; see docs/live.md).
 
 Ctrl-C or SIGTERM stops cleanly: the session is sealed and the run written. Then
 'polyarb parity --session <session>' proves the decisions equal a replay.
@@ -86,16 +88,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     p.set_defaults(func=run)
 
 
-def _notifier(rules: Any, env_path: Path, session: str) -> tuple[Any, Any]:
-    """The alert delivery for the shadow run, and its notifier (cleared at shutdown)."""
-    from polyarb.alerts import AlertEvent
-    from polyarb.alerts.notify import notifier_from_env
+def _read_env(env_path: Path) -> Any:
     from polyarb.env import EnvError, read_env
 
     try:
-        env = read_env(env_path) if env_path.is_file() else None
+        return read_env(env_path) if env_path.is_file() else None
     except EnvError as exc:
         raise CliError(str(exc)) from None
+
+
+def _notifier(rules: Any, env: Any, session: str) -> tuple[Any, Any]:
+    """The alert delivery for the shadow run, and its notifier (cleared at shutdown)."""
+    from polyarb.alerts import AlertEvent
+    from polyarb.alerts.notify import notifier_from_env
     from polyarb.shadow.runner import SHADOW_RUN_ID
 
     notifier = notifier_from_env(
@@ -134,7 +139,16 @@ def run(args: argparse.Namespace) -> int:
 
         rules = AlertRules()
     config = feed_config(args, profile.tick_interval_ms / 1000)
-    deliver, notifier = _notifier(rules, args.env, session)
+    env = _read_env(args.env)
+    deliver, notifier = _notifier(rules, env, session)
+    from polyarb.env import EnvError
+    from polyarb.live.monitors import shadow_monitor
+
+    try:
+        # LOW_BALANCE (on-chain pUSD) and RPC_UNHEALTHY, when .env names a Polygon RPC
+        monitor = shadow_monitor(env, profile)
+    except EnvError as exc:
+        raise CliError(str(exc)) from None
     markets, assets = resolve_targets(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     status = (
@@ -156,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
                 notify=deliver,
                 drop_engine_frame=args.test_drop_engine_frame,
                 rng=random.Random(args.seed) if args.seed is not None else None,
+                health=monitor.fields if monitor is not None else None,
             )
         )
     except (ShadowError, StoreError) as exc:
@@ -166,11 +181,16 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
+    if monitor is not None:
+        monitor.poll_once()  # the first tick already carries an answer
+        monitor.start()
     try:
         result = asyncio.run(_shadow(shadow))
     except StoreError as exc:
         raise CliError(f"{exc} (what was written before stays readable)", 1) from exc
     finally:
+        if monitor is not None:
+            monitor.stop()
         # Every alert still active is cleared at the receiver: the run is over.
         notifier.clear_all(f"shadow {session} stopped")
     print(format_summary(result))

@@ -34,7 +34,7 @@ from typing import Any
 
 from polyarb.alerts.rules import AlertEvent
 from polyarb.execution.venue_api import Venue
-from polyarb.live.monitors import HealthMonitor
+from polyarb.live.monitors import HealthMonitor, chain_collateral
 from polyarb.live.venue import LiveSender, LiveVenue
 from polyarb.recording.files import write_json_atomic
 from polyarb.runs.runjson import RunJson, run_json_dict
@@ -73,7 +73,9 @@ class LiveOptions:
     """token id → shares the account should hold at startup (default: none)."""
     policy: RetryPolicy | None = None
     rpc_url: str | None = None
-    """A Polygon JSON-RPC endpoint to watch (RPC_UNHEALTHY); the balance comes from the exchange."""
+    """A Polygon JSON-RPC endpoint to watch (RPC_UNHEALTHY) and to read the wallet's pUSD from."""
+    chain_spenders: tuple[str, ...] = ()
+    """pUSD spenders whose allowances cap the on-chain balance LOW_BALANCE reads."""
     monitor_interval_s: float = 5.0
 
 
@@ -115,13 +117,18 @@ class LiveRun(ShadowRun):
         self._sealing = False
         self._stopping = False
         rpc = None
+        chain_balance = None
         if opts.rpc_url:
             from polyarb.chain.client import ChainClient  # web3: only when a node is watched
 
             rpc = ChainClient(opts.rpc_url)
+            chain_balance = chain_collateral(
+                rpc, opts.shadow.profile.chain.collateral, self.client.address, opts.chain_spenders
+            )
         self.monitor = HealthMonitor(
             balance=lambda: int(str(self.aux.balance_allowance().get("balance") or "0")),
             rpc=rpc,
+            chain_balance=chain_balance,
             interval_s=opts.monitor_interval_s,
         )
         self.monitor.poll_once()

@@ -271,7 +271,12 @@ def _collateral(c: _Ctx) -> str:
 
 
 def _spenders(c: _Ctx) -> dict[str, str]:
-    override = c.env.plain("POLYARB_ALLOWANCE_SPENDERS") if c.env else None
+    return spenders_from_env(c.env)
+
+
+def spenders_from_env(env: EnvFile | None) -> dict[str, str]:
+    """The pUSD spenders whose allowances count: ``POLYARB_ALLOWANCE_SPENDERS`` or Polymarket's."""
+    override = env.plain("POLYARB_ALLOWANCE_SPENDERS") if env else None
     if override:
         return {
             f"spender {i + 1}": a.strip() for i, a in enumerate(override.split(",")) if a.strip()

@@ -287,3 +287,62 @@ def test_a_feed_never_reachable_is_exit_1_with_the_reason(
     assert "never reachable" in err and "Connect" in err
     log = (tmp_path / "out" / "nofeed" / "runs" / "shadow" / "run.log").read_text()
     assert "feed error conn=0" in log
+
+
+def test_shadow_watches_the_chain_named_in_env(served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`polyarb shadow` builds the health monitor when `.env` names a Polygon RPC: every
+    tick row carries rpc_ok and the wallet's on-chain pUSD, and a $5 wallet fires
+    LOW_BALANCE in the shadow run (before, shadow ticks carried neither field)."""
+    from eth_account import Account
+
+    from polyarb.chain.localchain import LocalChain, approve, deploy_token
+
+    source, url = served
+    acct = Account.create()
+    key = acct.key.hex()
+    key = key if key.startswith("0x") else "0x" + key
+    spender = Account.create().address
+    out = tmp_path / "out"
+    with LocalChain(137, {key: 10**21}) as chain:
+        token = deploy_token(chain.url, key, 5_000_000)
+        approve(chain.url, key, token, spender, 10**12)
+        env = tmp_path / "chain.env"
+        env.write_text(
+            f"POLYARB_PRIVATE_KEY={key}\nPOLYGON_RPC_URL={chain.url}\n"
+            f"POLYARB_ALLOWANCE_SPENDERS={spender}\n"
+        )
+        env.chmod(0o600)
+        profile = tmp_path / "shadow.yaml"
+        text = SHADOW_PROFILE.read_text()
+        profile.write_text(text + f"\nchain:\n  collateral: '{token}'\n")
+        (tmp_path / "alerts.production.yaml").write_text(
+            (SHADOW_PROFILE.parent / "alerts.production.yaml").read_text()
+        )
+        shadow = _polyarb(
+            "shadow",
+            "--profile",
+            str(profile),
+            "--markets-from",
+            str(source),
+            "--url",
+            url,
+            "--session",
+            "chainwatch",
+            "--duration",
+            "4",
+            "--no-status",
+            "--env",
+            str(env),
+            recordings=out,
+        )
+        _, stderr = shadow.communicate(timeout=90)
+    assert shadow.returncode == 0, stderr
+    ticks = [
+        json.loads(f.payload)
+        for f in SessionReader(out / "chainwatch").frames()
+        if f.kind == "tick"
+    ]
+    assert ticks and all(t["rpc_ok"] is True and t["balance"] == 5_000_000 for t in ticks)
+    assert key.removeprefix("0x") not in stderr
+    events = (out / "chainwatch" / "runs" / "shadow" / "events.jsonl").read_text()
+    assert "LOW_BALANCE" in events
