@@ -1,7 +1,7 @@
 """The fast parser (typed wire structs + memo dicts) gives exactly the pre-issue-16 parser's events.
 
-The reference is benchmarks/reference_parser.py, a frozen copy of the parser before the
-fast path existed; every accepted frame must give equal events (same ints, same
+The reference is benchmarks/reference_parser.py: the generic path the parser had before the
+fast path existed (still the product's fallback), called directly; every accepted frame must give equal events (same ints, same
 strings) and every rejected frame the same reason.
 """
 
