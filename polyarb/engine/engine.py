@@ -108,14 +108,27 @@ class Engine:
         live: bool = False,
         event_quiet_ns: int = EVENT_QUIET_NS,
         venue: Venue | None = None,
+        books: BookState | None = None,
     ) -> None:
-        """``venue`` defaults to the profile's :class:`SimVenue`; a live run passes its own."""
+        """``venue`` defaults to the profile's :class:`SimVenue`; a live run passes its own.
+
+        ``books`` is a :class:`BookState` shared with other engines, built by
+        :class:`~polyarb.engine.shared.SharedBooks` (``replay_many``); such an engine is
+        fed through that, not :meth:`on_frame`.
+        """
         metas = engine_markets(markets)
         self.profile = profile
         self.sink: RunSink = sink if sink is not None else MemorySink()
         self.live = live
-        self.state = BookState(
-            metas, profile.risk.stale_book_ms * 1_000_000, event_quiet_ns, profile.book_integrity
+        self.state = (
+            books
+            if books is not None
+            else BookState(
+                metas,
+                profile.risk.stale_book_ms * 1_000_000,
+                event_quiet_ns,
+                profile.book_integrity,
+            )
         )
         self.detectors = build_detectors(profile, metas)
         self.venue: Venue = (
@@ -333,6 +346,10 @@ class Engine:
         state.add_market(meta)
         state.resolved.add(ev.market)
         self.venue.update_market(meta)
+        self._settle(ev, seq, now)
+
+    def _settle(self, ev: MarketResolved, seq: int, now: int) -> None:
+        """Pay out what this engine holds in a market that just resolved."""
         held = [a for a, m in self.ledger.open_assets().items() if m == ev.market]
         if not held:
             return

@@ -9,6 +9,7 @@ from polyarb.alerts import AlertRules
 from polyarb.config.profile import Profile
 from polyarb.engine.engine import Engine
 from polyarb.engine.run_writer import RunWriter
+from polyarb.engine.shared import SharedBooks
 from polyarb.engine.sink import RunSink, decisions_sha256
 from polyarb.execution.venue_api import Venue
 from polyarb.protocol.markets import MarketMeta
@@ -116,9 +117,11 @@ def replay_many(
 ) -> list[RunJson]:
     """Replay ``session`` once for several profiles; returns one run.json per profile, in order.
 
-    Each frame is parsed once and its events go to every profile's engine (events are
-    immutable), so N profiles cost the engines' work plus one parse. Every run is the
-    run :func:`replay` writes for that profile alone, down to ``decisions_sha256``.
+    Each frame is parsed once and the books are built once for every group of profiles
+    that build the same books (same ``book_integrity`` and stale-book limit,
+    :class:`~polyarb.engine.shared.SharedBooks`), so N profiles cost one parse, one
+    book pass and N detector/risk/venue stacks. Every run is the run :func:`replay`
+    writes for that profile alone, down to ``decisions_sha256``.
     """
     if not profiles:
         raise ValueError("replay_many needs at least one profile")
@@ -132,14 +135,22 @@ def replay_many(
     reader = SessionReader(session)
     start, later = split_history(reader.market_history())
     writers = [RunWriter(reader.dir / "runs" / run_id) for run_id in ids]
+    # Profiles that build the same books share one BookState (one book-building pass).
+    groups: dict[tuple[str, int], list[Engine]] = {}
     engines = []
     for profile, run_id, writer, rule_set in zip(profiles, ids, writers, rules, strict=True):
-        engines.append(Engine(start, profile, writer, alert_rules=rule_set, updates=later))
+        key = (profile.book_integrity, profile.risk.stale_book_ms)
+        group = groups.setdefault(key, [])
+        books = group[0].state if group else None
+        engine = Engine(start, profile, writer, alert_rules=rule_set, updates=later, books=books)
+        group.append(engine)
+        engines.append(engine)
         writer.log(
             f"replay session={reader.id} profile={profile.name} sha256={profile.sha256()} "
             f"run_id={run_id}"
         )
-    feeds = [engine.on_frame for engine in engines]
+    passes = [SharedBooks(group) for group in groups.values()]
+    feeds = [p.on_row for p in passes]
     total = int(reader.manifest.get("frames") or 0) or reader.count()
     done = 0
     for batch in reader.iter_batches(batch_size=16_384, columns=COLUMNS):
@@ -151,9 +162,11 @@ def replay_many(
         done += batch.num_rows
         if progress is not None:
             progress(done, total)
+    for shared in passes:
+        shared.finish()
     out: list[RunJson] = []
     for profile, run_id, writer, engine in zip(profiles, ids, writers, engines, strict=True):
-        summary = engine.finish()
+        summary = engine.summary()
         run_json = build_run_json(
             engine,
             summary,

@@ -82,3 +82,48 @@ def test_python_api_replays_many_profiles(copy_session: Callable[[str], Path]) -
     singles = [polyarb.replay(session, p, run_id=f"one-{i}") for i, p in enumerate([*paths, None])]
     assert [m["decisions_sha256"] for m in many] == [s["decisions_sha256"] for s in singles]
     assert [m["summary"] for m in many] == [s["summary"] for s in singles]
+
+
+def test_profiles_that_build_the_same_books_share_one_pass(
+    negrisk_session: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Books are built once per row for a group of profiles, and each engine still equals
+    its own replay.
+
+    The profiles differ in latency (so orders of different engines arrive, and close
+    quiet events, at different times between rows), in size, and one in its stale-book
+    limit (its own book pass). Before the shared pass each engine applied every snapshot
+    itself: the count of ``apply_snapshot`` calls was one per snapshot per profile.
+    """
+    from polyarb.book import OrderBook
+    from polyarb.config.profile import LatencyModel
+
+    session = tmp_path / negrisk_session.name
+    shutil.copytree(negrisk_session, session)
+    latencies = [
+        LatencyModel(mean_ms=0),
+        LatencyModel(mean_ms=5, jitter_ms=4, kind="uniform", seed=3),
+        LatencyModel(mean_ms=40, jitter_ms=30, kind="uniform", seed=7),
+        LatencyModel(mean_ms=400),
+    ]
+    profiles = [big_profile(latency=lat).model_copy(update={"name": f"l{i}"})
+                for i, lat in enumerate(latencies)]  # fmt: skip
+    profiles.append(big_profile(stale_book_ms=500).model_copy(update={"name": "stale"}))
+    singles = [replay(session, p, run_id=f"single-{i}") for i, p in enumerate(profiles)]
+    assert sum(s["summary"]["fills"] for s in singles) > 0  # orders really arrived
+    applied = 0
+    real_apply = OrderBook.apply_snapshot
+
+    def counting_apply(self: OrderBook, *args: object, **kwargs: object) -> None:
+        nonlocal applied
+        applied += 1
+        real_apply(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(OrderBook, "apply_snapshot", counting_apply)
+    many = replay_many(session, profiles)
+    assert [m["decisions_sha256"] for m in many] == [s["decisions_sha256"] for s in singles]
+    assert [m["summary"] for m in many] == [s["summary"] for s in singles]
+    assert [m["counts"] for m in many] == [s["counts"] for s in singles]
+    snapshots = many[0]["summary"]["events_by_type"]["BookSnapshot"]
+    # two book passes (the stale-book limit differs for one profile), not five
+    assert applied <= 2 * snapshots

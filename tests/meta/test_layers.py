@@ -59,7 +59,13 @@ LAYERS: list[tuple[str, tuple[str, ...], frozenset[str] | None]] = [
     ("market", ("polyarb.book", "polyarb.detect"), PURE_LIBS),
     (
         "engine",
-        ("polyarb.runs", "polyarb.engine.engine", "polyarb.engine.books", "polyarb.engine.sink"),
+        (
+            "polyarb.runs",
+            "polyarb.engine.engine",
+            "polyarb.engine.books",
+            "polyarb.engine.sink",
+            "polyarb.engine.shared",  # the book pass replay_many feeds several engines from
+        ),
         PURE_LIBS | {"pyarrow"},  # the run tables' schemas
     ),
     # -- adapters: the outside world (sockets, files, HTTP, DuckDB, web3, secrets)
