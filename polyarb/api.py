@@ -30,6 +30,7 @@ def replay(
     *,
     recordings: str | Path | None = None,
     run_id: str | None = None,
+    cache: bool = False,
 ) -> RunJson:
     """Replay a session with a profile into ``<session>/runs/<run_id>/``; returns its run.json.
 
@@ -38,11 +39,14 @@ def replay(
     profile YAML (its ``alerts:`` file is loaded too) or ``None`` for
     :func:`default_profile`. The result is a typed :class:`~polyarb.runs.runjson.RunJson`
     (``run.summary.total_pnl``, ``run.decisions_sha256``; docs/runs.md); errors are :class:`~polyarb.errors.PolyarbError` subclasses.
+    ``cache`` replays from the decoded-session cache (built when missing or stale; docs/sessions.md).
     """
     from polyarb.engine.replay import replay as replay_session
 
     loaded, rules = _profile(profile)
-    return replay_session(_session(session, recordings), loaded, run_id=run_id, alert_rules=rules)
+    return replay_session(
+        _session(session, recordings), loaded, run_id=run_id, alert_rules=rules, cache=cache
+    )
 
 
 def replay_many(
@@ -50,6 +54,7 @@ def replay_many(
     profiles: Sequence[Profile | str | Path | None],
     *,
     recordings: str | Path | None = None,
+    cache: bool = False,
 ) -> list[RunJson]:
     """Replay a session once for several profiles (each frame parsed once); one run.json each.
 
@@ -63,6 +68,7 @@ def replay_many(
         _session(session, recordings),
         [p for p, _ in loaded],
         alert_rules=[r for _, r in loaded],
+        cache=cache,
     )
 
 

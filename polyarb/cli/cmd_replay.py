@@ -46,6 +46,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="run folder name (default: <profile name>-<first 8 hex of its sha256>; replaced)",
     )
     p.add_argument("--json", action="store_true", help="print run.json instead of the summary")
+    p.add_argument(
+        "--cache",
+        action="store_true",
+        help="read the session's decoded-events cache, building it first if missing or stale "
+        "(same decisions, no parsing; see polyarb sessions cache)",
+    )
     add_recordings_arg(p, remote_ok=True)
     p.set_defaults(func=run)
 
@@ -67,7 +73,12 @@ def load(profile_path: Path | None) -> tuple[Any, Any]:
 
 
 def replay_and_report(
-    recordings: Path, session: str, profile_path: Path | None, run_id: str | None, as_json: bool
+    recordings: Path,
+    session: str,
+    profile_path: Path | None,
+    run_id: str | None,
+    as_json: bool,
+    cache: bool = False,
 ) -> int:
     """Shared by ``replay`` and ``demo``."""
     from polyarb.cli.progress import progress_bar
@@ -87,7 +98,9 @@ def replay_and_report(
     profile, rules = load(profile_path)
     try:
         with progress_bar(f"replay {path.name}") as update:
-            result = replay(path, profile, run_id=run_id, alert_rules=rules, progress=update)
+            result = replay(
+                path, profile, run_id=run_id, alert_rules=rules, progress=update, cache=cache
+            )
     except SessionError as exc:
         raise CliError(str(exc)) from None
     if as_json:
@@ -100,12 +113,19 @@ def replay_and_report(
 def run(args: argparse.Namespace) -> int:
     profiles = args.profile or [None]
     if len(profiles) == 1:
-        return replay_and_report(args.recordings, args.session, profiles[0], args.run_id, args.json)
-    return _replay_many(args.recordings, args.session, profiles, args.run_id, args.json)
+        return replay_and_report(
+            args.recordings, args.session, profiles[0], args.run_id, args.json, args.cache
+        )
+    return _replay_many(args.recordings, args.session, profiles, args.run_id, args.json, args.cache)
 
 
 def _replay_many(
-    recordings: Path, session: str, paths: list[Path], run_id: str | None, as_json: bool
+    recordings: Path,
+    session: str,
+    paths: list[Path],
+    run_id: str | None,
+    as_json: bool,
+    cache: bool = False,
 ) -> int:
     from polyarb.cli.progress import progress_bar
     from polyarb.engine import default_run_id, replay_many
@@ -126,6 +146,7 @@ def _replay_many(
                 [profile for profile, _ in loaded],
                 alert_rules=[rules for _, rules in loaded],
                 progress=update,
+                cache=cache,
             )
     except SessionError as exc:
         raise CliError(str(exc)) from None

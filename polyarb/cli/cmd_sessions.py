@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from polyarb.cli import cmd_sessions_cache
 from polyarb.cli.common import (
     CliError,
     add_recordings_arg,
@@ -33,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _register_check(actions)
     _register_compact(actions)
     _register_transfer(actions)
+    cmd_sessions_cache.register(actions)
 
 
 def _register_transfer(actions: argparse._SubParsersAction) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from polyarb.alerts import AlertRules
@@ -14,11 +15,13 @@ from polyarb.engine.sink import RunSink, decisions_sha256
 from polyarb.execution.venue_api import Venue
 from polyarb.protocol.markets import MarketMeta
 from polyarb.protocol.parser import parse_frame
+from polyarb.recording.event_cache import Row, ensure_cache, iter_cached_rows
 from polyarb.recording.reader import SessionReader
 from polyarb.runs.runjson import RunJson, RunMode, build_run_json
 from polyarb.runs.summary import RunSummary
 
 COLUMNS = ["seq", "recv_ns", "conn_id", "kind", "payload"]
+_log = logging.getLogger("polyarb.replay")
 
 
 def default_run_id(profile: Profile) -> str:
@@ -35,21 +38,54 @@ def split_history(
     return start, later
 
 
+def session_rows(
+    reader: SessionReader, *, cache: Path | None = None, batch_size: int = 16_384
+) -> Iterator[list[Row]]:
+    """The session's rows in batches, each frame's events parsed once.
+
+    From the decoded-session ``cache`` when given (:mod:`polyarb.recording.event_cache`),
+    else from the frames through the parser: the engine gets events either way, so
+    both go through the same :meth:`Engine.on_frame` path.
+    """
+    if cache is not None:
+        yield from iter_cached_rows(cache)
+        return
+    parse = parse_frame
+    for batch in reader.iter_batches(batch_size=batch_size, columns=COLUMNS):
+        cols = [batch.column(i).to_pylist() for i in range(len(COLUMNS))]
+        yield [
+            (seq, recv_ns, kind, payload, conn_id, parse(payload) if kind == "frame" else None)
+            for seq, recv_ns, conn_id, kind, payload in zip(*cols, strict=True)
+        ]
+
+
+def open_rows_cache(reader: SessionReader, cache: bool, log: Callable[[str], None]) -> Path | None:
+    """With ``cache``, the session's valid decoded cache (built or rebuilt here); else None."""
+    if not cache:
+        return None
+
+    def note(line: str) -> None:
+        _log.warning(line)
+        log(line)
+
+    return ensure_cache(reader, log=note)
+
+
 def run_session(
     reader: SessionReader,
     engine: Engine,
     progress: Callable[[int, int], None] | None = None,
     batch_size: int = 16_384,
+    cache: Path | None = None,
 ) -> RunSummary:
-    """Feed every row of ``reader`` to ``engine`` and finish it; returns the summary."""
+    """Feed every row of ``reader`` (or of its ``cache``) to ``engine``; returns the summary."""
     total = int(reader.manifest.get("frames") or 0) or reader.count()
     done = 0
     on_frame = engine.on_frame
-    for batch in reader.iter_batches(batch_size=batch_size, columns=COLUMNS):
-        cols = [batch.column(i).to_pylist() for i in range(len(COLUMNS))]
-        for seq, recv_ns, conn_id, kind, payload in zip(*cols, strict=True):
-            on_frame(seq, recv_ns, kind, payload, conn_id)
-        done += batch.num_rows
+    for rows in session_rows(reader, cache=cache, batch_size=batch_size):
+        for seq, recv_ns, kind, payload, conn_id, events in rows:
+            on_frame(seq, recv_ns, kind, payload, conn_id, events)
+        done += len(rows)
         if progress is not None:
             progress(done, total)
     return engine.finish()
@@ -66,8 +102,12 @@ def replay(
     venue: Venue | None = None,
     live: bool = False,
     mode: RunMode = "replay",
+    cache: bool = False,
 ) -> RunJson:
     """Replay ``session`` with ``profile`` into ``<session>/runs/<run_id>/``; returns run.json.
+
+    ``cache`` reads the decoded-session cache, building it first when it is missing,
+    stale or corrupt (said in the run log): the same decisions, without parsing.
 
     With ``sink`` given, rows go there instead and no folder is written. ``venue``
     replaces the simulated venue (a live recording replays with ``UserRowVenue``; the
@@ -85,7 +125,8 @@ def replay(
         f"replay session={reader.id} profile={profile.name} sha256={profile.sha256()} "
         f"run_id={run_id}"
     )
-    summary = run_session(reader, engine, progress)
+    rows_cache = open_rows_cache(reader, cache, out.log)
+    summary = run_session(reader, engine, progress, cache=rows_cache)
     rows = (
         writer.tables["decisions"]
         if writer is not None
@@ -114,6 +155,7 @@ def replay_many(
     run_ids: Sequence[str] | None = None,
     alert_rules: Sequence[AlertRules | None] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    cache: bool = False,
 ) -> list[RunJson]:
     """Replay ``session`` once for several profiles; returns one run.json per profile, in order.
 
@@ -151,15 +193,19 @@ def replay_many(
         )
     passes = [SharedBooks(group) for group in groups.values()]
     feeds = [p.on_row for p in passes]
+
+    def log_all(line: str) -> None:
+        for writer in writers:
+            writer.log(line)
+
+    rows_cache = open_rows_cache(reader, cache, log_all)
     total = int(reader.manifest.get("frames") or 0) or reader.count()
     done = 0
-    for batch in reader.iter_batches(batch_size=16_384, columns=COLUMNS):
-        cols = [batch.column(i).to_pylist() for i in range(len(COLUMNS))]
-        for seq, recv_ns, conn_id, kind, payload in zip(*cols, strict=True):
-            events = parse_frame(payload) if kind == "frame" else None
+    for rows in session_rows(reader, cache=rows_cache):
+        for seq, recv_ns, kind, payload, conn_id, events in rows:
             for feed in feeds:
                 feed(seq, recv_ns, kind, payload, conn_id, events)
-        done += batch.num_rows
+        done += len(rows)
         if progress is not None:
             progress(done, total)
     for shared in passes:
