@@ -40,8 +40,11 @@ def split_history(
 
 def session_rows(
     reader: SessionReader, *, cache: Path | None = None, batch_size: int = 16_384
-) -> Iterator[list[Row]]:
-    """The session's rows in batches, each frame's events parsed once.
+) -> Iterator[tuple[int, Iterator[Row]]]:
+    """The session's rows in batches, ``(rows in it, its rows)``, each frame parsed once.
+
+    Lazy within a batch: a frame's events live while the engine handles its row, so
+    memory holds one batch of raw columns, not a batch of parsed books.
 
     From the decoded-session ``cache`` when given (:mod:`polyarb.recording.event_cache`),
     else from the frames through the parser: the engine gets events either way, so
@@ -53,10 +56,10 @@ def session_rows(
     parse = parse_frame
     for batch in reader.iter_batches(batch_size=batch_size, columns=COLUMNS):
         cols = [batch.column(i).to_pylist() for i in range(len(COLUMNS))]
-        yield [
+        yield batch.num_rows, (
             (seq, recv_ns, kind, payload, conn_id, parse(payload) if kind == "frame" else None)
             for seq, recv_ns, conn_id, kind, payload in zip(*cols, strict=True)
-        ]
+        )
 
 
 def open_rows_cache(reader: SessionReader, cache: bool, log: Callable[[str], None]) -> Path | None:
@@ -82,10 +85,10 @@ def run_session(
     total = int(reader.manifest.get("frames") or 0) or reader.count()
     done = 0
     on_frame = engine.on_frame
-    for rows in session_rows(reader, cache=cache, batch_size=batch_size):
+    for n, rows in session_rows(reader, cache=cache, batch_size=batch_size):
         for seq, recv_ns, kind, payload, conn_id, events in rows:
             on_frame(seq, recv_ns, kind, payload, conn_id, events)
-        done += len(rows)
+        done += n
         if progress is not None:
             progress(done, total)
     return engine.finish()
@@ -201,11 +204,11 @@ def replay_many(
     rows_cache = open_rows_cache(reader, cache, log_all)
     total = int(reader.manifest.get("frames") or 0) or reader.count()
     done = 0
-    for rows in session_rows(reader, cache=rows_cache):
+    for n, rows in session_rows(reader, cache=rows_cache):
         for seq, recv_ns, kind, payload, conn_id, events in rows:
             for feed in feeds:
                 feed(seq, recv_ns, kind, payload, conn_id, events)
-        done += len(rows)
+        done += n
         if progress is not None:
             progress(done, total)
     for shared in passes:

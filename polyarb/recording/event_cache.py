@@ -228,16 +228,16 @@ def drop_cache(reader: SessionReader) -> int:
     return removed
 
 
-def iter_cached_rows(path: Path) -> Iterator[list[Row]]:
-    """The cache's rows, one record batch at a time (nothing kept between batches)."""
+def iter_cached_rows(path: Path) -> Iterator[tuple[int, Iterator[Row]]]:
+    """The cache's rows, one record batch at a time: ``(rows in it, its rows)``, decoded lazily."""
     decode = decode_events
     with pa.OSFile(str(path)) as fh:
         file = pa.ipc.open_file(fh)
         for i in range(file.num_record_batches):
             batch = file.get_batch(i)
             cols = [batch.column(j).to_pylist() for j in range(len(SCHEMA))]
-            yield [
+            yield batch.num_rows, (
                 (seq, recv_ns, kind, "" if payload is None else payload, conn_id,
                  None if blob is None else decode(blob))
                 for seq, recv_ns, conn_id, kind, payload, blob in zip(*cols, strict=True)
-            ]  # fmt: skip
+            )  # fmt: skip
