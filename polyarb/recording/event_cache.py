@@ -66,7 +66,8 @@ SCHEMA = pa.schema(
         pa.field("events", pa.binary(), nullable=True),
     ]
 )
-BATCH_ROWS = 16_384
+BATCH_ROWS = 4_096
+"""Rows per record batch of the cache file: what one read holds in memory."""
 
 EVENT_TYPES: tuple[type, ...] = (
     BookSnapshot,

@@ -208,8 +208,19 @@ class SessionReader:
                         continue
                     have = pf.schema_arrow.names
                     present = [c for c in columns or FRAMES_SCHEMA.names if c in have]
-                    for batch in pf.iter_batches(batch_size=batch_size, columns=present):
-                        yield conform(batch, columns)
+                    for group in range(pf.num_row_groups):
+                        # One row group at a time, decoded on this thread, and the
+                        # allocator's freed pages handed back after each: peak RSS then
+                        # stays that of one batch however many row groups a part holds
+                        # (docs/engine.md §Performance, tests/engine/test_replay_memory.py).
+                        for batch in pf.iter_batches(
+                            batch_size=batch_size,
+                            row_groups=[group],
+                            columns=present,
+                            use_threads=False,
+                        ):
+                            yield conform(batch, columns)
+                        pa.default_memory_pool().release_unused()
             except (pa.ArrowException, OSError) as exc:
                 raise SessionError(
                     f"session {self.id}: part frames/{path.name} is unreadable: {_why(exc)}"
