@@ -138,6 +138,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--clob-trade-delay", type=nonneg_float, default=0.0, metavar="S")
     c.add_argument("--clob-fail-trades", type=nonneg_int, default=0, metavar="N")
     c.add_argument("--clob-drop-user-after", type=nonneg_int, default=0, metavar="N")
+    c.add_argument(
+        "--clob-ack-delay-ms",
+        type=number_in(0, 60_000),
+        default=0.0,
+        metavar="MS",
+        help="answer every order this late (processed at once)",
+    )
     p.set_defaults(func=run)
 
 
@@ -222,6 +229,7 @@ def _clob_exchange(args: argparse.Namespace, path: Path, server: object) -> obje
         trade_delay_s=args.clob_trade_delay,
         fail_trades_next=args.clob_fail_trades,
         drop_user_after=args.clob_drop_user_after,
+        ack_delay_s=args.clob_ack_delay_ms / 1000,
     )
     return ClobExchange(
         markets_from_meta(SessionReader(path).markets()),

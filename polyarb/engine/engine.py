@@ -41,7 +41,9 @@ from polyarb.events import (
     TickSizeChange,
 )
 from polyarb.execution import BasketExecution, Latency, Leg, Order, OrderResult, SimVenue
+from polyarb.execution.calibration import CalibrationShadow
 from polyarb.execution.orders import Fill
+from polyarb.execution.user_venue import UserRowVenue
 from polyarb.execution.venue_api import Venue
 from polyarb.ledger import Ledger
 from polyarb.protocol.markets import MarketMeta
@@ -125,6 +127,8 @@ class Engine:
         )
         for meta in self.state.metas.values():
             self.venue.update_market(meta)
+        # Real fills: every order also gets SimVenue's prediction (docs/calibration.md).
+        self._calibration = None if self.venue.simulated else CalibrationShadow(profile.latency)
         self.ledger = Ledger(initial_cash)
         self.risk = RiskManager.from_profile(profile)
         self.alerts = AlertEvaluator(alert_rules)
@@ -483,6 +487,9 @@ class Engine:
             self._submit(order, seq, "order")
 
     def _submit(self, order: Order, seq: int, kind: str) -> None:
+        if self._calibration is not None:
+            meta = self.state.metas.get(order.market)
+            self._calibration.predict(order, self.now_ns, self.state, meta)
         arrive = self.venue.submit(order, self.now_ns)
         self._orders_out[order.order_id] = order
         if not self.live:
@@ -528,6 +535,16 @@ class Engine:
             # the reject rate once answered, not while its fills may still be on the way.
             self._tick_counts.orders += 1
         self.sink.row("orders", result.row(self.venue.simulated))
+        if self._calibration is not None:
+            venue = self.venue
+            answer = (
+                venue.answered_ns(result.order.order_id)
+                if isinstance(venue, UserRowVenue)
+                else None
+            )
+            row = self._calibration.outcome(result, answer)
+            if row is not None:
+                self.sink.row("calibration", row)
         self.orders_by_status[result.status] = self.orders_by_status.get(result.status, 0) + 1
         self.sink.log(
             f"order {result.order.order_id} {result.status} {result.reason} "

@@ -115,6 +115,8 @@ class UserRowVenue:
         and merges are on-chain and not in it)."""
         self.shares: dict[str, int] = {}
         """token id → shares our booked fills moved."""
+        self._answered_ns: dict[str, int] = {}
+        """client order id → receive time of its answer row (the calibration record's latency)."""
 
     def _account(self, fill: Fill, sign: int) -> None:
         cash = fill.cash + fill.fee if fill.side == "BUY" else -(fill.cash - fill.fee)
@@ -151,6 +153,10 @@ class UserRowVenue:
     def update_market(self, meta: MarketMeta) -> None:
         self._markets[meta.condition_id] = meta
 
+    def answered_ns(self, client_order_id: str) -> int | None:
+        """Receive time of the answer row of a finished order (forgotten once asked)."""
+        return self._answered_ns.pop(client_order_id, None)
+
     def open_orders(self) -> list[str]:
         """Client order ids still waiting (the live runner's orphan check)."""
         return list(self._open)
@@ -162,7 +168,7 @@ class UserRowVenue:
         if rest is not None:
             kind = rest.get("rest")
             if kind == "order":
-                self._on_answer(rest, update)
+                self._on_answer(rest, now_ns, update)
                 self._finish(str(rest.get("client_order_id", "")), seq, now_ns, update)
             elif kind == "trades":
                 answer = rest.get("answer")
@@ -181,13 +187,14 @@ class UserRowVenue:
             if isinstance(event, UserTrade):
                 self._on_trade(event, seq, now_ns, update)
 
-    def _on_answer(self, rest: dict[str, object], update: UserUpdate) -> None:
+    def _on_answer(self, rest: dict[str, object], now_ns: int, update: UserUpdate) -> None:
         cid = str(rest.get("client_order_id", ""))
         entry = self._open.get(cid)
         if entry is None:
             update.notes.append(f"user row: answer for unknown order {cid}")
             return
         entry.answered = True
+        self._answered_ns[cid] = now_ns
         entry.error = str(rest.get("error") or "")
         filled = rest.get("filled")
         entry.filled = filled if isinstance(filled, int) else 0

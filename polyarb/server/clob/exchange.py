@@ -103,6 +103,8 @@ class ClobFaults:
     * ``fail_trades_next``: the next N trades go MATCHED → RETRYING → FAILED and
       their fill is reversed in the account.
     * ``drop_user_after``: close each user-channel socket after N events (0 = never).
+    * ``ack_delay_s``: every ``POST /order(s)`` is processed at once but answered this
+      much later (a slow path to the exchange: what calibration measures).
     """
 
     timeout_next: int = 0
@@ -115,6 +117,7 @@ class ClobFaults:
     trade_delay_s: float = 0.0
     fail_trades_next: int = 0
     drop_user_after: int = 0
+    ack_delay_s: float = 0.0
 
 
 @dataclass
