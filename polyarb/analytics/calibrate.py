@@ -172,7 +172,11 @@ class Fit:
         body = {
             "latency": {"kind": "empirical", "seed": self.seed, "quantiles_ns": self.quantiles_ns}
         }
-        return "\n".join(lines) + "\n" + yaml.safe_dump(body, sort_keys=False, width=100)
+        return (
+            "\n".join(lines)
+            + "\n"
+            + yaml.safe_dump(body, sort_keys=False, width=100, default_flow_style=None)
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {

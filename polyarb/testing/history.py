@@ -52,6 +52,10 @@ class Faults:
     critical_alert: bool = False  # one run fires WS_DISCONNECTED (CRITICAL)
     fill_error_bps: int = 5  # live fill price vs simulated, basis points
     breaker_cycles: int | None = None  # None: one cycle in phase 0, none later
+    # calibration rows of live runs (docs/calibration.md): how far the prediction is off
+    calib_latency_ms: int = 0  # live answers this much later than the model says
+    calib_price_ticks: int = 0  # simulated fills this many ticks better than live
+    calib_missed: bool = False  # live FOK legs of every other filled basket were killed
 
 
 @dataclass
@@ -422,16 +426,17 @@ def _run_tables(
         "positions": positions,
         "metrics": metrics,
         "alerts": alerts_table,
-        "calibration": _calibration(orders, fills, simulated),
+        "calibration": _calibration(orders, fills, simulated, faults),
     }
     truth.rows = sum(t.num_rows for t in tables.values())
     return tables
 
 
-def _calibration(orders: pa.Table, fills: pa.Table, simulated: bool) -> pa.Table:
+def _calibration(orders: pa.Table, fills: pa.Table, simulated: bool, faults: Faults) -> pa.Table:
     """Live runs: one calibration row per order, simulated = the unbiased leg price, 50 ms.
 
-    The live side is the run's own fills (biased by ``fill_error_bps``) and 50-54 ms.
+    The live side is the run's own fills (biased by ``fill_error_bps``) and 50-54 ms, moved
+    by the ``calib_*`` faults.
     """
     if simulated:
         return pa.Table.from_pylist([], schema=rs.CALIBRATION)
@@ -443,25 +448,28 @@ def _calibration(orders: pa.Table, fills: pa.Table, simulated: bool) -> pa.Table
     for i, o in enumerate(orders.to_pylist()):
         filled = o["filled_size"]
         real = price.get(o["order_id"])
+        pred_price = limit - faults.calib_price_ticks * 10_000
+        if faults.calib_missed and filled and i % 4 < 2:
+            filled, real = 0, None  # keeps the prediction: the simulator would have filled
         rows.append(
             {
                 **{k: o[k] for k in ("order_id", "decision_id", "seq", "submit_ns", "market")},
                 **{k: o[k] for k in ("asset_id", "side", "order_type", "limit_price", "size")},
                 "tick": 10_000,
                 "pred_status": o["status"],
-                "pred_filled_size": filled,
-                "pred_cash": limit * filled // 1_000_000,
-                "pred_avg_price": limit if filled else None,
+                "pred_filled_size": o["filled_size"],
+                "pred_cash": pred_price * o["filled_size"] // 1_000_000,
+                "pred_avg_price": pred_price if o["filled_size"] else None,
                 "pred_fees": 0,
                 "pred_latency_ns": 50 * MS,
                 "model_latency_p50_ns": 50 * MS,
                 "model_latency_p90_ns": 50 * MS,
-                "real_status": o["status"],
+                "real_status": o["status"] if filled else "killed",
                 "real_filled_size": filled,
                 "real_cash": (real or 0) * filled // 1_000_000,
                 "real_avg_price": real,
                 "real_fees": 0,
-                "real_latency_ns": (50 + i % 5) * MS,
+                "real_latency_ns": (50 + faults.calib_latency_ms + i % 5) * MS,
                 "final_seq": o["seq"],
                 "final_ns": o["arrive_ns"],
             }
@@ -533,6 +541,9 @@ def write_history(
             parity_fail=faults.parity_fail and hit,
             critical_alert=faults.critical_alert and hit,
             breaker_stuck=faults.breaker_stuck,
+            calib_latency_ms=faults.calib_latency_ms,
+            calib_price_ticks=faults.calib_price_ticks,
+            calib_missed=faults.calib_missed,
         )
         frames, fseq, frecv, market_ids = write_session(
             base,
