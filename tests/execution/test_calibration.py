@@ -91,3 +91,14 @@ def test_avg_price_rounds_half_up_in_integers() -> None:
 
     assert avg_price([]) is None
     assert avg_price([fill(410_000, 1_000_000), fill(420_000, 2_000_000)]) == 416_667
+
+
+def test_user_row_venue_remembers_when_each_answer_row_came() -> None:
+    """The real latency is measured from recorded rows: the answer row's receive time."""
+    from polyarb.execution.user_venue import UserRowVenue, order_row
+
+    venue = UserRowVenue({MARKET: meta()})
+    venue.submit(_order("o1"), 1_000)
+    venue.on_user(3, 42_000, order_row("o1", error="FOK orders are fully filled or killed"))
+    assert venue.answered_ns("o1") == 42_000
+    assert venue.answered_ns("o1") is None
