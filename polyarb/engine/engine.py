@@ -55,6 +55,7 @@ EVENT_QUIET_NS = 20_000_000
 BOOK_STATS_EVERY_TICKS = 60
 """Book-health gauges (a scan of every book) go to the metrics table once a minute of ticks."""
 _FOREVER = (1 << 63) - 1
+_BOOK_GAUGES = ("hash_mismatch", "resyncs_requested", "crossed_at_boundary", "rejected_frames")
 
 
 class TickCounts:
@@ -163,6 +164,7 @@ class Engine:
         self._down_since_ns: int | None = None
         self._peak_pnl = 0
         self._metric_last: dict[str, int] = {}
+        self._book_counts: tuple[int, ...] = ()
 
     # -- the one entry point ---------------------------------------------------------
 
@@ -196,7 +198,7 @@ class Engine:
         if arrival is not None and arrival < now:
             # An order arriving at t sees every row received before t and none after.
             self._match(now - 1, seq)
-        if state.open:
+        if state.open and now - state.quiet_floor_ns >= state.quiet_ns:
             quiet = state.quiet_events(now)
             if quiet:
                 self._boundaries(quiet, seq)
@@ -697,7 +699,8 @@ class Engine:
             new_opportunities=counts.opportunities,
         )
         was_halted = self.halted
-        for alert in self.alerts.evaluate(snapshot):
+        alerts = self.alerts.evaluate(snapshot)
+        for alert in alerts:
             self.sink.row("alerts", alert.row())
             self.sink.alert(alert.to_json())
             self.sink.log(f"alert {alert.state} {alert.level} {alert.message}")
@@ -706,7 +709,8 @@ class Engine:
                 if alert.halts and self._halt_mode == "rest_of_run":
                     # The default: a halting alert stops new trades for good, even once it clears.
                     self.risk.breaker.halt(f"alert {alert.rule} {alert.level}")
-        if self.halted != was_halted:
+        # Only an alert transition can halt or resume: a tick without one skips the re-check.
+        if alerts and self.halted != was_halted:
             state = "halted" if self.halted else "resumed"
             self.halts += self.halted
             self._decision(
@@ -737,9 +741,17 @@ class Engine:
 
     def _book_metrics(self, seq: int, *, force: bool) -> None:
         c = self.state.counters
-        for name in ("hash_mismatch", "resyncs_requested", "crossed_at_boundary"):
-            self._metric(seq, name, c[name])
-        self._metric(seq, "rejected_frames", self.events_by_type.get("RejectedFrame", 0))
+        counts = (
+            c["hash_mismatch"],
+            c["resyncs_requested"],
+            c["crossed_at_boundary"],
+            self.events_by_type.get("RejectedFrame", 0),
+        )
+        # Gauges are written only on change: counts equal to the last ones written are a no-op.
+        if counts != self._book_counts:
+            self._book_counts = counts
+            for name, value in zip(_BOOK_GAUGES, counts, strict=True):
+                self._metric(seq, name, value)
         if force:
             for name, value in self.state.stats().items():
                 self._metric(seq, name, value)
