@@ -14,19 +14,6 @@ from polyarb.protocol.book_hash import book_hash
 from polyarb.units import format_fixed
 
 
-def _side(levels: tuple[Level, ...]) -> dict[int, int]:
-    """``{price: size}`` of a snapshot side without its zero-size levels.
-
-    Zero-size levels never appear on the wire, but a snapshot must not smuggle one in.
-    ``dict()`` builds the common case (distinct prices, no zero) in C; any other side
-    takes the filtering comprehension, whose result (and key order) it equals.
-    """
-    side = dict(levels)
-    if len(side) != len(levels) or 0 in side.values():
-        return {p: s for p, s in levels if s}
-    return side
-
-
 class OrderBook:
     """Bids and asks of one asset as ``{price: size}`` with sorted views cached.
 
@@ -75,8 +62,9 @@ class OrderBook:
         last_trade_text: str | None = None,
     ) -> None:
         """Replace both sides; the book is synced and verified again."""
-        self.bids = _side(bids)
-        self.asks = _side(asks)
+        # Zero-size levels never appear on the wire, but a snapshot must not smuggle one in.
+        self.bids = {p: s for p, s in bids if s}
+        self.asks = {p: s for p, s in asks if s}
         self._bids_sorted = self._asks_sorted = None
         self.ts_ms = ts_ms
         if tick_size is not None:

@@ -669,9 +669,12 @@ class Engine:
         elif connected is not None:
             self._down_since_ns = None
         down_ms = 0 if self._down_since_ns is None else (now - self._down_since_ns) // 1_000_000
-        if self.ledger.open_assets():
+        open_assets = self.ledger.open_assets()
+        if open_assets:
             self._mark()
-        pnl = self.ledger.total_pnl()
+            pnl = self.ledger.total_pnl()
+        else:  # nothing open: the marked part is zero, the total is what was realised
+            pnl = self.ledger.realised_pnl
         self._peak_pnl = max(self._peak_pnl, pnl)
         counts, self._tick_counts = self._tick_counts, TickCounts()
         orders, fills, rejects, decisions, held = self._window.push(
@@ -693,7 +696,7 @@ class Engine:
             drawdown=self._peak_pnl - pnl,
             balance=health.get("balance"),
             rpc_ok=health.get("rpc_ok"),
-            position_utilisation_bps=self._utilisation_bps(),
+            position_utilisation_bps=self._utilisation_bps(open_assets),
             unwinds_held_in_window=held,
             new_trades=counts.trades,
             new_opportunities=counts.opportunities,
@@ -733,8 +736,8 @@ class Engine:
                 marks[asset] = bid
         self.ledger.mark(marks)
 
-    def _utilisation_bps(self) -> int:
-        markets = sorted(set(self.ledger.open_assets().values()))
+    def _utilisation_bps(self, open_assets: dict[str, str]) -> int:
+        markets = sorted(set(open_assets.values()))
         if not markets:
             return 0
         return max(self.ledger.exposure(m) for m in markets) * 10_000 // self._max_market
