@@ -44,6 +44,7 @@ from polyarb.units import ONE, FixedPointError, parse_fixed
 
 _decode = msgspec.json.decode
 _SIDES = frozenset({BUY, SELL})
+_CONTROL_MAX = max(map(len, CONTROL_TEXTS))
 _MEMO_MAX = 1 << 17
 """Per memo; a month of one market's books stays far below, and a full memo only slows misses."""
 
@@ -287,7 +288,8 @@ _FAST: dict[type, Any] = {
 
 def parse_frame(text: str) -> list[MarketEvent]:
     """Parse one received text frame into events (possibly several, possibly none)."""
-    if text in CONTROL_TEXTS:
+    # The length test first: hashing a kilobyte book frame only to miss the set costs more.
+    if len(text) <= _CONTROL_MAX and text in CONTROL_TEXTS:
         return [ControlText(text)]
     out: list[MarketEvent] = []
     try:
