@@ -57,6 +57,7 @@ EVENT_QUIET_NS = 20_000_000
 BOOK_STATS_EVERY_TICKS = 60
 """Book-health gauges (a scan of every book) go to the metrics table once a minute of ticks."""
 _FOREVER = (1 << 63) - 1
+_BOOK_GAUGES = ("hash_mismatch", "resyncs_requested", "crossed_at_boundary", "rejected_frames")
 
 
 class TickCounts:
@@ -167,6 +168,7 @@ class Engine:
         self._down_since_ns: int | None = None
         self._peak_pnl = 0
         self._metric_last: dict[str, int] = {}
+        self._book_counts: tuple[int, ...] = ()
 
     # -- the one entry point ---------------------------------------------------------
 
@@ -200,7 +202,7 @@ class Engine:
         if arrival is not None and arrival < now:
             # An order arriving at t sees every row received before t and none after.
             self._match(now - 1, seq)
-        if state.open:
+        if state.open and now - state.quiet_floor_ns >= state.quiet_ns:
             quiet = state.quiet_events(now)
             if quiet:
                 self._boundaries(quiet, seq)
@@ -684,9 +686,12 @@ class Engine:
         elif connected is not None:
             self._down_since_ns = None
         down_ms = 0 if self._down_since_ns is None else (now - self._down_since_ns) // 1_000_000
-        if self.ledger.open_assets():
+        open_assets = self.ledger.open_assets()
+        if open_assets:
             self._mark()
-        pnl = self.ledger.total_pnl()
+            pnl = self.ledger.total_pnl()
+        else:  # nothing open: the marked part is zero, the total is what was realised
+            pnl = self.ledger.realised_pnl
         self._peak_pnl = max(self._peak_pnl, pnl)
         counts, self._tick_counts = self._tick_counts, TickCounts()
         orders, fills, rejects, decisions, held = self._window.push(
@@ -708,13 +713,14 @@ class Engine:
             drawdown=self._peak_pnl - pnl,
             balance=health.get("balance"),
             rpc_ok=health.get("rpc_ok"),
-            position_utilisation_bps=self._utilisation_bps(),
+            position_utilisation_bps=self._utilisation_bps(open_assets),
             unwinds_held_in_window=held,
             new_trades=counts.trades,
             new_opportunities=counts.opportunities,
         )
         was_halted = self.halted
-        for alert in self.alerts.evaluate(snapshot):
+        alerts = self.alerts.evaluate(snapshot)
+        for alert in alerts:
             self.sink.row("alerts", alert.row())
             self.sink.alert(alert.to_json())
             self.sink.log(f"alert {alert.state} {alert.level} {alert.message}")
@@ -723,7 +729,8 @@ class Engine:
                 if alert.halts and self._halt_mode == "rest_of_run":
                     # The default: a halting alert stops new trades for good, even once it clears.
                     self.risk.breaker.halt(f"alert {alert.rule} {alert.level}")
-        if self.halted != was_halted:
+        # Only an alert transition can halt or resume: a tick without one skips the re-check.
+        if alerts and self.halted != was_halted:
             state = "halted" if self.halted else "resumed"
             self.halts += self.halted
             self._decision(
@@ -746,17 +753,25 @@ class Engine:
                 marks[asset] = bid
         self.ledger.mark(marks)
 
-    def _utilisation_bps(self) -> int:
-        markets = sorted(set(self.ledger.open_assets().values()))
+    def _utilisation_bps(self, open_assets: dict[str, str]) -> int:
+        markets = sorted(set(open_assets.values()))
         if not markets:
             return 0
         return max(self.ledger.exposure(m) for m in markets) * 10_000 // self._max_market
 
     def _book_metrics(self, seq: int, *, force: bool) -> None:
         c = self.state.counters
-        for name in ("hash_mismatch", "resyncs_requested", "crossed_at_boundary"):
-            self._metric(seq, name, c[name])
-        self._metric(seq, "rejected_frames", self.events_by_type.get("RejectedFrame", 0))
+        counts = (
+            c["hash_mismatch"],
+            c["resyncs_requested"],
+            c["crossed_at_boundary"],
+            self.events_by_type.get("RejectedFrame", 0),
+        )
+        # Gauges are written only on change: counts equal to the last ones written are a no-op.
+        if counts != self._book_counts:
+            self._book_counts = counts
+            for name, value in zip(_BOOK_GAUGES, counts, strict=True):
+                self._metric(seq, name, value)
         if force:
             for name, value in self.state.stats().items():
                 self._metric(seq, name, value)
