@@ -33,6 +33,7 @@ from polyarb.recording.recorder import Recorder
 from polyarb.recording.schema import LIVE_COMPRESSION_LEVEL
 from polyarb.recording.writer import SessionWriter
 from polyarb.runs.runjson import FeedStats, RunJson, build_run_json
+from polyarb.runs.uptime import Uptime
 from polyarb.shadow.heartbeat import SignsOfLife
 from polyarb.shadow.sink import ShadowSink
 
@@ -154,6 +155,7 @@ class ShadowRun:
         self._ticks = 0
         self._connected_ticks = 0
         self._connections_ticks = 0
+        self.uptime = Uptime()
         self.error: BaseException | None = None
         self.recorder = Recorder(
             self.writer,
@@ -187,7 +189,7 @@ class ShadowRun:
             else:
                 self.engine.on_frame(seq, recv_ns, kind, payload, conn_id)
                 if kind == "tick":
-                    self._count_tick(payload)
+                    self._count_tick(payload, recv_ns)
                     self._resync()
                     self.signs.beat()
                 elif kind in ("open", "close", "error"):
@@ -220,12 +222,14 @@ class ShadowRun:
             self.max_frame_gap_ns = max(self.max_frame_gap_ns, recv_ns - self._last_frame_ns)
         self._last_frame_ns = recv_ns
 
-    def _count_tick(self, payload: str) -> None:
+    def _count_tick(self, payload: str, recv_ns: int) -> None:
         self._ticks += 1
         try:
             health = json.loads(payload) if payload else {}
         except json.JSONDecodeError:
             return
+        if "connected" in health:  # the live view's connected %, defined as the SQL view's
+            self.uptime.observe(recv_ns, int(health["connected"]))
         self._connected_ticks += int(health.get("connected", 0))
         self._connections_ticks += int(health.get("connections", 0))
 
