@@ -74,7 +74,7 @@ class SignsOfLife:
         return {
             "session_id": run.opts.session_id,
             "run_id": run.sink.dir.name,
-            "mode": "shadow",
+            "mode": run.run_mode(),
             "profile_name": run.opts.profile.name,
             "state": state,
             "pid": os.getpid(),
