@@ -31,6 +31,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from polyarb.clock import WallClock
 from polyarb.execution.orders import KILLED, Order, OrderResult
@@ -253,8 +254,8 @@ class DrillClock(WallClock):
 
 
 class DrillShadowRun(ShadowRun):
-    """The shadow path, run as a drill: mode ``drill``, and it stops itself once the breaker
-    has opened and closed again (or when ``give_up()`` says the feed is over)."""
+    """The shadow path (simulated venue) run as a drill: mode ``drill``, and it stops itself
+    once the breaker has opened and closed again (the caller stops it when the feed is over)."""
 
     def __init__(self, opts: ShadowOptions, run_id: str) -> None:
         self.RUN_ID = run_id
@@ -353,13 +354,9 @@ def drill_breaker_served(
     profile = load_profile(profile_path)
     if reason := untradable_reason(profile):
         raise DrillInputError(reason)
-    if profile.mode != "dry_run":
-        raise DrillInputError(
-            f"{profile_path}: mode {profile.mode!r}; the served drill runs the shadow path "
-            "(dry_run profiles). Drill a live profile with --feed replay (its detectors, risk "
-            "and breaker are the same; only the venue is simulated)"
-        )
     rules = rules_for_profile(profile_path, profile.alerts)
+    if profile.mode != "dry_run":
+        raise DrillInputError(live_reason(profile_path, profile.mode, rules.rule(BREAKER_RULE)))
     sid = session_id or drill_session_id(recordings, profile.name)
     with tempfile.TemporaryDirectory(prefix="polyarb-drill-") as tmp:
         feed = build_drill_session(source, Path(tmp), "drill-feed", profile, rounds=rounds)
@@ -465,3 +462,19 @@ def _problem(
             "cool-down passed (engine time)"
         )
     return ""
+
+
+def live_reason(profile_path: Path, mode: str, breaker_rule: Any) -> str:
+    """Why the served drill does not run a live-mode profile (exit 2)."""
+    why = (
+        f"{profile_path}: mode {mode!r}. In a live run {BREAKER_RULE} is a halting alert "
+        "(its alert rules say halts: true), so the kill switch cancels every order and seals "
+        "the run when the breaker opens: a live breaker never recovers by design"
+        if getattr(breaker_rule, "halts", False)
+        else f"{profile_path}: mode {mode!r}; the served drill runs the shadow path (dry_run)"
+    )
+    return (
+        why + ". Promote-check asks for breaker evidence of the Phase 0 shadow profile only "
+        "(phase1.min_breaker_recoveries): drill that one, or this profile's breaker logic on a "
+        "recorded session with --feed replay"
+    )

@@ -27,6 +27,7 @@ from typing import Any
 
 from polyarb.config.profile import Profile, micro
 from polyarb.detect.negrisk import basket_of
+from polyarb.errors import PolyarbError
 from polyarb.events import BUY
 from polyarb.frames import FrameKind
 from polyarb.protocol.markets import MarketMeta
@@ -45,7 +46,7 @@ MARGIN_S = 30
 _SIZES = (500 * SCALE, 1000 * SCALE, 2000 * SCALE)
 
 
-class DrillInputError(ValueError):
+class DrillInputError(ValueError, PolyarbError):
     """The profile or the source session cannot give a breaker drill (exit 2, reason named)."""
 
 

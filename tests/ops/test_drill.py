@@ -190,3 +190,16 @@ def test_binary_profiles_are_exit_2_with_the_reason(
     err = capsys.readouterr().err
     assert code == 2
     assert "binary_complete_set" in err and "mirrored" in err and name in err
+
+
+def test_live_profile_served_drill_is_exit_2_with_the_reason(
+    drill_session: Path, capsys: Any
+) -> None:
+    """Proves the served drill refuses a live-mode profile with exit 2 and why: in live a
+    halting CIRCUIT_BREAKER_OPEN fires the kill switch, so a live breaker never recovers."""
+    profile = REPO / "profiles" / "live_negrisk_v1.yaml"
+    code = main(["drill", "breaker", "--profile", str(profile), "--recordings",
+                 str(drill_session.parent), "--session", drill_session.name])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "mode 'live'" in err and "kill switch" in err and "--feed replay" in err
