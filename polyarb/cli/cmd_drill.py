@@ -26,7 +26,8 @@ neg-risk session built on the markets of one complete neg-risk event of --sessio
 such an event). Its planted baskets lose their liquidity before the orders arrive
 (the exchange kills every FOK leg; nothing fills). The real shadow path (feed →
 recorder + engine, simulated venue) runs the profile until the breaker has opened and
-closed; feed and shadow clock run --speed times faster than the wall, so a 300 s
+closed; the server cuts the feed once mid cool-down (the breaker must recover across
+a reconnect). Feed and shadow clock run --speed times faster than the wall, so a 300 s
 cool-down takes 300/speed s. The evidence is a new session drill-<profile>-<time>
 with runs/<run-id>/ of mode 'drill'.
 

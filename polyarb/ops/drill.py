@@ -143,6 +143,8 @@ class DrillResult:
     """``serve`` (a loopback ``polyarb serve`` and the shadow path) or ``replay``."""
     fills: int = 0
     """Fills the drill's run made: a drill's baskets are meant to fail, so normally 0."""
+    reconnects: int = 0
+    """Served drill: feed reconnects (the server cuts the first connection mid cool-down)."""
 
     @property
     def ok(self) -> bool:
@@ -281,10 +283,18 @@ class DrillShadowRun(ShadowRun):
         self._was_open = is_open
 
 
-def _start_serve(session: Path, speed: float) -> tuple[subprocess.Popen[str], str]:
-    """A loopback ``polyarb serve`` of ``session`` on a free port; (process, ws url)."""
+def _start_serve(
+    session: Path, speed: float, disconnect_after: int
+) -> tuple[subprocess.Popen[str], str]:
+    """A loopback ``polyarb serve`` of ``session`` on a free port; (process, ws url).
+
+    With ``disconnect_after`` the server cuts the first connection (close 1011) after that
+    many frames: the feed fault the breaker must recover across.
+    """
     cmd = [sys.executable, "-m", "polyarb", "serve", "--session", str(session),
            "--host", "127.0.0.1", "--port", "0", "--speed", str(speed), "--exit-at-end"]  # fmt: skip
+    if disconnect_after:
+        cmd += ["--disconnect-after", str(disconnect_after), "--fault-connections", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     first = proc.stdout.readline()
@@ -330,6 +340,7 @@ def drill_breaker_served(
     run_id: str = "drill-breaker",
     session_id: str | None = None,
     rounds: int | None = None,
+    reconnect: bool = True,
 ) -> DrillResult:
     """Serve a drill feed built from ``source``'s markets and shadow it with the profile.
 
@@ -361,7 +372,7 @@ def drill_breaker_served(
     with tempfile.TemporaryDirectory(prefix="polyarb-drill-") as tmp:
         feed = build_drill_session(source, Path(tmp), "drill-feed", profile, rounds=rounds)
         reader = SessionReader(feed.path)
-        proc, url = _start_serve(feed.path, speed)
+        proc, url = _start_serve(feed.path, speed, feed.disconnect_after if reconnect else 0)
         try:
             config = FeedConfig(
                 url=url,
@@ -435,6 +446,7 @@ def drill_breaker_served(
         problem=problem,
         feed="serve",
         fills=run.summary.fills,
+        reconnects=run.feed.reconnects if run.feed is not None else 0,
     )
 
 

@@ -61,6 +61,10 @@ class DrillSession:
     rounds: int
     plant_s: tuple[int, ...]
     duration_s: int
+    disconnect_after: int
+    """Streamed frames (the opening dump excluded) before the middle of the cool-down: where
+    the served drill cuts the feed's first connection, so the breaker recovers across a
+    reconnect as it must in a real shadow day."""
 
 
 def untradable_reason(profile: Profile) -> str:
@@ -210,8 +214,12 @@ def build_drill_session(
         dump += o.books(T0_MS, initial=True)
     emit(dump, T0_MS)
     plants = set(plant_s)
+    cut_s = plant_s[-1] + max(1, profile.risk.breaker_cooldown_s // 2)
+    disconnect_after = 0
     for second in range(1, duration_s):
         base = T0_MS + second * 1_000
+        if second == cut_s:
+            disconnect_after = state["n"] - 1
         if second in plants:
             # Every book quiet again, then the plant and, one exchange ms later in the same
             # frame, every ask pulled: the basket exists for the detector and for no order.
@@ -231,4 +239,6 @@ def build_drill_session(
                 size = (2000 + 100 * ((second + k) % 7)) * SCALE
                 emit(o.change([(BUY, deep, size)], base + 137), base + 137)
     writer.close()
-    return DrillSession(writer.dir, reader.id, event, n, rounds, plant_s, duration_s)
+    return DrillSession(
+        writer.dir, reader.id, event, n, rounds, plant_s, duration_s, disconnect_after
+    )

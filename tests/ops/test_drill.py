@@ -142,6 +142,7 @@ def test_served_drill_with_the_shipped_profile_unmodified(served_drill: dict[str
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["ok"] and out["feed"] == "serve" and out["fills"] == 0
+    assert out["reconnects"] == 1  # the server's injected disconnect, mid cool-down
     assert out["opened"] == 1 and out["recovered"] == 1 and out["baskets_killed"] >= 3
     assert out["consecutive_failures"] == 3 and out["cooldown_s"] == 300
     assert _sha(SHIPPED) == served_drill["before"] == out["file_sha256"]
