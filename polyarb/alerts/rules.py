@@ -525,6 +525,11 @@ class AlertEvaluator:
         return tuple(r.NAME for r in self._declared if r.NAME in self._active)
 
     @property
+    def active_events(self) -> tuple[AlertEvent, ...]:
+        """The ``fired`` event of each active rule (level, since, message), in evaluation order."""
+        return tuple(self._active[r.NAME] for r in self._declared if r.NAME in self._active)
+
+    @property
     def halted(self) -> bool:
         """True while any active rule halts trading (the engine must not open new trades)."""
         return any(e.halts for e in self._active.values())
