@@ -17,7 +17,16 @@ from typing import Literal, TypeAlias
 
 import msgspec
 
-from polyarb.execution.orders import FILLED, Order, OrderResult, OrderType, Side
+from polyarb.execution.orders import (
+    FILLED,
+    KILLED,
+    PARTIAL,
+    Fill,
+    Order,
+    OrderResult,
+    OrderType,
+    Side,
+)
 from polyarb.execution.venue import MIN_MARKETABLE_NOTIONAL
 from polyarb.units import SCALE
 
@@ -98,6 +107,8 @@ class BasketExecution:
         self._unwinds: dict[str, tuple[Order, int]] = {}  # order id → (order, leg index)
         self._unwind_results: dict[str, OrderResult] = {}
         self._outcome: BasketOutcome | None = None
+        self.reversals = 0
+        """Fills of this basket the exchange FAILED after they matched (:meth:`reverse`)."""
 
     def orders(self) -> list[Order]:
         """The leg orders, ids ``<decision_id>/L<i>``, to submit at decision time."""
@@ -146,7 +157,79 @@ class BasketExecution:
             return []
         return self._legs_done(seq)
 
+    def owns(self, order_id: str) -> bool:
+        """True when ``order_id`` is one of this basket's legs or unwinds."""
+        return order_id in self._unwinds or order_id.startswith(f"{self.decision_id}/L")
+
+    def reverse(self, fill: Fill, seq: int) -> list[Order]:
+        """The exchange FAILED ``fill`` after it matched: take it out, then apply the leg policy.
+
+        The fill's order result loses it (a leg no longer filled is a failed leg).
+        While legs are still out, nothing else happens: their results decide as
+        usual. Once every leg and unwind has reported (the basket may have been
+        complete), the shares each leg holds net of its unwinds are compared
+        again; what exceeds the smallest leg is unwound (``unwind``, order ids
+        ``<decision_id>/R<n>U<i>``, same slippage bound) or held (``hold``),
+        exactly as a leg that had failed at once. Returns the orders to submit.
+        """
+        oid = fill.order_id
+        if oid in self._unwinds:
+            result = self._unwind_results.get(oid)
+            kept = self._without(result, fill)
+            if result is None or kept is None:
+                return []
+            self._unwind_results[oid] = kept
+        else:
+            index = int(oid[len(self.decision_id) + 2 :])
+            result = self._leg_results.get(index)
+            kept = self._without(result, fill)
+            if result is None or kept is None:
+                return []
+            self._leg_results[index] = kept
+        self.reversals += 1
+        if len(self._leg_results) < len(self.legs) or len(self._unwind_results) < len(
+            self._unwinds
+        ):
+            return []  # still in flight: the remaining results decide (a failed leg now)
+        return self._rebalance(seq)
+
     # --- internals ---------------------------------------------------------
+
+    @staticmethod
+    def _without(result: OrderResult | None, fill: Fill) -> OrderResult | None:
+        """``result`` without ``fill`` (no longer ``filled``), or None if it did not hold it."""
+        if result is None:
+            return None
+        kept = tuple(f for f in result.fills if f.fill_id != fill.fill_id)
+        if len(kept) == len(result.fills):
+            return None
+        return msgspec.structs.replace(
+            result, fills=kept, status=PARTIAL if kept else KILLED, reason="trade_failed"
+        )
+
+    def _net(self) -> list[int]:
+        """Shares each leg holds (BUY legs) or sold (SELL legs) net of its unwinds so far."""
+        net = [self._leg_results[i].filled_size for i in range(len(self.legs))]
+        for oid, (_order, i) in self._unwinds.items():
+            res = self._unwind_results.get(oid)
+            if res is not None:
+                net[i] -= res.filled_size
+        return net
+
+    def _rebalance(self, seq: int) -> list[Order]:
+        net = self._net()
+        matched = max(0, min(net))
+        excess = [(i, n - matched) for i, n in enumerate(net) if n > matched]
+        if not excess:
+            self._outcome = BasketOutcome(self.decision_id, "failed", True, matched, (), 0)
+            return []
+        if self.leg_failure == "hold":
+            self._outcome = BasketOutcome(
+                self.decision_id, "held", True, matched, self._held(excess), 0
+            )
+            return []
+        self._outcome = None  # in flight again until the new unwinds report
+        return self._unwind_orders(excess, seq, f"R{self.reversals}U")
 
     def _matched(self) -> int:
         return min(r.filled_size for r in self._leg_results.values())
@@ -171,13 +254,16 @@ class BasketExecution:
                 self.decision_id, "held", True, self._matched(), self._held(residuals), 0
             )
             return []
+        return self._unwind_orders(residuals, seq, "U")
+
+    def _unwind_orders(self, residuals: list[tuple[int, int]], seq: int, tag: str) -> list[Order]:
         orders = []
         for i, excess in residuals:
             leg = self.legs[i]
             back: Side = "SELL" if leg.side == "BUY" else "BUY"
             limit = self._unwind_limit(self._leg_results[i], back, excess)
             order = Order(
-                order_id=f"{self.decision_id}/U{i}",
+                order_id=f"{self.decision_id}/{tag}{i}",
                 decision_id=self.decision_id,
                 market=leg.market,
                 asset_id=leg.asset_id,
@@ -199,6 +285,8 @@ class BasketExecution:
         reaches the venue's $1 minimum at its limit: tighter than the bound,
         so still within it, and an order the venue accepts.
         """
+        if not leg.filled_size:
+            return 1 if back == "SELL" else SCALE - 1  # unreachable: an unwind needs shares held
         avg = leg.cash * SCALE // leg.filled_size
         if back == "SELL":
             floor_for_notional = -(-MIN_MARKETABLE_NOTIONAL * SCALE // size)
@@ -214,7 +302,6 @@ class BasketExecution:
 
     def _finish_unwind(self) -> None:
         pnl = 0
-        left: list[tuple[int, int]] = []
         for oid, (order, i) in self._unwinds.items():
             res = self._unwind_results[oid]
             leg_res = self._leg_results[i]
@@ -224,8 +311,10 @@ class BasketExecution:
             leg_fees = leg_res.fees * got // leg_res.filled_size if leg_res.filled_size else 0
             sign = 1 if order.side == "SELL" else -1
             pnl += sign * (res.cash - leg_cost) - res.fees - leg_fees
-            if got < order.size:
-                left.append((i, order.size - got))
-        held = self._held(left)
+        # What is left naked: each leg's shares net of every unwind, above the smallest leg
+        # (after a reversal the smallest leg may be smaller than at first).
+        net = self._net()
+        matched = max(0, min(net))
+        held = self._held([(i, n - matched) for i, n in enumerate(net)])
         status: BasketStatus = "held" if held else "unwound"
-        self._outcome = BasketOutcome(self.decision_id, status, True, self._matched(), held, pnl)
+        self._outcome = BasketOutcome(self.decision_id, status, True, matched, held, pnl)
