@@ -109,6 +109,8 @@ class BasketExecution:
         self._outcome: BasketOutcome | None = None
         self.reversals = 0
         """Fills of this basket the exchange FAILED after they matched (:meth:`reverse`)."""
+        self._rebalance_due = False
+        """A fill was reversed while unwinds were out: look again when they report."""
 
     def orders(self) -> list[Order]:
         """The leg orders, ids ``<decision_id>/L<i>``, to submit at decision time."""
@@ -147,6 +149,9 @@ class BasketExecution:
         if oid in self._unwinds:
             self._unwind_results[oid] = result
             if len(self._unwind_results) == len(self._unwinds):
+                if self._rebalance_due:
+                    self._rebalance_due = False
+                    return self._rebalance(seq)
                 self._finish_unwind()
             return []
         prefix = f"{self.decision_id}/L"
@@ -187,10 +192,11 @@ class BasketExecution:
                 return []
             self._leg_results[index] = kept
         self.reversals += 1
-        if len(self._leg_results) < len(self.legs) or len(self._unwind_results) < len(
-            self._unwinds
-        ):
-            return []  # still in flight: the remaining results decide (a failed leg now)
+        if len(self._leg_results) < len(self.legs):
+            return []  # legs still out: their results decide (this leg has failed now)
+        if len(self._unwind_results) < len(self._unwinds):
+            self._rebalance_due = True
+            return []
         return self._rebalance(seq)
 
     # --- internals ---------------------------------------------------------
@@ -220,6 +226,9 @@ class BasketExecution:
         net = self._net()
         matched = max(0, min(net))
         excess = [(i, n - matched) for i, n in enumerate(net) if n > matched]
+        if self._unwinds and (not excess or self.leg_failure == "hold"):
+            self._finish_unwind()
+            return []
         if not excess:
             self._outcome = BasketOutcome(self.decision_id, "failed", True, matched, (), 0)
             return []
