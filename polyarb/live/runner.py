@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from polyarb.alerts.rules import AlertEvent
+from polyarb.chain.withdraw import OPEN_ORDERS_FILE
 from polyarb.execution.venue_api import Venue
 from polyarb.live.monitors import HealthMonitor, chain_collateral
 from polyarb.live.venue import LiveSender, LiveVenue
@@ -77,6 +78,8 @@ class LiveOptions:
     chain_spenders: tuple[str, ...] = ()
     """pUSD spenders whose allowances cap the on-chain balance LOW_BALANCE reads."""
     monitor_interval_s: float = 5.0
+    open_orders_poll_s: float = 1.0
+    """How often the exchange's resting orders are read for ``open_orders.json``."""
 
 
 def _ws_url(clob_url: str) -> str:
@@ -116,6 +119,9 @@ class LiveRun(ShadowRun):
         self.late_rows = 0
         self._sealing = False
         self._stopping = False
+        self._resting: list[str] = []
+        """Order ids the exchange last listed as open for this key (``open_orders.json``)."""
+        self._listed: list[str] | None = None
         rpc = None
         chain_balance = None
         if opts.rpc_url:
@@ -222,6 +228,7 @@ class LiveRun(ShadowRun):
         killer = threading.Thread(target=self._watch, name="polyarb-kill-switch", daemon=True)
         killer.start()
         user_task = asyncio.create_task(self._user_channel(), name="user-channel")
+        orders_task = asyncio.create_task(self._watch_open_orders(), name="open-orders")
         timer = None
         if self.live_opts.duration_s is not None:
             timer = asyncio.get_running_loop().call_later(
@@ -236,11 +243,15 @@ class LiveRun(ShadowRun):
             beat_stop.set()
             self.monitor.stop()
             user_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await user_task
+            orders_task.cancel()
+            for task in (user_task, orders_task):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
             self.sender.close()
             killer.join(timeout=10)
             beat.join(timeout=10)
+            await self._read_resting()
+            self._list_open_orders()
         return self._finish_run_json(run_json)
 
     def stop(self) -> None:
@@ -306,6 +317,38 @@ class LiveRun(ShadowRun):
         self.sink.row("alerts", event.row())
         self.sink.alert(event.to_json())
         self.sink.log(f"alert fired WARNING {message}")
+
+    # -- open orders (the withdraw guard) -----------------------------------------------
+
+    def _list_open_orders(self) -> None:
+        """Rewrite ``open_orders.json`` when the set changed: orders sent and not answered
+        (client ids) and orders resting on the exchange (exchange ids). ``polyarb withdraw``
+        refuses while it lists any; a clean stop leaves it empty."""
+        venue = self.venue
+        ids = sorted(set(venue.open_orders() if venue is not None else []) | set(self._resting))
+        if ids == self._listed:
+            return
+        self._listed = ids
+        write_json_atomic(self.sink.dir / OPEN_ORDERS_FILE, {"orders": ids})
+
+    async def _read_resting(self) -> None:
+        try:
+            answer = await asyncio.to_thread(self.aux.open_orders)
+        except ClobError as exc:
+            self.sink.log(f"open orders read failed: {exc}")
+            return
+        self._resting = [str(o.get("id", "")) for o in answer]
+
+    async def _watch_open_orders(self) -> None:
+        poll = self.live_opts.open_orders_poll_s
+        loop = asyncio.get_running_loop()
+        next_read = 0.0
+        while True:
+            if loop.time() >= next_read:
+                await self._read_resting()
+                next_read = loop.time() + poll
+            self._list_open_orders()
+            await asyncio.sleep(0.05)
 
     # -- kill switch --------------------------------------------------------------------
 
