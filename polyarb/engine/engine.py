@@ -573,6 +573,20 @@ class Engine:
         update = self.venue.on_user(seq, now, payload)
         for note in update.notes:
             self.sink.log(note)
+        for carry in update.carried:
+            self.ledger.carry(carry.market, carry.asset_id, carry.size, carry.cost)
+            self._decision(
+                seq,
+                f"carry:{carry.asset_id}",
+                "carry",
+                market=carry.market,
+                assets=[carry.asset_id],
+                size=carry.size,
+                price=carry.cost * SCALE // carry.size,
+                detail={"cost": carry.cost},
+            )
+        if update.carried:
+            self.sink.row("pnl", self.ledger.snapshot(seq, self.now_ns))
         for fill in update.reversed:
             self._reverse(fill, seq)
         for result in update.results:

@@ -27,12 +27,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+import msgspec
+
 from polyarb.execution.fees import taker_fee
 from polyarb.execution.orders import (
     FILLED,
     KILLED,
     PARTIAL,
     REJECTED,
+    Carry,
     Fill,
     Order,
     OrderResult,
@@ -164,6 +167,11 @@ class UserRowVenue:
             if kind == "order":
                 self._on_answer(rest, update)
                 self._finish(str(rest.get("client_order_id", "")), seq, now_ns, update)
+            elif kind == "startup":
+                carry = rest.get("carry")
+                for item in carry if isinstance(carry, list) else []:
+                    update.carried.append(msgspec.convert(item, Carry))
+                update.notes.append(f"user row: startup, {len(update.carried)} position(s) carried")
             elif kind == "trades":
                 answer = rest.get("answer")
                 for item in answer if isinstance(answer, list) else []:
