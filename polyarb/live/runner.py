@@ -283,7 +283,7 @@ class LiveRun(ShadowRun):
             self.sender.close()
             killer.join(timeout=10)
             beat.join(timeout=10)
-            await self._read_resting()
+            await self._read_resting(log=False)  # the run log is sealed by now
             self._list_open_orders()
         return self._finish_run_json(run_json)
 
@@ -364,11 +364,13 @@ class LiveRun(ShadowRun):
         self._listed = ids
         write_json_atomic(self.sink.dir / OPEN_ORDERS_FILE, {"orders": ids})
 
-    async def _read_resting(self) -> None:
+    async def _read_resting(self, *, log: bool = True) -> None:
+        """The exchange's open orders of this key; unreadable → the last list stays."""
         try:
             answer = await asyncio.to_thread(self.aux.open_orders)
         except ClobError as exc:
-            self.sink.log(f"open orders read failed: {exc}")
+            if log:
+                self.sink.log(f"open orders read failed: {exc}")
             return
         self._resting = [str(o.get("id", "")) for o in answer]
 
