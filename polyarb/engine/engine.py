@@ -41,6 +41,7 @@ from polyarb.events import (
     TickSizeChange,
 )
 from polyarb.execution import BasketExecution, Latency, Leg, Order, OrderResult, SimVenue
+from polyarb.execution.basket import is_dust
 from polyarb.execution.orders import Fill
 from polyarb.execution.venue_api import Venue
 from polyarb.ledger import Ledger
@@ -658,6 +659,11 @@ class Engine:
         opp = basket.opp
         if outcome.leg_failed:
             self._breaker_failure()
+            for res in outcome.held:
+                self.sink.log(
+                    f"basket {outcome.decision_id} holds {format_fixed(res.size)} of "
+                    f"{res.asset_id}{' (dust: under $1, no order can sell it)' if is_dust(res.size) else ''}"
+                )
             if outcome.held and self.profile.execution.leg_failure == "unwind":
                 # Held past the unwind bound: the loss shows now, at the best bids, not later.
                 self._tick_counts.held += len(outcome.held)

@@ -77,6 +77,15 @@ class BasketOutcome(msgspec.Struct, frozen=True):
     both (micro; usually < 0). The ledger books the same loss from the fills."""
 
 
+def is_dust(size: int) -> bool:
+    """Shares too few for any marketable order: under $1 even at the highest price.
+
+    The exchange refuses a marketable order below $1 of notional (docs/protocol.md
+    §Minimum sizes), so such a residual cannot be unwound; it stays a position.
+    """
+    return size * (SCALE - 1) // SCALE < MIN_MARKETABLE_NOTIONAL
+
+
 class BasketExecution:
     """Coordinates one opportunity's legs: :meth:`orders`, then feed back :meth:`on_result`."""
 
@@ -266,8 +275,17 @@ class BasketExecution:
         return self._unwind_orders(residuals, seq, "U")
 
     def _unwind_orders(self, residuals: list[tuple[int, int]], seq: int, tag: str) -> list[Order]:
+        """Unwind orders for the residuals; dust (:func:`is_dust`) stays held, unsent."""
+        if all(is_dust(excess) for _, excess in residuals):
+            matched = max(0, min(self._net()))
+            self._outcome = BasketOutcome(
+                self.decision_id, "held", True, matched, self._held(residuals), 0
+            )
+            return []
         orders = []
         for i, excess in residuals:
+            if is_dust(excess):
+                continue  # no order can sell it: held, and reported with the basket's residuals
             leg = self.legs[i]
             back: Side = "SELL" if leg.side == "BUY" else "BUY"
             limit = self._unwind_limit(self._leg_results[i], back, excess)

@@ -252,9 +252,7 @@ class UserRowVenue:
         meta = self._markets.get(order.market)
         fills = []
         for trade in entry.trades.values():
-            fee = (
-                taker_fee(trade.size, trade.price, meta.fee_rate, meta.fee_exponent) if meta else 0
-            )
+            fee = charged_fee(trade, meta)
             fill = Fill(
                 trade.id,
                 order.order_id,
@@ -284,6 +282,19 @@ class UserRowVenue:
                 order, status, reason, entry.submit_ns, now_ns, seq, limit, size, tuple(fills)
             )
         )
+
+
+def charged_fee(trade: UserTrade, meta: MarketMeta | None) -> int:
+    """The taker fee the exchange charged for ``trade`` (micro pUSD).
+
+    The trade message's ``fee_rate_bps`` is the rate charged at the match; when it
+    is 0 (the legacy field V2 messages may leave unset) the market's fee schedule
+    applies, as the exchange's operator sets it (docs/protocol.md §Fees).
+    """
+    exponent = meta.fee_exponent if meta is not None else 1
+    if trade.fee_rate_bps > 0:
+        return taker_fee(trade.size, trade.price, trade.fee_rate_bps * 100, exponent)
+    return taker_fee(trade.size, trade.price, meta.fee_rate, exponent) if meta else 0
 
 
 def _rest(payload: str) -> dict[str, object] | None:

@@ -172,3 +172,34 @@ def test_unwind_limit_reaches_the_venue_minimum_within_the_bound(book: FakeBook)
     unwind = run(basket, venue, book, ledger)[-1]
     # 0.47 − 0.40 = 0.07 would be $0.35 for 5 shares: the limit rises to $1 / 5 = 0.20
     assert unwind.order.limit_price == 200_000 and unwind.status == "filled"
+
+
+def test_dust_residual_is_held_as_a_position_not_sent() -> None:
+    """Issue 13 item 4: FAK legs that filled 5 and 4.5 shares leave 0.5 naked: under $1 even
+    at the top price, no order can sell it, so no unwind is sent (old code sent one priced
+    above 1) and the basket reports it held; the ledger keeps the 0.5 shares at their exact
+    cost."""
+    from polyarb.execution.basket import Residual, is_dust
+    from polyarb.execution.orders import Fill, Order
+
+    legs = [Leg(MARKET, YES, "BUY", 5_000_000, 450_000), Leg(MARKET, NO, "BUY", 5_000_000, 450_000)]
+    ex = BasketExecution("d", legs, "FAK", "unwind", 1)
+    fills = {0: 5_000_000, 1: 4_500_000}
+    out: list[Order] = []
+    ledger = Ledger(0)
+    for order in ex.orders():
+        i = int(order.order_id[-1])
+        fill = Fill(
+            f"f{i}", order.order_id, MARKET, order.asset_id, "BUY", 430_000, fills[i], 0, 1, 1
+        )
+        ledger.apply_fill(fill)
+        status = "filled" if fills[i] == order.size else "partial"
+        out += ex.on_result(
+            OrderResult(order, status, "ok", 0, 1, 1, 450_000, order.size, (fill,)),
+            2,  # type: ignore[arg-type]
+        )
+    assert out == [] and is_dust(500_000) and not is_dust(2_000_000)
+    outcome = ex.outcome
+    assert outcome is not None and outcome.status == "held"
+    assert outcome.held == (Residual(MARKET, YES, "BUY", 500_000),)
+    assert ledger.position(YES) == 5_000_000 and ledger.cost(YES) == 2_150_000
