@@ -80,8 +80,9 @@ class BasketOutcome(msgspec.Struct, frozen=True):
 def is_dust(size: int) -> bool:
     """Shares too few for any marketable order: under $1 even at the highest price.
 
-    The exchange refuses a marketable order below $1 of notional (docs/protocol.md
-    §Minimum sizes), so such a residual cannot be unwound; it stays a position.
+    The exchange refuses a marketable order below $1 of notional
+    (docs/protocol.md §Minimum sizes), so such a residual cannot be unwound; it
+    stays a position.
     """
     return size * (SCALE - 1) // SCALE < MIN_MARKETABLE_NOTIONAL
 
