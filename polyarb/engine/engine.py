@@ -646,6 +646,8 @@ class Engine:
 
     def _held_after_unwind(self, basket: _Basket, seq: int) -> None:
         """A basket reopened by a FAILED trade is settled again: show what it holds."""
+        if self.risk.note_pnl(self.now_ns, self.ledger):
+            self.sink.log(f"daily loss limit hit at seq={seq}: no new trades this UTC day")
         outcome = basket.execution.outcome
         if outcome is None or not outcome.held:
             return
