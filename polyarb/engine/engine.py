@@ -81,13 +81,15 @@ class TickCounts:
 class _Basket:
     """An accepted opportunity in flight: its leg coordinator and what to do once filled."""
 
-    __slots__ = ("execution", "opp", "reopened")
+    __slots__ = ("execution", "failure_counted", "opp", "reopened")
 
     def __init__(self, execution: BasketExecution, opp: Opportunity) -> None:
         self.execution = execution
         self.opp = opp
         self.reopened = False
         """In flight again after a FAILED trade (its breaker failure is already counted)."""
+        self.failure_counted = False
+        """A FAILED trade already counted this basket's leg failure for the breaker."""
 
 
 def engine_markets(metas: Iterable[MarketMeta]) -> list[MarketMeta]:
@@ -634,6 +636,7 @@ class Engine:
         self._breaker_failure()
         if basket is None:
             return
+        basket.failure_counted = True
         if orders:
             basket.reopened = True
             self._baskets[decision_id] = basket
@@ -660,7 +663,8 @@ class Engine:
         assert outcome is not None
         opp = basket.opp
         if outcome.leg_failed:
-            self._breaker_failure()
+            if not basket.failure_counted:
+                self._breaker_failure()
             for res in outcome.held:
                 self.sink.log(
                     f"basket {outcome.decision_id} holds {format_fixed(res.size)} of "

@@ -118,6 +118,7 @@ def test_failed_trade_of_a_completed_basket_unwinds_the_other_legs(negrisk_sessi
             )
     assert set(held.values()) == {0}, held
     assert engine.trade_failures == 1
+    assert engine.risk.breaker._failures == 1  # one leg failure, counted once
     # Parity: the recorded rows alone, through a fresh engine, decide the same.
     reader = SessionReader(negrisk_session)
     start, later = split_history(reader.market_history())
