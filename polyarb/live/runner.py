@@ -195,11 +195,17 @@ class LiveRun(ShadowRun):
         source = previous[0] if previous is not None else "none"
         carry = previous[1] if previous is not None else []
         if opts.expect_positions is not None:
-            source = "--expect-positions"
+            source = "expect_positions"
             markets = {t: m.condition_id for m in opts.shadow.markets for t in m.token_ids}
-            known = {c["asset_id"]: c for c in carry}
+            # The previous ledger's cost basis where it agrees on the size; else unknown (0).
+            known = {(c["asset_id"], int(c["size"])): int(c["cost"]) for c in carry}
             carry = [
-                known.get(t) or {"market": markets.get(t, ""), "asset_id": t, "size": n, "cost": 0}
+                {
+                    "market": markets.get(t, ""),
+                    "asset_id": t,
+                    "size": n,
+                    "cost": known.get((t, n), 0),
+                }
                 for t, n in sorted(opts.expect_positions.items())
             ]
         expected = {c["asset_id"]: int(c["size"]) for c in carry}
