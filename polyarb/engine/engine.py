@@ -41,6 +41,7 @@ from polyarb.events import (
     TickSizeChange,
 )
 from polyarb.execution import BasketExecution, Latency, Leg, Order, OrderResult, SimVenue
+from polyarb.execution.basket import is_dust
 from polyarb.execution.calibration import CalibrationShadow
 from polyarb.execution.orders import Fill
 from polyarb.execution.user_venue import UserRowVenue
@@ -58,6 +59,9 @@ BOOK_STATS_EVERY_TICKS = 60
 """Book-health gauges (a scan of every book) go to the metrics table once a minute of ticks."""
 _FOREVER = (1 << 63) - 1
 _BOOK_GAUGES = ("hash_mismatch", "resyncs_requested", "crossed_at_boundary", "rejected_frames")
+SETTLE_WINDOW_NS = 600 * 1_000_000_000
+"""How long (engine time) a completed basket of an exchange-driven venue stays known, so a
+trade the exchange FAILS after the basket completed is still a leg failure of that basket."""
 
 
 class TickCounts:
@@ -80,11 +84,15 @@ class TickCounts:
 class _Basket:
     """An accepted opportunity in flight: its leg coordinator and what to do once filled."""
 
-    __slots__ = ("execution", "opp")
+    __slots__ = ("execution", "failure_counted", "opp", "reopened")
 
     def __init__(self, execution: BasketExecution, opp: Opportunity) -> None:
         self.execution = execution
         self.opp = opp
+        self.reopened = False
+        """In flight again after a FAILED trade (its breaker failure is already counted)."""
+        self.failure_counted = False
+        """A FAILED trade already counted this basket's leg failure for the breaker."""
 
 
 def engine_markets(metas: Iterable[MarketMeta]) -> list[MarketMeta]:
@@ -143,6 +151,10 @@ class Engine:
         """Opportunity key (:func:`opportunity_key`) → id of its basket still in flight."""
         self._orders_out: dict[str, Order] = {}
         """Orders submitted and not yet answered by the venue, by order id."""
+        self._settling: dict[str, tuple[int, _Basket]] = {}
+        """Completed baskets whose trades the exchange may still FAIL: decision id →
+        (engine time it is forgotten, basket). Kept only for exchange-driven venues
+        (a simulated fill is final) and for :data:`SETTLE_WINDOW_NS`, in completion order."""
         self._halt_mode = profile.risk.halt
         self.now_ns = 0
         self.seq = -1
@@ -568,24 +580,66 @@ class Engine:
             self._submit(order, seq, "unwind")
         if basket.execution.done:
             del self._baskets[result.order.decision_id]
-            self._trading.pop(opportunity_key(basket.opp), None)
-            self._basket_done(basket, seq)
+            key = opportunity_key(basket.opp)
+            if self._trading.get(key) == result.order.decision_id:
+                del self._trading[key]
+            if not self.venue.simulated:
+                self._settling[result.order.decision_id] = (self.now_ns + SETTLE_WINDOW_NS, basket)
+            if basket.reopened:
+                self._held_after_unwind(basket, seq)
+            else:
+                self._basket_done(basket, seq)
 
     def _on_user(self, seq: int, now: int, payload: str) -> None:
         """A user-channel frame or recorded REST answer: the only source of live fills."""
         update = self.venue.on_user(seq, now, payload)
         for note in update.notes:
             self.sink.log(note)
+        for carry in update.carried:
+            self.ledger.carry(carry.market, carry.asset_id, carry.size, carry.cost)
+            self._decision(
+                seq,
+                f"carry:{carry.asset_id}",
+                "carry",
+                market=carry.market,
+                assets=[carry.asset_id],
+                size=carry.size,
+                price=carry.cost * SCALE // carry.size,
+                detail={"cost": carry.cost},
+            )
+        if update.carried:
+            self.sink.row("pnl", self.ledger.snapshot(seq, self.now_ns))
         for fill in update.reversed:
             self._reverse(fill, seq)
         for result in update.results:
             self._on_result(result, seq)
 
     def _reverse(self, fill: Fill, seq: int) -> None:
-        """The exchange FAILED a trade we booked at MATCHED: undo it, count a leg failure."""
+        """The exchange FAILED a trade we booked at MATCHED: undo it, count a leg failure.
+
+        A basket in flight or completed within :data:`SETTLE_WINDOW_NS` then treats it as
+        a leg failure (:meth:`BasketExecution.reverse`): the other legs' excess shares are
+        unwound within ``execution.max_unwind_slippage`` or held, per the profile.
+        """
         self.ledger.reverse_fill(fill)
         self.sink.row("pnl", self.ledger.snapshot(seq, self.now_ns))
         self.trade_failures += 1
+        decision_id = fill.order_id.rsplit("/", 1)[0]
+        basket = self._baskets.get(decision_id)
+        settled = self._settling.pop(decision_id, None) if basket is None else None
+        if settled is not None:
+            basket = settled[1]
+        orders: list[Order] = []
+        action = "none"
+        if basket is not None and basket.execution.owns(fill.order_id):
+            orders = basket.execution.reverse(fill, seq)
+            if orders:
+                action = "unwind"
+            elif basket.execution.done:
+                outcome = basket.execution.outcome
+                action = "hold" if outcome is not None and outcome.held else "none"
+            else:
+                action = "in_flight"
         self._decision(
             seq,
             f"failed:{fill.fill_id}",
@@ -596,15 +650,45 @@ class Engine:
             size=fill.size,
             price=fill.price,
             reason="trade_failed",
+            detail={"basket": decision_id if basket is not None else "", "action": action},
         )
         self._breaker_failure()
+        if basket is None:
+            return
+        basket.failure_counted = True
+        if orders:
+            basket.reopened = True
+            self._baskets[decision_id] = basket
+            self._trading.setdefault(opportunity_key(basket.opp), decision_id)
+            for order in orders:
+                self._submit(order, seq, "unwind")
+        elif settled is not None:
+            self._settling[decision_id] = (self.now_ns + SETTLE_WINDOW_NS, basket)
+            self._held_after_unwind(basket, seq)
+
+    def _held_after_unwind(self, basket: _Basket, seq: int) -> None:
+        """A basket reopened by a FAILED trade is settled again: show what it holds."""
+        if self.risk.note_pnl(self.now_ns, self.ledger):
+            self.sink.log(f"daily loss limit hit at seq={seq}: no new trades this UTC day")
+        outcome = basket.execution.outcome
+        if outcome is None or not outcome.held:
+            return
+        self._tick_counts.held += len(outcome.held)
+        self._mark()
+        self.sink.row("pnl", self.ledger.snapshot(seq, self.now_ns))
 
     def _basket_done(self, basket: _Basket, seq: int) -> None:
         outcome = basket.execution.outcome
         assert outcome is not None
         opp = basket.opp
         if outcome.leg_failed:
-            self._breaker_failure()
+            if not basket.failure_counted:
+                self._breaker_failure()
+            for res in outcome.held:
+                self.sink.log(
+                    f"basket {outcome.decision_id} holds {format_fixed(res.size)} of "
+                    f"{res.asset_id}{' (dust: under $1, no order can sell it)' if is_dust(res.size) else ''}"
+                )
             if outcome.held and self.profile.execution.leg_failure == "unwind":
                 # Held past the unwind bound: the loss shows now, at the best bids, not later.
                 self._tick_counts.held += len(outcome.held)
@@ -676,6 +760,11 @@ class Engine:
     def _on_tick(self, seq: int, now: int, payload: str) -> None:
         """The one place timers fire: breaker cool-down, marks, alert rules, gauges."""
         self._ticks += 1
+        while self._settling:
+            first = next(iter(self._settling))
+            if self._settling[first][0] > now:
+                break
+            del self._settling[first]
         if self.risk.on_tick(now, self.ledger) == "closed":
             self.sink.log(f"breaker closed at seq={seq}")
         health = tick_health(payload)

@@ -27,12 +27,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+import msgspec
+
 from polyarb.execution.fees import taker_fee
 from polyarb.execution.orders import (
     FILLED,
     KILLED,
     PARTIAL,
     REJECTED,
+    Carry,
     Fill,
     Order,
     OrderResult,
@@ -170,6 +173,11 @@ class UserRowVenue:
             if kind == "order":
                 self._on_answer(rest, now_ns, update)
                 self._finish(str(rest.get("client_order_id", "")), seq, now_ns, update)
+            elif kind == "startup":
+                carry = rest.get("carry")
+                for item in carry if isinstance(carry, list) else []:
+                    update.carried.append(msgspec.convert(item, Carry))
+                update.notes.append(f"user row: startup, {len(update.carried)} position(s) carried")
             elif kind == "trades":
                 answer = rest.get("answer")
                 for item in answer if isinstance(answer, list) else []:
@@ -251,9 +259,7 @@ class UserRowVenue:
         meta = self._markets.get(order.market)
         fills = []
         for trade in entry.trades.values():
-            fee = (
-                taker_fee(trade.size, trade.price, meta.fee_rate, meta.fee_exponent) if meta else 0
-            )
+            fee = charged_fee(trade, meta)
             fill = Fill(
                 trade.id,
                 order.order_id,
@@ -283,6 +289,19 @@ class UserRowVenue:
                 order, status, reason, entry.submit_ns, now_ns, seq, limit, size, tuple(fills)
             )
         )
+
+
+def charged_fee(trade: UserTrade, meta: MarketMeta | None) -> int:
+    """The taker fee the exchange charged for ``trade`` (micro pUSD).
+
+    The trade message's ``fee_rate_bps`` is the rate charged at the match; when it
+    is 0 (the legacy field V2 messages may leave unset) the market's fee schedule
+    applies, as the exchange's operator sets it (docs/protocol.md §Fees).
+    """
+    exponent = meta.fee_exponent if meta is not None else 1
+    if trade.fee_rate_bps > 0:
+        return taker_fee(trade.size, trade.price, trade.fee_rate_bps * 100, exponent)
+    return taker_fee(trade.size, trade.price, meta.fee_rate, exponent) if meta else 0
 
 
 def _rest(payload: str) -> dict[str, object] | None:

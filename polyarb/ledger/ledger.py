@@ -109,6 +109,19 @@ class Ledger:
         self.fees_paid -= fill.fee
         self._drop_if_empty(fill.asset_id)
 
+    def carry(self, market: str, asset_id: str, size: int, cost: int) -> None:
+        """Open with shares a previous run left (live startup): bought at ``cost`` before.
+
+        Booked like a fee-free BUY at that cost basis, so the PnL identities hold
+        and the shares' later sale or settlement realises against what they cost.
+        """
+        if size <= 0 or cost < 0:
+            raise LedgerError(f"cannot carry {size} micro shares of {asset_id} at cost {cost}")
+        pos = self._position(market, asset_id)
+        pos.size += size
+        pos.cost += cost
+        self.cash -= cost
+
     def merge(self, market: str, token_ids: Iterable[str], size: int, gas: int) -> int:
         """Merge ``size`` complete sets of ``market`` back into ``size`` collateral, paying ``gas``.
 
