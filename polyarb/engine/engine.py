@@ -353,6 +353,8 @@ class Engine:
         self.venue.update_market(meta)
         held = [a for a, m in self.ledger.open_assets().items() if m == ev.market]
         if not held:
+            # The ledger still learns the winner: a live fill answered after this settles then.
+            self.ledger.settle(ev.market, ev.winning_asset_id)
             return
         cost = self.ledger.exposure(ev.market)
         payout = self.ledger.settle(ev.market, ev.winning_asset_id)
@@ -565,6 +567,18 @@ class Engine:
             f"filled={format_fixed(result.filled_size)}"
         )
         for fill in result.fills:
+            if fill.market in self.state.resolved:
+                # Matched before resolution, answered after it: the ledger settles it on the spot.
+                self._decision(
+                    seq,
+                    f"settle_late:{fill.fill_id}",
+                    "settle_late",
+                    market=fill.market,
+                    assets=[fill.asset_id],
+                    side=fill.side,
+                    size=fill.size,
+                    price=fill.price,
+                )
             self.ledger.apply_fill(fill)
             self.sink.row("fills", fill.row(self.venue.simulated))
             self.fills += 1

@@ -144,3 +144,65 @@ def test_failed_trade_of_a_completed_basket_holds_under_hold(negrisk_session: Pa
     [failed] = [d for d in decisions if d["type"] == "trade_failed"]
     assert json.loads(str(failed["detail"])) == {"basket": basket, "action": "hold"}
     assert not [d for d in decisions if f"{basket}/R1U" in str(d["decision_id"])]
+
+
+class _LateExchange(_Exchange):
+    """Resolves every market an order is sent to before the order's answer arrives: the
+    exchange matched it, the market channel's ``market_resolved`` overtook the answer."""
+
+    def answer(self, recv_ns: int) -> None:
+        resolved: set[str] = getattr(self, "resolved", set())
+        self.resolved = resolved
+        for cid in self.venue.open_orders():
+            order = self.venue._open[cid].order
+            if order.market in resolved or cid in self.seen:
+                continue
+            resolved.add(order.market)
+            meta = self.engine.state.metas[order.market]
+            resolution = {
+                "event_type": "market_resolved",
+                "id": "1",
+                "market": order.market,
+                "assets_ids": list(meta.token_ids),
+                "winning_asset_id": order.asset_id,
+                "winning_outcome": "Yes",
+                "timestamp": str(recv_ns // 1_000_000),
+            }
+            self.feed(recv_ns, "frame", json.dumps(resolution), 0)
+        super().answer(recv_ns)
+
+
+def test_fill_answered_after_its_market_resolved_settles_instead_of_crashing(
+    negrisk_session: Path,
+) -> None:
+    """A live run crashed with LedgerError "fill … on settled market" when an order's
+    answer came after the market channel resolved its market. The fill now books and
+    settles on the spot (winning token: 1 per share), nothing stays open on a resolved
+    market, and the recorded rows replay to the same decisions."""
+    profile = load_profile(REPO / "profiles" / "live_negrisk_v1.yaml")
+    reader = SessionReader(negrisk_session)
+    start, later = split_history(reader.market_history())
+    venue = UserRowVenue({})
+    engine = Engine(start, profile, MemorySink(), updates=later, venue=venue, live=True)
+    exchange = _LateExchange(engine, venue)
+    for batch in reader.iter_batches(columns=COLUMNS):
+        cols = [batch.column(i).to_pylist() for i in range(len(COLUMNS))]
+        for _seq, recv_ns, conn_id, kind, payload in zip(*cols, strict=True):
+            exchange.feed(recv_ns, kind, payload, conn_id)
+            exchange.answer(recv_ns)
+    engine.finish()
+    assert exchange.resolved, "the session produced no order"
+    fills = engine.sink.tables["fills"]  # type: ignore[attr-defined]
+    late = [f for f in fills if f["market"] in exchange.resolved]
+    assert late, "no fill was answered after its market resolved"
+    assert not set(engine.ledger.open_assets().values()) & exchange.resolved
+    assert any(d["type"] == "settle_late" for d in _decisions(engine))
+    # BUY legs of winners each paid 1 per share: realised PnL is cash − initial cash.
+    assert engine.ledger.realised_pnl == engine.ledger.cash - engine.ledger.initial_cash
+    replayed = Engine(
+        start, engine.profile, MemorySink(), updates=later, venue=UserRowVenue({}), live=True
+    )
+    for seq, (recv_ns, kind, payload, conn_id) in enumerate(exchange.rows):
+        replayed.on_frame(seq, recv_ns, kind, payload, conn_id)
+    replayed.finish()
+    assert _decisions(replayed) == _decisions(engine)
