@@ -12,8 +12,8 @@ tuples. Anything else — another shape, a level the pattern does not take exact
 price outside (0, 1) — goes to :func:`parse_frame`, which owns every rejection.
 
 It lives here, not in the package, because it is slower than the per-frame fast path it
-would replace (bench_replay.py prints both against the decode floor; docs/engine.md
-§Performance says why): building the same Python objects alone costs ~2× the floor.
+would replace: bench_replay.py prints both against the decode floor, and
+docs/engine.md §Performance says why (building the returned objects alone is ~1.5× it).
 """
 
 from __future__ import annotations

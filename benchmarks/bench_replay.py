@@ -5,6 +5,9 @@ Prints, from one run (best of ``--repeat`` interleaved rounds each, in CPU secon
 * parse cost relative to the decode floor (``msgspec.json.decode`` of the same
   payloads, no events built) for today's parser and for the reference parser
   kept in ``reference_parser.py`` (issue 16 target: parse <= 2x the floor);
+* the batch parser prototype (``batch_parser.py``: levels through one regex and one
+  pyarrow decimal cast per batch) against the same floor, and the cost of only building
+  the objects every parser must return (the floor under any Python-level parser);
 * end-to-end engine frames/s (tick rows included) with today's parser and
   with the reference parse path, and their ratio (issue 16 target: >= 3x);
 * tick-row cost per 1,000 tick rows (the full replay minus the same replay
@@ -24,7 +27,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import batch_parser
 import msgspec
+import numpy as np
 import reference_parser
 
 import polyarb.engine.engine as engine_module
@@ -64,6 +69,66 @@ def _time_parse(fn: Callable[[str], object], payloads: list[str]) -> float:
     start = _clock()
     for payload in payloads:
         fn(payload)
+    return _clock() - start
+
+
+def _time_batches(payloads: list[str], size: int = 16_384) -> float:
+    start = _clock()
+    for i in range(0, len(payloads), size):
+        batch_parser.parse_batch(payloads[i : i + size])
+    return _clock() - start
+
+
+def objects_only(payloads: list[str]) -> Callable[[], float]:
+    """A timer for building what parse_frame returns for the book frames, numbers given.
+
+    The level ints are prepared beforehand (numpy arrays, as a compiled converter would
+    leave them); timed are the typed decode of each frame's other fields, the ints and
+    level tuples as Python objects, the per-side tuples and the BookSnapshots: work no
+    parser written in Python can skip.
+    """
+    books = [p for p in payloads if p.endswith('"event_type":"book"}')]
+    snaps = [ev for p in books for ev in parse_frame(p)]
+    assert all(isinstance(s, BookSnapshot) for s in snaps)
+    sides = [side for s in snaps for side in (s.bids, s.asks)]  # type: ignore[attr-defined]
+    counts = [len(side) for side in sides]
+    prices = np.array([lv[0] for side in sides for lv in side], dtype=np.int64)
+    sizes = np.array([lv[1] for side in sides for lv in side], dtype=np.int64)
+    del snaps, sides
+    decode = batch_parser._decode_book
+
+    def run() -> float:
+        start = _clock()
+        levels = list(zip(prices.tolist(), sizes.tolist(), strict=True))
+        counts_it = iter(counts)
+        pos = 0
+        for text in books:
+            w = decode(text)
+            n = next(counts_it)
+            bids = tuple(levels[pos : pos + n])
+            pos += n
+            n = next(counts_it)
+            asks = tuple(levels[pos : pos + n])
+            pos += n
+            _ = [BookSnapshot(w.asset_id, w.market, int(w.timestamp), bids, asks, w.hash)]
+        return _clock() - start
+
+    return run
+
+
+def engine_replay_batched(reader: SessionReader, rows: list[Row], size: int = 16_384) -> float:
+    """Full engine over ``rows``, each batch's frames parsed by the batch prototype."""
+    start_metas, later = split_history(reader.market_history())
+    engine = Engine(start_metas, default_profile(), MemorySink(), updates=later)
+    on_frame = engine.on_frame
+    start = _clock()
+    for i in range(0, len(rows), size):
+        chunk = rows[i : i + size]
+        parsed = iter(batch_parser.parse_batch([r[3] for r in chunk if r[2] == "frame"]))
+        for seq, recv_ns, kind, payload, conn_id in chunk:
+            events = next(parsed) if kind == "frame" else None
+            on_frame(seq, recv_ns, kind, payload, conn_id, events)
+    engine.finish()
     return _clock() - start
 
 
@@ -114,13 +179,18 @@ def main() -> None:
         ticks = len(rows) - len(no_ticks)
         levels = _level_updates(payloads)
         floor = fast = ref = replay = replay_ref = replay_no_ticks = float("inf")
+        batch = objects = replay_batch = float("inf")
+        objects_timer = objects_only(payloads)
         for _ in range(args.repeat):  # interleaved so load on the machine hits all alike
             floor = min(floor, _time_parse(msgspec.json.decode, payloads))
             fast = min(fast, _time_parse(parse_frame, payloads))
             ref = min(ref, _time_parse(reference_parser.parse_frame, payloads))
+            batch = min(batch, _time_batches(payloads))
+            objects = min(objects, objects_timer())
             replay = min(replay, engine_replay(reader, rows, parse_frame))
             replay_ref = min(replay_ref, engine_replay(reader, rows, reference_parser.parse_frame))
             replay_no_ticks = min(replay_no_ticks, engine_replay(reader, no_ticks, parse_frame))
+            replay_batch = min(replay_batch, engine_replay_batched(reader, rows))
         many = None
         if args.profiles > 0:  # on a copy: the runs it writes stay out of --recordings
             copy = Path(tmp) / "many" / SESSION
@@ -132,9 +202,14 @@ def main() -> None:
     print(f"decode floor    : {floor:.3f} s  (msgspec.json.decode, no events)")
     print(f"parse           : {fast:.3f} s  = {fast / floor:.2f}x floor (target <= 2)")
     print(f"parse reference : {ref:.3f} s  = {ref / floor:.2f}x floor")
+    print(f"parse batch     : {batch:.3f} s  = {batch / floor:.2f}x floor (batch_parser.py)")
+    print(f"objects only    : {objects:.3f} s  = {objects / floor:.2f}x floor"
+          " (book objects from ready ints: the floor of any Python-level parser)")  # fmt: skip
     print(f"engine          : {frames / replay:12,.0f} rows/s  {levels / replay:14,.0f} levels/s"
           f"  ({replay:.3f} s)")  # fmt: skip
     print(f"engine reference: {frames / replay_ref:12,.0f} rows/s  ({replay_ref:.3f} s)")
+    print(f"engine batch    : {frames / replay_batch:12,.0f} rows/s  ({replay_batch:.3f} s,"
+          f" {replay_ref / replay_batch:.2f}x reference)")  # fmt: skip
     print(f"end-to-end ratio vs reference parse path: {replay_ref / replay:.2f}x (target >= 3)")
     # Both replays share today's engine, so only parse gains move that ratio: with a parser
     # costing nothing it would be reference / (engine without parse). Shows the ceiling.
