@@ -13,6 +13,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -26,16 +27,17 @@ from polyarb.recording import SessionReader
 _PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "batch_parser.py"
 
 
-def _load() -> Callable[[list[str]], list[list[MarketEvent]]]:
+def _module() -> Any:
     spec = importlib.util.spec_from_file_location("batch_parser", _PATH)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # msgspec resolves the module's struct annotations there
     spec.loader.exec_module(module)
-    return module.parse_batch  # type: ignore[no-any-return]
+    return module
 
 
-parse_batch = _load()
+batch_parser = _module()
+parse_batch: Callable[[list[str]], list[list[MarketEvent]]] = batch_parser.parse_batch
 
 
 def _same(payloads: list[str]) -> None:
@@ -69,6 +71,21 @@ def test_an_odd_side_among_plain_books_parses_as_parse_frame_does(side: str) -> 
     """One odd book hidden in a batch of plain ones: only it leaves the bulk path."""
     plain = _book_text(f"[{_L},{_L}]", f"[{_L}]")
     _same([plain] * 5 + [_book_text(side)] + [plain] * 3 + [_book_text(f"[{_L}]", side)])
+
+
+def test_plain_books_take_the_bulk_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The equality tests above mean something only if plain books skip parse_frame."""
+    handed_back: list[str] = []
+
+    def spy(text: str) -> list[MarketEvent]:
+        handed_back.append(text)
+        return parse_frame(text)
+
+    monkeypatch.setattr(batch_parser, "parse_frame", spy)
+    plain = [_book_text(f"[{_L},{_L}]", f"[{_L}]"), _book_text("[]"), "PONG"]
+    odd = _book_text('[{"price":"1","size":"10"}]')
+    assert parse_batch(plain * 4 + [odd]) == [parse_frame(p) for p in plain * 4 + [odd]]
+    assert handed_back == ["PONG"] * 4 + [odd]
 
 
 def test_every_rejection_reason_is_parse_frames_inside_a_batch() -> None:
