@@ -6,8 +6,15 @@ for FAK orders posted by ``PolymarketClient`` to the double on loopback (the
 double verifies the HMAC and recovers the signer, so both ends' crypto is in the
 number), and (3) the live loop (``LiveRun``: feed → recorder + engine with
 the live venue, user channel, heartbeat, kill switch) while ``polyarb serve
---clob`` plays real resolvedkit frames re-timed to ``--rate`` frames/s
-(10,000 default): frames/s achieved, decisions/s, frame latency p50/p99, and
+--clob`` plays ``--frames`` real resolvedkit frames re-timed to ``--rate``
+frames/s (10,000 default) with the bundled neg-risk event's real frames laid
+over them, round after round, 25 ms apart (its markets' events must go quiet
+to end, docs/engine.md), traded with the ``live_negrisk_v1`` profile (a $2
+phase-1 profile cannot fund a leg of this data, so it would decide nothing;
+the first round's basket fills, later rounds meet the position limits):
+frames/s achieved, decisions/s, decision →
+order outcome known p50/p99 (``orders.parquet``: ``arrive_ns − submit_ns``, the
+answer row and the trades that cover it recorded), frame latency p50/p99, and
 whether parity of the live recording passes.
 Prints numbers; asserts nothing about time.
 
@@ -19,6 +26,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from pathlib import Path
 
 from polyarb.book.book import OrderBook
 from polyarb.server.clob import ClobExchange, ClobServerThread, MarketInfo
@@ -28,6 +36,8 @@ from polyarb.venues.polymarket.signing import BUY, sign_order
 
 KEY = "0x" + "44" * 32  # throwaway
 TOKEN, CONDITION = "1", "0x" + "ab" * 32
+PROFILE = "live_negrisk_v1.yaml"
+"""The live loop's profile: neg-risk baskets the bundled event really trades."""
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -97,6 +107,47 @@ def main() -> None:
     live_loop(args.rate, args.frames)
 
 
+def overlay_session(background: Path, event: Path, root: Path, frames: int, rate: int) -> Path:
+    """``frames`` background frames at ``rate``/s, and ``event``'s frames over them.
+
+    The event's frames keep their order and are spaced 1/40 of their recorded gaps
+    (the bundled event: 1 s → 25 ms, above the engine's 20 ms event boundary); its
+    rounds follow one another until the background ends. 1 s tick rows.
+    """
+    from polyarb.recording import SessionReader, SessionWriter
+
+    bg = SessionReader(background)
+    ev = SessionReader(event)
+    payloads = [f.payload for f in bg.frames() if f.kind == "frame"][:frames]
+    ev_frames = [(f.recv_ns, f.payload) for f in ev.frames() if f.kind == "frame"]
+    step = 1_000_000_000 // rate
+    t0 = 1_790_000_000 * 10**9
+    end = t0 + len(payloads) * step
+    first = ev_frames[0][0]
+    period = (ev_frames[-1][0] - first) // 40 + 100_000_000
+    rows = [(t0 + i * step, 0, p) for i, p in enumerate(payloads)]
+    start = t0
+    while start < end:
+        rows += [
+            (start + (t - first) // 40, 1, p)
+            for t, p in ev_frames
+            if start + (t - first) // 40 < end
+        ]
+        start += period
+    rows.sort(key=lambda r: (r[0], r[1]))
+    writer = SessionWriter(root, "paced", part_max_rows=10**9)
+    writer.set_assets([*bg.manifest["assets"], *ev.manifest["assets"]])
+    writer.write_markets([*bg.markets(), *ev.markets()], valid_from_seq=0)
+    next_tick = t0 + 10**9
+    for recv, _, payload in rows:
+        while next_tick <= recv:
+            writer.append("tick", "", next_tick, next_tick - t0, 0)
+            next_tick += 10**9
+        writer.append("frame", payload, recv, recv - t0, 0)
+    writer.close()
+    return root / "paced"
+
+
 def live_loop(rate: int, frames: int) -> None:
     """Figure 3: the live loop against the double under a paced market feed."""
     import asyncio
@@ -106,7 +157,6 @@ def live_loop(rate: int, frames: int) -> None:
     from pathlib import Path
 
     import pyarrow.parquet as pq
-    from bench_shadow import paced_session
 
     from polyarb.alerts.rules import load_alert_rules
     from polyarb.cli.common import shared_data_dir
@@ -115,14 +165,17 @@ def live_loop(rate: int, frames: int) -> None:
     from polyarb.live.runner import LiveOptions, LiveRun
     from polyarb.recording import SessionReader
     from polyarb.recording.imports import import_resolvedkit
+    from polyarb.recording.imports.negrisk import import_negrisk
     from polyarb.shadow.parity import run_parity
     from polyarb.shadow.runner import ShadowOptions
 
     repo = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        source = import_resolvedkit(shared_data_dir() / "resolvedkit_btc15m", root / "src")
-        session = paced_session(source, root / "paced-rec", frames, rate)
+        background = import_resolvedkit(shared_data_dir() / "resolvedkit_btc15m", root / "bg")
+        event = import_negrisk(shared_data_dir(), root / "src")
+        session = overlay_session(background, event, root / "paced-rec", frames, rate)
+        profile = load_profile(repo / "profiles" / PROFILE)
         reader = SessionReader(session)
         proc = subprocess.Popen(
             [sys.executable, "-m", "polyarb", "serve", "--session", str(session), "--port", "0",
@@ -136,7 +189,7 @@ def live_loop(rate: int, frames: int) -> None:
             run = LiveRun(
                 LiveOptions(
                     shadow=ShadowOptions(
-                        profile=load_profile(repo / "profiles" / "live_safe_atomic_v1.yaml"),
+                        profile=profile,
                         rules=load_alert_rules(repo / "profiles" / "alerts.production.yaml"),
                         markets=reader.markets(),
                         assets=list(reader.manifest["assets"]),
@@ -168,13 +221,19 @@ def live_loop(rate: int, frames: int) -> None:
         lat = sorted(v / 1000 for v in table.column("value").to_pylist())
         ts = table.column("ts_ns").to_pylist()
         span = (max(ts) - min(ts)) / 1e9 if len(ts) > 1 else float("nan")
+        orders = pq.read_table(str(run_dir / "orders.parquet")).to_pylist()
+        acks = sorted((o["arrive_ns"] - o["submit_ns"]) / 1e6 for o in orders)
         parity = run_parity(root / "out" / "bench", shadow_run="live")
     decisions = result["summary"]["decisions"]
-    print(f"live loop at a stated feed rate of {rate:,} frames/s ({frames:,} real frames)")
+    print(f"live loop at a stated feed rate of {rate:,} frames/s ({frames:,} real frames, "
+          f"profile {PROFILE}, the neg-risk event laid over them)")  # fmt: skip
     print(f"  frames processed     {len(lat):,} in {span:.2f} s = {len(lat) / span:,.0f} frames/s "
           f"(wall {wall:.1f} s)")  # fmt: skip
     print(f"  decisions            {decisions:,} = {decisions / span:,.1f} decisions/s; "
           f"orders sent {result['live']['orders_sent']}")  # fmt: skip
+    if acks:
+        print(f"  decision → outcome   p50 {_percentile(acks, 0.5):.1f} ms, "
+              f"p99 {_percentile(acks, 0.99):.1f} ms over {len(acks)} orders")  # fmt: skip
     print(
         f"  frame latency        p50 {_percentile(lat, 0.5):.1f} µs, p99 {_percentile(lat, 0.99):.1f} µs"
     )

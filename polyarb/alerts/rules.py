@@ -452,6 +452,7 @@ class TickWindow:
         self._n = n
         self._rows: deque[tuple[int, ...]] = deque()
         self._sums: list[int] = []
+        self._last: tuple[int, ...] | None = None
 
     def push(self, *counts: int) -> tuple[int, ...]:
         """Add this tick's counts; return the window sums in the same order.
@@ -463,12 +464,16 @@ class TickWindow:
         if not sums:
             sums.extend(0 for _ in counts)
         rows.append(counts)
-        if len(rows) > self._n:
-            old = rows.popleft()
+        old = rows.popleft() if len(rows) > self._n else None
+        # A quiet tick (nothing counted, nothing non-zero leaving) keeps the sums: most ticks.
+        if not any(counts) and (old is None or not any(old)) and self._last is not None:
+            return self._last
+        if old is not None:
             self._sums = sums = [a + b - c for a, b, c in zip(sums, counts, old, strict=True)]
         else:
             self._sums = sums = [a + b for a, b in zip(sums, counts, strict=True)]
-        return tuple(sums)
+        self._last = tuple(sums)
+        return self._last
 
 
 def _usd(m: int) -> str:
@@ -518,6 +523,11 @@ class AlertEvaluator:
     def active(self) -> tuple[str, ...]:
         """Rules currently fired, in evaluation order."""
         return tuple(r.NAME for r in self._declared if r.NAME in self._active)
+
+    @property
+    def active_events(self) -> tuple[AlertEvent, ...]:
+        """The ``fired`` event of each active rule (level, since, message), in evaluation order."""
+        return tuple(self._active[r.NAME] for r in self._declared if r.NAME in self._active)
 
     @property
     def halted(self) -> bool:

@@ -40,7 +40,7 @@ class _Rules(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    from_phase: int = Field(default=..., ge=0, le=2, description="phase whose runs are judged")
+    from_phase: int = Field(default=..., ge=0, le=3, description="phase whose runs are judged")
     modes: tuple[Mode, ...] = Field(default=..., min_length=1, description="run modes that count")
     min_coverage_days: float | None = Field(default=7.0, ge=0, le=3650)
     max_crashes: int | None = Field(default=None, ge=0)
@@ -51,6 +51,9 @@ class _Rules(BaseModel):
     max_latency_p95_ms: float | None = Field(default=None, gt=0, le=600_000)
     max_critical_alerts: int | None = Field(default=None, ge=0)
     max_fill_error_bps: float | None = Field(default=None, ge=0, le=10_000)
+    max_fill_price_error_ticks: float | None = Field(default=None, ge=0, le=100)
+    max_fill_rate_error_pct: float | None = Field(default=None, ge=0, le=100)
+    max_latency_quantile_error_ms: float | None = Field(default=None, ge=0, le=600_000)
     checklist: tuple[Status, ...] | None = Field(
         default=("PASS", "WARN"),
         min_length=1,
@@ -84,11 +87,15 @@ class Phase2Rules(_Rules):
 class Phase3Rules(_Rules):
     """$5 → $10-20/trade: two weeks of Phase 2 without a CRITICAL alert, fills as simulated."""
 
-    from_phase: int = Field(default=2, ge=0, le=2)
+    # le=3: a phase-3 operator can re-judge phase-3 runs against the same bounds.
+    from_phase: int = Field(default=2, ge=0, le=3)
     modes: tuple[Mode, ...] = Field(default=("live",), min_length=1)
     min_coverage_days: float | None = Field(default=14.0, ge=0, le=3650)
     max_critical_alerts: int | None = Field(default=0, ge=0)
     max_fill_error_bps: float | None = Field(default=50.0, ge=0, le=10_000)
+    max_fill_price_error_ticks: float | None = Field(default=1.0, ge=0, le=100)
+    max_fill_rate_error_pct: float | None = Field(default=5.0, ge=0, le=100)
+    max_latency_quantile_error_ms: float | None = Field(default=50.0, ge=0, le=600_000)
 
 
 class PromotionRules(BaseModel):
@@ -158,6 +165,27 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion("latency_p95_ms", "max_latency_p95_ms", "<", "ms", "P95 receive → decision latency"),
     Criterion("critical_alerts", "max_critical_alerts", "<=", "alerts", "CRITICAL alerts fired"),
     Criterion("fill_error_bps", "max_fill_error_bps", "<=", "bps", "live vs simulated fill error"),
+    Criterion(
+        "fill_price_error_ticks",
+        "max_fill_price_error_ticks",
+        "<=",
+        "ticks",
+        "live vs simulated fill price (calibration rows)",
+    ),
+    Criterion(
+        "fill_rate_error_pct",
+        "max_fill_rate_error_pct",
+        "<=",
+        "pp",
+        "live vs simulated fill rate (calibration rows)",
+    ),
+    Criterion(
+        "latency_quantile_error_ms",
+        "max_latency_quantile_error_ms",
+        "<=",
+        "ms",
+        "live vs modelled order latency, p50/p90 (calibration rows)",
+    ),
     Criterion("checklist", "checklist", "in", "", "go/no-go checklist"),
 )
 """Every criterion, in report order."""

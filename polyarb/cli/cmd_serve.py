@@ -137,7 +137,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--clob-429-next", type=nonneg_int, default=0, metavar="N")
     c.add_argument("--clob-trade-delay", type=nonneg_float, default=0.0, metavar="S")
     c.add_argument("--clob-fail-trades", type=nonneg_int, default=0, metavar="N")
+    c.add_argument(
+        "--clob-fail-trades-after",
+        type=nonneg_int,
+        default=0,
+        metavar="K",
+        help="let the first K trades settle before --clob-fail-trades applies",
+    )
     c.add_argument("--clob-drop-user-after", type=nonneg_int, default=0, metavar="N")
+    c.add_argument(
+        "--clob-ack-delay-ms",
+        type=number_in(0, 60_000),
+        default=0.0,
+        metavar="MS",
+        help="answer every order this late (processed at once)",
+    )
     p.set_defaults(func=run)
 
 
@@ -221,7 +235,9 @@ def _clob_exchange(args: argparse.Namespace, path: Path, server: object) -> obje
         rate_limit_next=args.clob_429_next,
         trade_delay_s=args.clob_trade_delay,
         fail_trades_next=args.clob_fail_trades,
+        fail_trades_after=args.clob_fail_trades_after,
         drop_user_after=args.clob_drop_user_after,
+        ack_delay_s=args.clob_ack_delay_ms / 1000,
     )
     return ClobExchange(
         markets_from_meta(SessionReader(path).markets()),

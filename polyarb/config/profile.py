@@ -57,10 +57,13 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_MAX_LATENCY_NS = 60_000 * 1_000_000
+
+
 class LatencyModel(_Model):
     """Decision → arrival delay of an order at the (simulated) venue."""
 
-    kind: Literal["constant", "uniform", "normal"] = "constant"
+    kind: Literal["constant", "uniform", "normal", "empirical"] = "constant"
     mean_ms: int = Field(default=50, ge=0, le=60_000)
     jitter_ms: int = Field(
         default=0, ge=0, le=60_000, description="uniform half-width or normal std-dev"
@@ -68,6 +71,40 @@ class LatencyModel(_Model):
     seed: int = Field(
         default=0, ge=0, description="seed of the run's own generator (never global randomness)"
     )
+    quantiles_ns: tuple[int, ...] | None = Field(
+        default=None,
+        description=(
+            "kind empirical only: latency at evenly spaced quantiles from 0 to 100 % in ns, "
+            "non-decreasing (polyarb calibrate writes them)"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _empirical(self) -> LatencyModel:
+        points = self.quantiles_ns
+        if self.kind != "empirical":
+            if points is not None:
+                raise ValueError(
+                    f"quantiles_ns: only kind 'empirical' takes quantile points (kind is "
+                    f"{self.kind!r})"
+                )
+            return self
+        if points is None or len(points) < 2:
+            raise ValueError(
+                "quantiles_ns: kind 'empirical' needs at least 2 quantile points "
+                "(latency in ns at 0 %, …, 100 %)"
+            )
+        for i, v in enumerate(points):
+            if not 0 <= v <= _MAX_LATENCY_NS:
+                raise ValueError(
+                    f"quantiles_ns[{i}] = {v}: latency in ns (allowed: ge 0, le {_MAX_LATENCY_NS})"
+                )
+            if i and v < points[i - 1]:
+                raise ValueError(
+                    f"quantiles_ns[{i}] = {v}: quantile points must not decrease "
+                    f"(previous {points[i - 1]})"
+                )
+        return self
 
 
 class RiskLimits(_Model):
@@ -254,6 +291,8 @@ class Profile(_Model):
         if data.get("gonogo_max_age_s") is None:
             # Unset, it is not part of the hash: profiles written before it keep their hash.
             data.pop("gonogo_max_age_s", None)
+        if data["latency"].get("quantiles_ns") is None:
+            data["latency"].pop("quantiles_ns", None)  # likewise: only empirical models have it
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def sha256(self) -> str:

@@ -366,12 +366,15 @@ class Api:
             active.append({**r, "since_ns": since.get(key, r["ts_ns"]), "run_state": state})
         # Live runs write alerts.parquet only at the end: their heartbeat names what is active.
         for (sid, rid), run in sorted(live.items()):
-            for rule in run.get("active_alerts") or []:
+            for alert in _heartbeat_alerts(run):
+                rule = alert["rule"]
                 if (sid, rid, rule) not in last or last[(sid, rid, rule)]["state"] != "fired":
                     active.append(
-                        {"session_id": sid, "run_id": rid, "rule": rule, "level": None,
-                         "state": "fired", "message": "active (from the live heartbeat)",
-                         "since_ns": None, "ts_ns": run.get("ts_ns"), "run_state": run["state"]}
+                        {"session_id": sid, "run_id": rid, "rule": rule,
+                         "level": alert["level"], "state": "fired",
+                         "message": alert["message"] or "active (from the live heartbeat)",
+                         "since_ns": alert["since_ns"], "ts_ns": run.get("ts_ns"),
+                         "run_state": run["state"]}
                     )  # fmt: skip
         return {
             "active": active,
@@ -592,3 +595,20 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise ApiError(500, f"cannot read {path.name}: {exc}") from None
+
+
+def _heartbeat_alerts(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """A live run's active alerts with their levels: heartbeat.json's ``alerts``, else (an
+    older heartbeat) its ``active_alerts`` names with the level each rule is declared at."""
+    rows = run.get("alerts")
+    if isinstance(rows, list):
+        return [
+            {"rule": str(a.get("rule")), "level": a.get("level"), "since_ns": a.get("since_ns"),
+             "message": a.get("message")}
+            for a in rows if isinstance(a, dict) and a.get("rule")
+        ]  # fmt: skip
+    declared = {cls.NAME: cls.model_fields["level"].default for cls in RULES}
+    return [
+        {"rule": str(r), "level": declared.get(str(r)), "since_ns": None, "message": None}
+        for r in run.get("active_alerts") or []
+    ]

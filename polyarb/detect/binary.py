@@ -27,6 +27,22 @@ def top_clears(
     prices: Sequence[int], meta: Sequence[MarketMeta], side: str, payout: int, min_edge: int
 ) -> bool:
     """The exact marginal test on the best level of every leg: cheap enough to run every boundary."""
+    # A fee never lowers a buyer's cost nor raises a seller's proceeds (rate >= 0, price in
+    # [0, 1]), so bare prices that already miss the bound decide it without the big-int fee
+    # arithmetic: the answer at almost every boundary of a mirrored book (sum of asks >= 1).
+    bare = sum(prices)
+    if bare > payout - min_edge if side == BUY else bare < payout + min_edge:
+        for price, m in zip(prices, meta, strict=True):
+            if m.fee_rate < 0 or not 0 <= price <= SCALE:
+                break
+        else:
+            return False
+    return _fees_clear(prices, meta, side, payout, min_edge)
+
+
+def _fees_clear(
+    prices: Sequence[int], meta: Sequence[MarketMeta], side: str, payout: int, min_edge: int
+) -> bool:
     exponent = max(m.fee_exponent for m in meta)
     scale = SCALE ** (2 * exponent)
     total = 0

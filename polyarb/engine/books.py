@@ -70,6 +70,9 @@ class BookState:
         self.conn_ts_ms: dict[int, int] = {}
         """Connection → the latest exchange timestamp among its data frames."""
         self.open: dict[str, OpenEvent] = {}
+        self.quiet_floor_ns = 0
+        """At most every open event's ``last_recv_ns``: while the clock is within ``quiet_ns``
+        of it no event can be quiet, so a row skips the scan (touches only raise the minimum)."""
         self.resolved: set[str] = set()
         self.now_ns = 0
         self.counters: dict[str, int] = {
@@ -166,6 +169,8 @@ class BookState:
         """
         ev = self.open.get(market)
         if ev is None:
+            if not self.open or recv_ns < self.quiet_floor_ns:
+                self.quiet_floor_ns = recv_ns
             self.open[market] = OpenEvent(ts_ms, seq, recv_ns)
             return None
         if ev.ts_ms != ts_ms:
@@ -176,11 +181,12 @@ class BookState:
 
     def quiet_events(self, now_ns: int) -> list[tuple[str, OpenEvent]]:
         """Remove and return the events silent for ``quiet_ns`` (in the order they opened)."""
-        if not self.open:
+        if not self.open or now_ns - self.quiet_floor_ns < self.quiet_ns:
             return []
         done = [(m, ev) for m, ev in self.open.items() if now_ns - ev.last_recv_ns >= self.quiet_ns]
         for market, _ in done:
             del self.open[market]
+        self.quiet_floor_ns = min((ev.last_recv_ns for ev in self.open.values()), default=0)
         return done
 
     def verify(self, market: str, ev: OpenEvent) -> None:

@@ -41,7 +41,10 @@ from polyarb.events import (
     TickSizeChange,
 )
 from polyarb.execution import BasketExecution, Latency, Leg, Order, OrderResult, SimVenue
+from polyarb.execution.basket import is_dust
+from polyarb.execution.calibration import CalibrationShadow
 from polyarb.execution.orders import Fill
+from polyarb.execution.user_venue import UserRowVenue
 from polyarb.execution.venue_api import Venue
 from polyarb.ledger import Ledger
 from polyarb.protocol.markets import MarketMeta
@@ -55,6 +58,10 @@ EVENT_QUIET_NS = 20_000_000
 BOOK_STATS_EVERY_TICKS = 60
 """Book-health gauges (a scan of every book) go to the metrics table once a minute of ticks."""
 _FOREVER = (1 << 63) - 1
+_BOOK_GAUGES = ("hash_mismatch", "resyncs_requested", "crossed_at_boundary", "rejected_frames")
+SETTLE_WINDOW_NS = 600 * 1_000_000_000
+"""How long (engine time) a completed basket of an exchange-driven venue stays known, so a
+trade the exchange FAILS after the basket completed is still a leg failure of that basket."""
 
 
 class TickCounts:
@@ -77,11 +84,15 @@ class TickCounts:
 class _Basket:
     """An accepted opportunity in flight: its leg coordinator and what to do once filled."""
 
-    __slots__ = ("execution", "opp")
+    __slots__ = ("execution", "failure_counted", "opp", "reopened")
 
     def __init__(self, execution: BasketExecution, opp: Opportunity) -> None:
         self.execution = execution
         self.opp = opp
+        self.reopened = False
+        """In flight again after a FAILED trade (its breaker failure is already counted)."""
+        self.failure_counted = False
+        """A FAILED trade already counted this basket's leg failure for the breaker."""
 
 
 def engine_markets(metas: Iterable[MarketMeta]) -> list[MarketMeta]:
@@ -138,6 +149,8 @@ class Engine:
         )
         for meta in self.state.metas.values():
             self.venue.update_market(meta)
+        # Real fills: every order also gets SimVenue's prediction (docs/calibration.md).
+        self._calibration = None if self.venue.simulated else CalibrationShadow(profile.latency)
         self.ledger = Ledger(initial_cash)
         self.risk = RiskManager.from_profile(profile)
         self.alerts = AlertEvaluator(alert_rules)
@@ -151,6 +164,10 @@ class Engine:
         """Opportunity key (:func:`opportunity_key`) → id of its basket still in flight."""
         self._orders_out: dict[str, Order] = {}
         """Orders submitted and not yet answered by the venue, by order id."""
+        self._settling: dict[str, tuple[int, _Basket]] = {}
+        """Completed baskets whose trades the exchange may still FAIL: decision id →
+        (engine time it is forgotten, basket). Kept only for exchange-driven venues
+        (a simulated fill is final) and for :data:`SETTLE_WINDOW_NS`, in completion order."""
         self._halt_mode = profile.risk.halt
         self.now_ns = 0
         self.seq = -1
@@ -176,6 +193,7 @@ class Engine:
         self._down_since_ns: int | None = None
         self._peak_pnl = 0
         self._metric_last: dict[str, int] = {}
+        self._book_counts: tuple[int, ...] = ()
 
     # -- the one entry point ---------------------------------------------------------
 
@@ -209,7 +227,7 @@ class Engine:
         if arrival is not None and arrival < now:
             # An order arriving at t sees every row received before t and none after.
             self._match(now - 1, seq)
-        if state.open:
+        if state.open and now - state.quiet_floor_ns >= state.quiet_ns:
             quiet = state.quiet_events(now)
             if quiet:
                 self._boundaries(quiet, seq)
@@ -352,6 +370,8 @@ class Engine:
         """Pay out what this engine holds in a market that just resolved."""
         held = [a for a, m in self.ledger.open_assets().items() if m == ev.market]
         if not held:
+            # The ledger still learns the winner: a live fill answered after this settles then.
+            self.ledger.settle(ev.market, ev.winning_asset_id)
             return
         cost = self.ledger.exposure(ev.market)
         payout = self.ledger.settle(ev.market, ev.winning_asset_id)
@@ -500,6 +520,9 @@ class Engine:
             self._submit(order, seq, "order")
 
     def _submit(self, order: Order, seq: int, kind: str) -> None:
+        if self._calibration is not None:
+            meta = self.state.metas.get(order.market)
+            self._calibration.predict(order, self.now_ns, self.state, meta)
         arrive = self.venue.submit(order, self.now_ns)
         self._orders_out[order.order_id] = order
         if not self.live:
@@ -545,12 +568,34 @@ class Engine:
             # the reject rate once answered, not while its fills may still be on the way.
             self._tick_counts.orders += 1
         self.sink.row("orders", result.row(self.venue.simulated))
+        if self._calibration is not None:
+            venue = self.venue
+            answer = (
+                venue.answered_ns(result.order.order_id)
+                if isinstance(venue, UserRowVenue)
+                else None
+            )
+            row = self._calibration.outcome(result, answer)
+            if row is not None:
+                self.sink.row("calibration", row)
         self.orders_by_status[result.status] = self.orders_by_status.get(result.status, 0) + 1
         self.sink.log(
             f"order {result.order.order_id} {result.status} {result.reason} "
             f"filled={format_fixed(result.filled_size)}"
         )
         for fill in result.fills:
+            if fill.market in self.state.resolved:
+                # Matched before resolution, answered after it: the ledger settles it on the spot.
+                self._decision(
+                    seq,
+                    f"settle_late:{fill.fill_id}",
+                    "settle_late",
+                    market=fill.market,
+                    assets=[fill.asset_id],
+                    side=fill.side,
+                    size=fill.size,
+                    price=fill.price,
+                )
             self.ledger.apply_fill(fill)
             self.sink.row("fills", fill.row(self.venue.simulated))
             self.fills += 1
@@ -566,24 +611,66 @@ class Engine:
             self._submit(order, seq, "unwind")
         if basket.execution.done:
             del self._baskets[result.order.decision_id]
-            self._trading.pop(opportunity_key(basket.opp), None)
-            self._basket_done(basket, seq)
+            key = opportunity_key(basket.opp)
+            if self._trading.get(key) == result.order.decision_id:
+                del self._trading[key]
+            if not self.venue.simulated:
+                self._settling[result.order.decision_id] = (self.now_ns + SETTLE_WINDOW_NS, basket)
+            if basket.reopened:
+                self._held_after_unwind(basket, seq)
+            else:
+                self._basket_done(basket, seq)
 
     def _on_user(self, seq: int, now: int, payload: str) -> None:
         """A user-channel frame or recorded REST answer: the only source of live fills."""
         update = self.venue.on_user(seq, now, payload)
         for note in update.notes:
             self.sink.log(note)
+        for carry in update.carried:
+            self.ledger.carry(carry.market, carry.asset_id, carry.size, carry.cost)
+            self._decision(
+                seq,
+                f"carry:{carry.asset_id}",
+                "carry",
+                market=carry.market,
+                assets=[carry.asset_id],
+                size=carry.size,
+                price=carry.cost * SCALE // carry.size,
+                detail={"cost": carry.cost},
+            )
+        if update.carried:
+            self.sink.row("pnl", self.ledger.snapshot(seq, self.now_ns))
         for fill in update.reversed:
             self._reverse(fill, seq)
         for result in update.results:
             self._on_result(result, seq)
 
     def _reverse(self, fill: Fill, seq: int) -> None:
-        """The exchange FAILED a trade we booked at MATCHED: undo it, count a leg failure."""
+        """The exchange FAILED a trade we booked at MATCHED: undo it, count a leg failure.
+
+        A basket in flight or completed within :data:`SETTLE_WINDOW_NS` then treats it as
+        a leg failure (:meth:`BasketExecution.reverse`): the other legs' excess shares are
+        unwound within ``execution.max_unwind_slippage`` or held, per the profile.
+        """
         self.ledger.reverse_fill(fill)
         self.sink.row("pnl", self.ledger.snapshot(seq, self.now_ns))
         self.trade_failures += 1
+        decision_id = fill.order_id.rsplit("/", 1)[0]
+        basket = self._baskets.get(decision_id)
+        settled = self._settling.pop(decision_id, None) if basket is None else None
+        if settled is not None:
+            basket = settled[1]
+        orders: list[Order] = []
+        action = "none"
+        if basket is not None and basket.execution.owns(fill.order_id):
+            orders = basket.execution.reverse(fill, seq)
+            if orders:
+                action = "unwind"
+            elif basket.execution.done:
+                outcome = basket.execution.outcome
+                action = "hold" if outcome is not None and outcome.held else "none"
+            else:
+                action = "in_flight"
         self._decision(
             seq,
             f"failed:{fill.fill_id}",
@@ -594,15 +681,45 @@ class Engine:
             size=fill.size,
             price=fill.price,
             reason="trade_failed",
+            detail={"basket": decision_id if basket is not None else "", "action": action},
         )
         self._breaker_failure()
+        if basket is None:
+            return
+        basket.failure_counted = True
+        if orders:
+            basket.reopened = True
+            self._baskets[decision_id] = basket
+            self._trading.setdefault(opportunity_key(basket.opp), decision_id)
+            for order in orders:
+                self._submit(order, seq, "unwind")
+        elif settled is not None:
+            self._settling[decision_id] = (self.now_ns + SETTLE_WINDOW_NS, basket)
+            self._held_after_unwind(basket, seq)
+
+    def _held_after_unwind(self, basket: _Basket, seq: int) -> None:
+        """A basket reopened by a FAILED trade is settled again: show what it holds."""
+        if self.risk.note_pnl(self.now_ns, self.ledger):
+            self.sink.log(f"daily loss limit hit at seq={seq}: no new trades this UTC day")
+        outcome = basket.execution.outcome
+        if outcome is None or not outcome.held:
+            return
+        self._tick_counts.held += len(outcome.held)
+        self._mark()
+        self.sink.row("pnl", self.ledger.snapshot(seq, self.now_ns))
 
     def _basket_done(self, basket: _Basket, seq: int) -> None:
         outcome = basket.execution.outcome
         assert outcome is not None
         opp = basket.opp
         if outcome.leg_failed:
-            self._breaker_failure()
+            if not basket.failure_counted:
+                self._breaker_failure()
+            for res in outcome.held:
+                self.sink.log(
+                    f"basket {outcome.decision_id} holds {format_fixed(res.size)} of "
+                    f"{res.asset_id}{' (dust: under $1, no order can sell it)' if is_dust(res.size) else ''}"
+                )
             if outcome.held and self.profile.execution.leg_failure == "unwind":
                 # Held past the unwind bound: the loss shows now, at the best bids, not later.
                 self._tick_counts.held += len(outcome.held)
@@ -674,6 +791,11 @@ class Engine:
     def _on_tick(self, seq: int, now: int, payload: str) -> None:
         """The one place timers fire: breaker cool-down, marks, alert rules, gauges."""
         self._ticks += 1
+        while self._settling:
+            first = next(iter(self._settling))
+            if self._settling[first][0] > now:
+                break
+            del self._settling[first]
         if self.risk.on_tick(now, self.ledger) == "closed":
             self.sink.log(f"breaker closed at seq={seq}")
         health = tick_health(payload)
@@ -684,9 +806,12 @@ class Engine:
         elif connected is not None:
             self._down_since_ns = None
         down_ms = 0 if self._down_since_ns is None else (now - self._down_since_ns) // 1_000_000
-        if self.ledger.open_assets():
+        open_assets = self.ledger.open_assets()
+        if open_assets:
             self._mark()
-        pnl = self.ledger.total_pnl()
+            pnl = self.ledger.total_pnl()
+        else:  # nothing open: the marked part is zero, the total is what was realised
+            pnl = self.ledger.realised_pnl
         self._peak_pnl = max(self._peak_pnl, pnl)
         counts, self._tick_counts = self._tick_counts, TickCounts()
         orders, fills, rejects, decisions, held = self._window.push(
@@ -708,13 +833,14 @@ class Engine:
             drawdown=self._peak_pnl - pnl,
             balance=health.get("balance"),
             rpc_ok=health.get("rpc_ok"),
-            position_utilisation_bps=self._utilisation_bps(),
+            position_utilisation_bps=self._utilisation_bps(open_assets),
             unwinds_held_in_window=held,
             new_trades=counts.trades,
             new_opportunities=counts.opportunities,
         )
         was_halted = self.halted
-        for alert in self.alerts.evaluate(snapshot):
+        alerts = self.alerts.evaluate(snapshot)
+        for alert in alerts:
             self.sink.row("alerts", alert.row())
             self.sink.alert(alert.to_json())
             self.sink.log(f"alert {alert.state} {alert.level} {alert.message}")
@@ -723,7 +849,8 @@ class Engine:
                 if alert.halts and self._halt_mode == "rest_of_run":
                     # The default: a halting alert stops new trades for good, even once it clears.
                     self.risk.breaker.halt(f"alert {alert.rule} {alert.level}")
-        if self.halted != was_halted:
+        # Only an alert transition can halt or resume: a tick without one skips the re-check.
+        if alerts and self.halted != was_halted:
             state = "halted" if self.halted else "resumed"
             self.halts += self.halted
             self._decision(
@@ -746,17 +873,25 @@ class Engine:
                 marks[asset] = bid
         self.ledger.mark(marks)
 
-    def _utilisation_bps(self) -> int:
-        markets = sorted(set(self.ledger.open_assets().values()))
+    def _utilisation_bps(self, open_assets: dict[str, str]) -> int:
+        markets = sorted(set(open_assets.values()))
         if not markets:
             return 0
         return max(self.ledger.exposure(m) for m in markets) * 10_000 // self._max_market
 
     def _book_metrics(self, seq: int, *, force: bool) -> None:
         c = self.state.counters
-        for name in ("hash_mismatch", "resyncs_requested", "crossed_at_boundary"):
-            self._metric(seq, name, c[name])
-        self._metric(seq, "rejected_frames", self.events_by_type.get("RejectedFrame", 0))
+        counts = (
+            c["hash_mismatch"],
+            c["resyncs_requested"],
+            c["crossed_at_boundary"],
+            self.events_by_type.get("RejectedFrame", 0),
+        )
+        # Gauges are written only on change: counts equal to the last ones written are a no-op.
+        if counts != self._book_counts:
+            self._book_counts = counts
+            for name, value in zip(_BOOK_GAUGES, counts, strict=True):
+                self._metric(seq, name, value)
         if force:
             for name, value in self.state.stats().items():
                 self._metric(seq, name, value)

@@ -17,7 +17,16 @@ from typing import Literal, TypeAlias
 
 import msgspec
 
-from polyarb.execution.orders import FILLED, Order, OrderResult, OrderType, Side
+from polyarb.execution.orders import (
+    FILLED,
+    KILLED,
+    PARTIAL,
+    Fill,
+    Order,
+    OrderResult,
+    OrderType,
+    Side,
+)
 from polyarb.execution.venue import MIN_MARKETABLE_NOTIONAL
 from polyarb.units import SCALE
 
@@ -68,6 +77,16 @@ class BasketOutcome(msgspec.Struct, frozen=True):
     both (micro; usually < 0). The ledger books the same loss from the fills."""
 
 
+def is_dust(size: int) -> bool:
+    """Shares too few for any marketable order: under $1 even at the highest price.
+
+    The exchange refuses a marketable order below $1 of notional
+    (docs/protocol.md §Minimum sizes), so such a residual cannot be unwound; it
+    stays a position.
+    """
+    return size * (SCALE - 1) // SCALE < MIN_MARKETABLE_NOTIONAL
+
+
 class BasketExecution:
     """Coordinates one opportunity's legs: :meth:`orders`, then feed back :meth:`on_result`."""
 
@@ -98,6 +117,10 @@ class BasketExecution:
         self._unwinds: dict[str, tuple[Order, int]] = {}  # order id → (order, leg index)
         self._unwind_results: dict[str, OrderResult] = {}
         self._outcome: BasketOutcome | None = None
+        self.reversals = 0
+        """Fills of this basket the exchange FAILED after they matched (:meth:`reverse`)."""
+        self._rebalance_due = False
+        """A fill was reversed while unwinds were out: look again when they report."""
 
     def orders(self) -> list[Order]:
         """The leg orders, ids ``<decision_id>/L<i>``, to submit at decision time."""
@@ -136,6 +159,9 @@ class BasketExecution:
         if oid in self._unwinds:
             self._unwind_results[oid] = result
             if len(self._unwind_results) == len(self._unwinds):
+                if self._rebalance_due:
+                    self._rebalance_due = False
+                    return self._rebalance(seq)
                 self._finish_unwind()
             return []
         prefix = f"{self.decision_id}/L"
@@ -146,7 +172,83 @@ class BasketExecution:
             return []
         return self._legs_done(seq)
 
+    def owns(self, order_id: str) -> bool:
+        """True when ``order_id`` is one of this basket's legs or unwinds."""
+        return order_id in self._unwinds or order_id.startswith(f"{self.decision_id}/L")
+
+    def reverse(self, fill: Fill, seq: int) -> list[Order]:
+        """The exchange FAILED ``fill`` after it matched: take it out, then apply the leg policy.
+
+        The fill's order result loses it (a leg no longer filled is a failed leg).
+        While legs are still out, nothing else happens: their results decide as
+        usual. Once every leg and unwind has reported (the basket may have been
+        complete), the shares each leg holds net of its unwinds are compared
+        again; what exceeds the smallest leg is unwound (``unwind``, order ids
+        ``<decision_id>/R<n>U<i>``, same slippage bound) or held (``hold``),
+        exactly as a leg that had failed at once. Returns the orders to submit.
+        """
+        oid = fill.order_id
+        if oid in self._unwinds:
+            result = self._unwind_results.get(oid)
+            kept = self._without(result, fill)
+            if result is None or kept is None:
+                return []
+            self._unwind_results[oid] = kept
+        else:
+            index = int(oid[len(self.decision_id) + 2 :])
+            result = self._leg_results.get(index)
+            kept = self._without(result, fill)
+            if result is None or kept is None:
+                return []
+            self._leg_results[index] = kept
+        self.reversals += 1
+        if len(self._leg_results) < len(self.legs):
+            return []  # legs still out: their results decide (this leg has failed now)
+        if len(self._unwind_results) < len(self._unwinds):
+            self._rebalance_due = True
+            return []
+        return self._rebalance(seq)
+
     # --- internals ---------------------------------------------------------
+
+    @staticmethod
+    def _without(result: OrderResult | None, fill: Fill) -> OrderResult | None:
+        """``result`` without ``fill`` (no longer ``filled``), or None if it did not hold it."""
+        if result is None:
+            return None
+        kept = tuple(f for f in result.fills if f.fill_id != fill.fill_id)
+        if len(kept) == len(result.fills):
+            return None
+        return msgspec.structs.replace(
+            result, fills=kept, status=PARTIAL if kept else KILLED, reason="trade_failed"
+        )
+
+    def _net(self) -> list[int]:
+        """Shares each leg holds (BUY legs) or sold (SELL legs) net of its unwinds so far."""
+        net = [self._leg_results[i].filled_size for i in range(len(self.legs))]
+        for oid, (_order, i) in self._unwinds.items():
+            res = self._unwind_results.get(oid)
+            if res is not None:
+                net[i] -= res.filled_size
+        return net
+
+    def _rebalance(self, seq: int) -> list[Order]:
+        net = self._net()
+        matched = max(0, min(net))
+        excess = [(i, n - matched) for i, n in enumerate(net) if n > matched]
+        if self._unwinds and (not excess or self.leg_failure == "hold"):
+            self._finish_unwind()
+            return []
+        if not excess:
+            self._outcome = BasketOutcome(self.decision_id, "failed", True, matched, (), 0)
+            return []
+        if self.leg_failure == "hold":
+            self._outcome = BasketOutcome(
+                self.decision_id, "held", True, matched, self._held(excess), 0
+            )
+            return []
+        self._outcome = None  # in flight again until the new unwinds report
+        return self._unwind_orders(excess, seq, f"R{self.reversals}U")
 
     def _matched(self) -> int:
         return min(r.filled_size for r in self._leg_results.values())
@@ -171,13 +273,25 @@ class BasketExecution:
                 self.decision_id, "held", True, self._matched(), self._held(residuals), 0
             )
             return []
+        return self._unwind_orders(residuals, seq, "U")
+
+    def _unwind_orders(self, residuals: list[tuple[int, int]], seq: int, tag: str) -> list[Order]:
+        """Unwind orders for the residuals; dust (:func:`is_dust`) stays held, unsent."""
+        if all(is_dust(excess) for _, excess in residuals):
+            matched = max(0, min(self._net()))
+            self._outcome = BasketOutcome(
+                self.decision_id, "held", True, matched, self._held(residuals), 0
+            )
+            return []
         orders = []
         for i, excess in residuals:
+            if is_dust(excess):
+                continue  # no order can sell it: held, and reported with the basket's residuals
             leg = self.legs[i]
             back: Side = "SELL" if leg.side == "BUY" else "BUY"
             limit = self._unwind_limit(self._leg_results[i], back, excess)
             order = Order(
-                order_id=f"{self.decision_id}/U{i}",
+                order_id=f"{self.decision_id}/{tag}{i}",
                 decision_id=self.decision_id,
                 market=leg.market,
                 asset_id=leg.asset_id,
@@ -199,6 +313,8 @@ class BasketExecution:
         reaches the venue's $1 minimum at its limit: tighter than the bound,
         so still within it, and an order the venue accepts.
         """
+        if not leg.filled_size:
+            return 1 if back == "SELL" else SCALE - 1  # unreachable: an unwind needs shares held
         avg = leg.cash * SCALE // leg.filled_size
         if back == "SELL":
             floor_for_notional = -(-MIN_MARKETABLE_NOTIONAL * SCALE // size)
@@ -214,7 +330,6 @@ class BasketExecution:
 
     def _finish_unwind(self) -> None:
         pnl = 0
-        left: list[tuple[int, int]] = []
         for oid, (order, i) in self._unwinds.items():
             res = self._unwind_results[oid]
             leg_res = self._leg_results[i]
@@ -224,8 +339,10 @@ class BasketExecution:
             leg_fees = leg_res.fees * got // leg_res.filled_size if leg_res.filled_size else 0
             sign = 1 if order.side == "SELL" else -1
             pnl += sign * (res.cash - leg_cost) - res.fees - leg_fees
-            if got < order.size:
-                left.append((i, order.size - got))
-        held = self._held(left)
+        # What is left naked: each leg's shares net of every unwind, above the smallest leg
+        # (after a reversal the smallest leg may be smaller than at first).
+        net = self._net()
+        matched = max(0, min(net))
+        held = self._held([(i, n - matched) for i, n in enumerate(net)])
         status: BasketStatus = "held" if held else "unwound"
-        self._outcome = BasketOutcome(self.decision_id, status, True, self._matched(), held, pnl)
+        self._outcome = BasketOutcome(self.decision_id, status, True, matched, held, pnl)

@@ -149,7 +149,7 @@ class OrderResult(msgspec.Struct, frozen=True):
 class UserUpdate:
     """What one ``user`` row changed: finished orders, and fills the exchange undid (FAILED)."""
 
-    __slots__ = ("notes", "results", "reversed")
+    __slots__ = ("carried", "notes", "results", "reversed")
 
     def __init__(
         self,
@@ -161,3 +161,15 @@ class UserUpdate:
         self.reversed: list[Fill] = reversed_fills or []
         self.notes: list[str] = notes or []
         """One-line log messages (status changes, reconciliation, faults seen)."""
+        self.carried: list[Carry] = []
+        """Positions the startup reconciliation found and a previous run's ledger held."""
+
+
+class Carry(msgspec.Struct, frozen=True):
+    """Shares held at a live run's start, as the previous live run's ledger booked them."""
+
+    market: str
+    asset_id: str
+    size: int
+    cost: int
+    """Their cost basis (micro pUSD) in that ledger."""

@@ -27,12 +27,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+import msgspec
+
 from polyarb.execution.fees import taker_fee
 from polyarb.execution.orders import (
     FILLED,
     KILLED,
     PARTIAL,
     REJECTED,
+    Carry,
     Fill,
     Order,
     OrderResult,
@@ -115,6 +118,8 @@ class UserRowVenue:
         and merges are on-chain and not in it)."""
         self.shares: dict[str, int] = {}
         """token id → shares our booked fills moved."""
+        self._answered_ns: dict[str, int] = {}
+        """client order id → receive time of its answer row (the calibration record's latency)."""
 
     def _account(self, fill: Fill, sign: int) -> None:
         cash = fill.cash + fill.fee if fill.side == "BUY" else -(fill.cash - fill.fee)
@@ -151,6 +156,10 @@ class UserRowVenue:
     def update_market(self, meta: MarketMeta) -> None:
         self._markets[meta.condition_id] = meta
 
+    def answered_ns(self, client_order_id: str) -> int | None:
+        """Receive time of the answer row of a finished order (forgotten once asked)."""
+        return self._answered_ns.pop(client_order_id, None)
+
     def open_orders(self) -> list[str]:
         """Client order ids still waiting (the live runner's orphan check)."""
         return list(self._open)
@@ -162,8 +171,13 @@ class UserRowVenue:
         if rest is not None:
             kind = rest.get("rest")
             if kind == "order":
-                self._on_answer(rest, update)
+                self._on_answer(rest, now_ns, update)
                 self._finish(str(rest.get("client_order_id", "")), seq, now_ns, update)
+            elif kind == "startup":
+                carry = rest.get("carry")
+                for item in carry if isinstance(carry, list) else []:
+                    update.carried.append(msgspec.convert(item, Carry))
+                update.notes.append(f"user row: startup, {len(update.carried)} position(s) carried")
             elif kind == "trades":
                 answer = rest.get("answer")
                 for item in answer if isinstance(answer, list) else []:
@@ -181,13 +195,14 @@ class UserRowVenue:
             if isinstance(event, UserTrade):
                 self._on_trade(event, seq, now_ns, update)
 
-    def _on_answer(self, rest: dict[str, object], update: UserUpdate) -> None:
+    def _on_answer(self, rest: dict[str, object], now_ns: int, update: UserUpdate) -> None:
         cid = str(rest.get("client_order_id", ""))
         entry = self._open.get(cid)
         if entry is None:
             update.notes.append(f"user row: answer for unknown order {cid}")
             return
         entry.answered = True
+        self._answered_ns[cid] = now_ns
         entry.error = str(rest.get("error") or "")
         filled = rest.get("filled")
         entry.filled = filled if isinstance(filled, int) else 0
@@ -244,9 +259,7 @@ class UserRowVenue:
         meta = self._markets.get(order.market)
         fills = []
         for trade in entry.trades.values():
-            fee = (
-                taker_fee(trade.size, trade.price, meta.fee_rate, meta.fee_exponent) if meta else 0
-            )
+            fee = charged_fee(trade, meta)
             fill = Fill(
                 trade.id,
                 order.order_id,
@@ -276,6 +289,19 @@ class UserRowVenue:
                 order, status, reason, entry.submit_ns, now_ns, seq, limit, size, tuple(fills)
             )
         )
+
+
+def charged_fee(trade: UserTrade, meta: MarketMeta | None) -> int:
+    """The taker fee the exchange charged for ``trade`` (micro pUSD).
+
+    The trade message's ``fee_rate_bps`` is the rate charged at the match; when it
+    is 0 (the legacy field V2 messages may leave unset) the market's fee schedule
+    applies, as the exchange's operator sets it (docs/protocol.md §Fees).
+    """
+    exponent = meta.fee_exponent if meta is not None else 1
+    if trade.fee_rate_bps > 0:
+        return taker_fee(trade.size, trade.price, trade.fee_rate_bps * 100, exponent)
+    return taker_fee(trade.size, trade.price, meta.fee_rate, exponent) if meta else 0
 
 
 def _rest(payload: str) -> dict[str, object] | None:

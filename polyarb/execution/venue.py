@@ -176,6 +176,16 @@ class SimVenue:
                 else:
                     del self._consumed[key]
 
+    def match(
+        self, order: Order, submit_ns: int, arrive_ns: int, book: BookView, seq: int
+    ) -> OrderResult:
+        """Match ``order`` against ``book`` now, as arrived at ``arrive_ns`` (no queue, no draw).
+
+        What it takes stays taken in this venue, as for any fill; a throwaway instance
+        predicts without touching a running venue (docs/calibration.md).
+        """
+        return self._execute(order, submit_ns, arrive_ns, book, seq)
+
     def consumed(self, asset_id: str, book_side: str, price: int) -> int:
         """Shares we have taken at one level (``asks``/``bids`` of ``asset_id``) still held gone."""
         return self._consumed.get(self._key(asset_id, book_side, price), 0)

@@ -60,15 +60,17 @@ class Ledger:
         self._marks: dict[str, int] = {}
         self._settled: list[dict[str, Any]] = []
         self._closed_markets: set[str] = set()
+        self._winners: dict[str, str | None] = {}
 
     # --- operations --------------------------------------------------------
 
     def apply_fill(self, fill: Fill) -> None:
         """Book a taker fill: cash moves by its notional and fee; the position by its size."""
-        if fill.market in self._closed_markets:
-            raise LedgerError(f"fill {fill.fill_id} on settled market {fill.market}")
         if fill.size <= 0:
             raise LedgerError(f"fill {fill.fill_id} has non-positive size {fill.size}")
+        if fill.market in self._closed_markets:
+            self._settled_fill(fill, 1)
+            return
         pos = self._position(fill.market, fill.asset_id)
         cash = fill.cash
         if fill.side == "BUY":
@@ -92,6 +94,9 @@ class Ledger:
         shares back at the sale's notional as their cost basis: the basis that left
         with them is not kept per fill.
         """
+        if fill.market in self._closed_markets:
+            self._settled_fill(fill, -1)
+            return
         pos = self._position(fill.market, fill.asset_id)
         cash = fill.cash
         if fill.side == "BUY":
@@ -108,6 +113,46 @@ class Ledger:
             self.realised_pnl -= cash - fill.fee
         self.fees_paid -= fill.fee
         self._drop_if_empty(fill.asset_id)
+
+    def _settled_fill(self, fill: Fill, sign: int) -> None:
+        """A fill (``sign`` 1) or its reversal (-1) reported after its market settled.
+
+        Live only: the exchange matched it before resolution, its answer came after the
+        market channel's ``market_resolved``. Its shares settle on the spot at what the
+        settlement paid (1 per winning share, 0 otherwise): a BUY realises payout − cost −
+        fee, a SELL cash − fee − the payout those shares already collected.
+        """
+        payout = fill.size if fill.asset_id == self._winners.get(fill.market) else 0
+        delta = (
+            payout - fill.cash - fill.fee if fill.side == "BUY" else fill.cash - fill.fee - payout
+        )
+        self.cash += sign * delta
+        self.realised_pnl += sign * delta
+        self.fees_paid += sign * fill.fee
+        shares = fill.size if fill.side == "BUY" else -fill.size
+        self._settled.append(
+            {
+                "market": fill.market,
+                "asset_id": fill.asset_id,
+                "size": sign * shares,
+                "cost": sign * (fill.cash if fill.side == "BUY" else -fill.cash),
+                "settled": True,
+                "payout": sign * (payout if fill.side == "BUY" else -payout),
+            }
+        )
+
+    def carry(self, market: str, asset_id: str, size: int, cost: int) -> None:
+        """Open with shares a previous run left (live startup): bought at ``cost`` before.
+
+        Booked like a fee-free BUY at that cost basis, so the PnL identities hold
+        and the shares' later sale or settlement realises against what they cost.
+        """
+        if size <= 0 or cost < 0:
+            raise LedgerError(f"cannot carry {size} micro shares of {asset_id} at cost {cost}")
+        pos = self._position(market, asset_id)
+        pos.size += size
+        pos.cost += cost
+        self.cash -= cost
 
     def merge(self, market: str, token_ids: Iterable[str], size: int, gas: int) -> int:
         """Merge ``size`` complete sets of ``market`` back into ``size`` collateral, paying ``gas``.
@@ -193,6 +238,7 @@ class Ledger:
                 }
             )
         self._closed_markets.add(market)
+        self._winners[market] = winning_token_id
         self.cash -= gas
         self.realised_pnl -= gas
         self.gas_paid += gas

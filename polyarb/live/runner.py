@@ -33,12 +33,14 @@ from pathlib import Path
 from typing import Any
 
 from polyarb.alerts.rules import AlertEvent
+from polyarb.chain.withdraw import OPEN_ORDERS_FILE
 from polyarb.execution.venue_api import Venue
 from polyarb.live.monitors import HealthMonitor, chain_collateral
 from polyarb.live.venue import LiveSender, LiveVenue
 from polyarb.recording.files import write_json_atomic
 from polyarb.runs.runjson import RunJson, run_json_dict
 from polyarb.shadow.runner import ShadowError, ShadowOptions, ShadowRun
+from polyarb.units import format_fixed
 from polyarb.venues.polymarket import Heartbeat, PolymarketClient, RetryPolicy
 from polyarb.venues.polymarket.errors import ClobError
 
@@ -69,14 +71,17 @@ class LiveOptions:
     drain_s: float = 10.0
     """At the end, how long to wait for in-flight orders' trades before stopping."""
     reconnect_s: float = 0.5
-    expect_positions: dict[str, int] = field(default_factory=dict)
-    """token id → shares the account should hold at startup (default: none)."""
+    expect_positions: dict[str, int] | None = None
+    """token id → shares the account should hold at startup. None (default): what the
+    previous live run of this wallet under ``recordings`` left in its ledger (none if none)."""
     policy: RetryPolicy | None = None
     rpc_url: str | None = None
     """A Polygon JSON-RPC endpoint to watch (RPC_UNHEALTHY) and to read the wallet's pUSD from."""
     chain_spenders: tuple[str, ...] = ()
     """pUSD spenders whose allowances cap the on-chain balance LOW_BALANCE reads."""
     monitor_interval_s: float = 5.0
+    open_orders_poll_s: float = 1.0
+    """How often the exchange's resting orders are read for ``open_orders.json``."""
 
 
 def _ws_url(clob_url: str) -> str:
@@ -116,6 +121,9 @@ class LiveRun(ShadowRun):
         self.late_rows = 0
         self._sealing = False
         self._stopping = False
+        self._resting: list[str] = []
+        """Order ids the exchange last listed as open for this key (``open_orders.json``)."""
+        self._listed: list[str] | None = None
         rpc = None
         chain_balance = None
         if opts.rpc_url:
@@ -171,27 +179,62 @@ class LiveRun(ShadowRun):
     # -- startup ------------------------------------------------------------------------
 
     def _reconcile_startup(self, opts: LiveOptions) -> dict[str, Any]:
+        """Open orders and positions from REST against what this wallet should hold.
+
+        Expected: ``opts.expect_positions``, else the previous live run's ledger
+        (:func:`previous_holdings`), else nothing. Equal → those positions are
+        carried into this run's ledger (the startup row's ``carry``); any open
+        order, or any token whose shares differ → :class:`LiveError` naming it.
+        """
         client = self.client
         try:
             client.create_or_derive_api_key()
+        except ClobError as exc:
+            raise LiveError(f"startup reconciliation failed: {exc}") from None
+        previous = previous_holdings(opts.shadow.recordings, client.address)
+        source = previous[0] if previous is not None else "none"
+        carry = previous[1] if previous is not None else []
+        if opts.expect_positions is not None:
+            source = "expect_positions"
+            markets = {t: m.condition_id for m in opts.shadow.markets for t in m.token_ids}
+            # The previous ledger's cost basis where it agrees on the size; else unknown (0).
+            known = {(c["asset_id"], int(c["size"])): int(c["cost"]) for c in carry}
+            carry = [
+                {
+                    "market": markets.get(t, ""),
+                    "asset_id": t,
+                    "size": n,
+                    "cost": known.get((t, n), 0),
+                }
+                for t, n in sorted(opts.expect_positions.items())
+            ]
+        expected = {c["asset_id"]: int(c["size"]) for c in carry}
+        tokens = [t for m in opts.shadow.markets for t in m.token_ids]
+        tokens += [t for t in expected if t not in tokens]
+        try:
             open_orders = client.open_orders()
             collateral = client.balance_allowance()
             held: dict[str, int] = {}
-            for meta in opts.shadow.markets:
-                for token in meta.token_ids:
-                    answer = client.balance_allowance("CONDITIONAL", token)
-                    shares = int(str(answer.get("balance") or "0"))
-                    if shares:
-                        held[token] = shares
+            for token in tokens:
+                answer = client.balance_allowance("CONDITIONAL", token)
+                shares = int(str(answer.get("balance") or "0"))
+                if shares:
+                    held[token] = shares
         except ClobError as exc:
             raise LiveError(f"startup reconciliation failed: {exc}") from None
         problems = []
         if open_orders:
+            ids = ", ".join(str(o.get("id", "?")) for o in open_orders[:3])
             problems.append(
-                f"{len(open_orders)} open order(s) on the exchange this run did not place"
+                f"{len(open_orders)} open order(s) on the exchange this run did not place ({ids})"
             )
-        if held != opts.expect_positions:
-            problems.append(f"positions {held} differ from the expected {opts.expect_positions}")
+        for token in tokens:
+            have, want = held.get(token, 0), expected.get(token, 0)
+            if have != want:
+                problems.append(
+                    f"asset {token}: the exchange holds {format_fixed(have)} shares, the "
+                    f"previous live run's ledger ({source}) {format_fixed(want)}"
+                )
         if problems:
             raise LiveError("startup reconciliation mismatch, halting: " + "; ".join(problems))
         return {
@@ -199,6 +242,8 @@ class LiveRun(ShadowRun):
             "open_orders": open_orders,
             "balance": int(str(collateral.get("balance") or "0")),
             "positions": held,
+            "previous": source,
+            "carry": [c for c in carry if int(c["size"]) > 0 and c.get("market")],
         }
 
     # -- the run ------------------------------------------------------------------------
@@ -222,6 +267,7 @@ class LiveRun(ShadowRun):
         killer = threading.Thread(target=self._watch, name="polyarb-kill-switch", daemon=True)
         killer.start()
         user_task = asyncio.create_task(self._user_channel(), name="user-channel")
+        orders_task = asyncio.create_task(self._watch_open_orders(), name="open-orders")
         timer = None
         if self.live_opts.duration_s is not None:
             timer = asyncio.get_running_loop().call_later(
@@ -236,11 +282,15 @@ class LiveRun(ShadowRun):
             beat_stop.set()
             self.monitor.stop()
             user_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await user_task
+            orders_task.cancel()
+            for task in (user_task, orders_task):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
             self.sender.close()
             killer.join(timeout=10)
             beat.join(timeout=10)
+            await self._read_resting(log=False)  # the run log is sealed by now
+            self._list_open_orders()
         return self._finish_run_json(run_json)
 
     def stop(self) -> None:
@@ -306,6 +356,40 @@ class LiveRun(ShadowRun):
         self.sink.row("alerts", event.row())
         self.sink.alert(event.to_json())
         self.sink.log(f"alert fired WARNING {message}")
+
+    # -- open orders (the withdraw guard) -----------------------------------------------
+
+    def _list_open_orders(self) -> None:
+        """Rewrite ``open_orders.json`` when the set changed: orders sent and not answered
+        (client ids) and orders resting on the exchange (exchange ids). ``polyarb withdraw``
+        refuses while it lists any; a clean stop leaves it empty."""
+        venue = self.venue
+        ids = sorted(set(venue.open_orders() if venue is not None else []) | set(self._resting))
+        if ids == self._listed:
+            return
+        self._listed = ids
+        write_json_atomic(self.sink.dir / OPEN_ORDERS_FILE, {"orders": ids})
+
+    async def _read_resting(self, *, log: bool = True) -> None:
+        """The exchange's open orders of this key; unreadable → the last list stays."""
+        try:
+            answer = await asyncio.to_thread(self.aux.open_orders)
+        except ClobError as exc:
+            if log:
+                self.sink.log(f"open orders read failed: {exc}")
+            return
+        self._resting = [str(o.get("id", "")) for o in answer]
+
+    async def _watch_open_orders(self) -> None:
+        poll = self.live_opts.open_orders_poll_s
+        loop = asyncio.get_running_loop()
+        next_read = 0.0
+        while True:
+            if loop.time() >= next_read:
+                await self._read_resting()
+                next_read = loop.time() + poll
+            self._list_open_orders()
+            await asyncio.sleep(0.05)
 
     # -- kill switch --------------------------------------------------------------------
 
@@ -401,15 +485,43 @@ class LiveRun(ShadowRun):
             },
             "ledger": {
                 "cash_delta": self.engine.ledger.cash - self.engine.ledger.initial_cash,
+                "carried_cost": sum(int(c["cost"]) for c in self.startup.get("carry", [])),
                 "positions": {
                     r["asset_id"]: r["size"]
                     for r in self.engine.ledger.position_rows()
                     if not r["settled"]
                 },
+                "holdings": [
+                    {k: r[k] for k in ("market", "asset_id", "size", "cost")}
+                    for r in self.engine.ledger.position_rows()
+                    if not r["settled"]
+                ],
             },
         }
         write_json_atomic(self.sink.dir / "run.json", run_json_dict(run_json))
         return run_json
+
+
+def previous_holdings(recordings: Path, address: str) -> tuple[str, list[dict[str, Any]]] | None:
+    """The open positions the last finished live run of ``address`` left in its ledger.
+
+    ``(session id, [{market, asset_id, size, cost}])`` from the newest (``wall_end_ns``)
+    ``<session>/runs/live/run.json`` of that wallet, or None when it never ran live here.
+    """
+    best: tuple[int, str, list[dict[str, Any]]] | None = None
+    for path in sorted(recordings.glob(f"*/runs/{LIVE_RUN_ID}/run.json")):
+        try:
+            run = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        live = run.get("live") or {}
+        if str(live.get("address", "")).lower() != address.lower():
+            continue
+        end = int(run.get("wall_end_ns") or 0)
+        holdings = (live.get("ledger") or {}).get("holdings") or []
+        if best is None or end > best[0]:
+            best = (end, path.parent.parent.parent.name, list(holdings))
+    return None if best is None else (best[1], best[2])
 
 
 def _stats(stats: object) -> dict[str, int]:

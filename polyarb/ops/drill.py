@@ -1,13 +1,22 @@
-"""The breaker drill: replay a session with the operator's profile through a faulty venue.
+"""The breaker drill: the operator's profile, unchanged, against injected faults and no money.
 
-A drill proves, without money, that the circuit breaker opens after the profile's
+A drill proves that the circuit breaker opens after the profile's
 ``risk.consecutive_failures`` and closes after ``risk.breaker_cooldown_s``
-(docs/PRODUCTION_RUNBOOK.md §Breaker drill). Time is engine time (the session's rows), so a 300 s cool-down passes in the
-seconds a replay takes. The fault is in the venue, never in the profile: :class:`FaultVenue`
-kills every order of the first ``kills`` baskets (FOK killed, nothing filled, so nothing needs
-an unwind and no UNWIND_HELD halts the run before the breaker opens). The run is written as
-``mode: drill`` under the session's ``runs/``; promote-check counts its CIRCUIT_BREAKER_OPEN
-fired → cleared rows as breaker evidence for the profile with the same sha256.
+(docs/PRODUCTION_RUNBOOK.md §Breaker drill). Two feeds:
+
+* ``serve`` (the default, :func:`drill_breaker_served`): a loopback ``polyarb serve`` plays a
+  generated drill-only neg-risk session (:mod:`polyarb.ops.drill_session`) whose planted
+  baskets lose their liquidity before the orders arrive, and the real shadow path
+  (:class:`DrillShadowRun`: feed → recorder + engine, the profile's simulated venue) trades it
+  until the breaker has opened and closed. Its clock runs ``speed`` times faster than the wall
+  (the server plays at the same speed), so a 300 s cool-down passes in 300/speed s and the
+  engine sees the session's own timing. The recorded session is the evidence.
+* ``replay`` (:func:`drill_breaker`): a recorded session replayed through :class:`FaultVenue`,
+  which kills every order of the first ``kills`` baskets. Time is engine time (the rows).
+
+Either way the fault is never in the profile; its file's sha256 is checked before and after.
+The run's ``mode`` is ``drill``; promote-check counts its CIRCUIT_BREAKER_OPEN fired → cleared
+rows as breaker evidence for runs of the profile with the same sha256.
 """
 
 from __future__ import annotations
@@ -16,13 +25,20 @@ import hashlib
 import heapq
 import itertools
 import json
+import subprocess
+import sys
+import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
+from polyarb.clock import WallClock
 from polyarb.execution.orders import KILLED, Order, OrderResult
 from polyarb.execution.venue_api import BookView, UserUpdate, Venue
 from polyarb.protocol.markets import MarketMeta
+from polyarb.runs.runjson import RunJson, RunMode
+from polyarb.shadow.runner import ShadowOptions, ShadowRun
 
 DEFAULT_KILLS = 3
 BREAKER_RULE = "CIRCUIT_BREAKER_OPEN"
@@ -123,6 +139,12 @@ class DrillResult:
     recovered: int
     halted: bool
     problem: str
+    feed: str = "replay"
+    """``serve`` (a loopback ``polyarb serve`` and the shadow path) or ``replay``."""
+    fills: int = 0
+    """Fills the drill's run made: a drill's baskets are meant to fail, so normally 0."""
+    reconnects: int = 0
+    """Served drill: feed reconnects (the server cuts the first connection mid cool-down)."""
 
     @property
     def ok(self) -> bool:
@@ -161,10 +183,13 @@ def drill_breaker(
     from polyarb.engine.replay import replay
     from polyarb.execution.latency import Latency
     from polyarb.execution.venue import SimVenue
+    from polyarb.ops.drill_session import DrillInputError, untradable_reason
     from polyarb.recording.reader import SessionReader
 
     before = file_sha256(profile_path)
     profile = load_profile(profile_path)
+    if reason := untradable_reason(profile):
+        raise DrillInputError(reason)
     rules = rules_for_profile(profile_path, profile.alerts)
     reader = SessionReader(session)
     # The engine hands every market to the venue (update_market) before the first row.
@@ -175,27 +200,21 @@ def drill_breaker(
     opened, recovered = breaker_cycles(run_dir / "alerts.jsonl")
     threshold = profile.risk.consecutive_failures
     cooldown_s = profile.risk.breaker_cooldown_s
-    problem = ""
-    if after != before:
-        problem = f"{profile_path}: the profile file changed during the drill"
-    elif not rules.rule(BREAKER_RULE).enabled:
-        problem = f"{profile_path}: its alert rules do not include {BREAKER_RULE}"
-    elif opened == 0 and threshold > kills:
-        problem = (
-            f"breaker did not open: the profile's risk.consecutive_failures={threshold} "
-            f"is more than the drill's --kills {kills}"
+    if threshold > kills:
+        not_opened = (
+            f"the profile's risk.consecutive_failures={threshold} is more than the drill's "
+            f"--kills {kills}"
         )
-    elif opened == 0:
-        problem = (
-            f"breaker did not open: the session gave {venue.faulted} basket(s) to kill, the "
-            f"profile needs {threshold} consecutive failures; drill a session with more "
-            "opportunities"
+    else:
+        not_opened = (
+            f"the session gave {venue.faulted} basket(s) to kill, the profile needs "
+            f"{threshold} consecutive failures; drill a session with more opportunities (or "
+            "the default --feed serve, which plants them)"
         )
-    elif recovered == 0:
-        problem = (
-            f"breaker opened but did not close: the session ends before the "
-            f"{cooldown_s} s cool-down passed (engine time); drill a longer session"
-        )
+    problem = _problem(
+        profile_path, before, after, rules.rule(BREAKER_RULE).enabled, opened, recovered,
+        threshold, cooldown_s, not_opened,
+    )  # fmt: skip
     return DrillResult(
         session=reader.id,
         run_id=run_id,
@@ -212,4 +231,262 @@ def drill_breaker(
         recovered=recovered,
         halted=bool(run.summary.halts),
         problem=problem,
+        fills=run.summary.fills,
+    )
+
+
+DEFAULT_SPEED = 20.0
+"""How many times faster than the wall the served drill runs (feed and shadow clock)."""
+
+
+class DrillClock(WallClock):
+    """Receive times running ``speed`` times faster than the wall, from the moment it is made.
+
+    The served drill's engine sees the served session's own timing (the server plays it
+    at the same speed), so the profile's cool-down and latency are engine time as always;
+    the monotonic clock (pings, silence, tick cadence) stays real.
+    """
+
+    def __init__(self, speed: float) -> None:
+        self.speed = speed
+        self._origin = time.time_ns()
+
+    def now_ns(self) -> int:
+        return self._origin + int((time.time_ns() - self._origin) * self.speed)
+
+
+class DrillShadowRun(ShadowRun):
+    """The shadow path (simulated venue) run as a drill: mode ``drill``, and it stops itself
+    once the breaker has opened and closed again (the caller stops it when the feed is over)."""
+
+    def __init__(self, opts: ShadowOptions, run_id: str) -> None:
+        self.RUN_ID = run_id
+        self.opened = 0
+        self.recovered = 0
+        self._was_open = False
+        super().__init__(opts)
+
+    def run_mode(self) -> RunMode:
+        return "drill"
+
+    def _on_row(self, kind: str, payload: str, recv_ns: int, mono_ns: int, conn_id: int) -> None:
+        super()._on_row(kind, payload, recv_ns, mono_ns, conn_id)
+        if kind != "tick":
+            return
+        is_open = BREAKER_RULE in self.engine.alerts.active
+        if is_open and not self._was_open:
+            self.opened += 1
+        elif self._was_open and not is_open:
+            self.recovered += 1
+            self.sink.log("drill: the breaker opened and recovered; stopping")
+            self.stop()
+        self._was_open = is_open
+
+
+def _start_serve(
+    session: Path, speed: float, disconnect_after: int
+) -> tuple[subprocess.Popen[str], str]:
+    """A loopback ``polyarb serve`` of ``session`` on a free port; (process, ws url).
+
+    With ``disconnect_after`` the server cuts the first connection (close 1011) after that
+    many frames: the feed fault the breaker must recover across.
+    """
+    cmd = [sys.executable, "-m", "polyarb", "serve", "--session", str(session),
+           "--host", "127.0.0.1", "--port", "0", "--speed", str(speed), "--exit-at-end"]  # fmt: skip
+    if disconnect_after:
+        cmd += ["--disconnect-after", str(disconnect_after), "--fault-connections", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    if " on ws://" not in first:
+        proc.kill()
+        _, err = proc.communicate(timeout=30)
+        raise RuntimeError(f"polyarb serve did not start: {(err or first).strip()[-500:]}")
+    return proc, first.split(" on ", 1)[1].split()[0]
+
+
+def _stop_serve(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+
+
+def drill_session_id(recordings: Path, profile_name: str) -> str:
+    """A new session id for a served drill: ``drill-<profile>-<UTC time>`` (suffixed if taken)."""
+    import datetime as dt
+
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    base = f"drill-{profile_name}-{stamp}"
+    sid, n = base, 1
+    while (recordings / sid).exists():
+        n += 1
+        sid = f"{base}-{n}"
+    return sid
+
+
+def drill_breaker_served(
+    source: Path,
+    profile_path: Path,
+    recordings: Path,
+    *,
+    speed: float = DEFAULT_SPEED,
+    run_id: str = "drill-breaker",
+    session_id: str | None = None,
+    rounds: int | None = None,
+    reconnect: bool = True,
+) -> DrillResult:
+    """Serve a drill feed built from ``source``'s markets and shadow it with the profile.
+
+    Raises :class:`~polyarb.ops.drill_session.DrillInputError` when the profile can never
+    trade a drill feed (binary complete sets) or ``source`` has no complete neg-risk event.
+    """
+    import asyncio
+    import random
+    import tempfile
+
+    from polyarb.alerts import rules_for_profile
+    from polyarb.config.profile import load_profile
+    from polyarb.feed import FeedConfig
+    from polyarb.ops.drill_session import (
+        DrillInputError,
+        build_drill_session,
+        untradable_reason,
+    )
+    from polyarb.recording.reader import SessionReader
+
+    before = file_sha256(profile_path)
+    profile = load_profile(profile_path)
+    if reason := untradable_reason(profile):
+        raise DrillInputError(reason)
+    rules = rules_for_profile(profile_path, profile.alerts)
+    if profile.mode != "dry_run":
+        raise DrillInputError(live_reason(profile_path, profile.mode, rules.rule(BREAKER_RULE)))
+    sid = session_id or drill_session_id(recordings, profile.name)
+    with tempfile.TemporaryDirectory(prefix="polyarb-drill-") as tmp:
+        feed = build_drill_session(source, Path(tmp), "drill-feed", profile, rounds=rounds)
+        reader = SessionReader(feed.path)
+        proc, url = _start_serve(feed.path, speed, feed.disconnect_after if reconnect else 0)
+        try:
+            config = FeedConfig(
+                url=url,
+                tick_interval_s=profile.tick_interval_ms / 1000 / speed,
+                backoff_initial_s=0.2,
+                backoff_max_s=0.5,
+                ping_interval_s=1.0,
+            )
+            shadow = DrillShadowRun(
+                ShadowOptions(
+                    profile=profile,
+                    rules=rules,
+                    markets=reader.markets(),
+                    assets=list(reader.manifest["assets"]),
+                    recordings=recordings,
+                    session_id=sid,
+                    feed=config,
+                    flush_interval_s=0.5,
+                    rng=random.Random(0),
+                    clock=DrillClock(speed),
+                ),
+                run_id,
+            )
+            # The served session ends MARGIN_S after the cool-down: past it, nothing can recover.
+            limit_s = feed.duration_s / speed * 3 + 60
+
+            async def main() -> RunJson:
+                task = asyncio.create_task(shadow.run())
+                loop = asyncio.get_running_loop()
+                started = loop.time()
+                while not task.done():
+                    over = proc.poll() is not None or loop.time() - started > limit_s
+                    if over:
+                        await asyncio.sleep(1.0)  # the last frames and a tick past them
+                        shadow.stop()
+                        break
+                    await asyncio.sleep(0.1)
+                return await task
+
+            run = asyncio.run(main())
+        finally:
+            _stop_serve(proc)
+    after = file_sha256(profile_path)
+    run_dir = Path(run.run_dir or recordings / sid / "runs" / run_id)
+    opened, recovered = breaker_cycles(run_dir / "alerts.jsonl")
+    accepted = run.summary.verdicts.get("accept", 0)
+    problem = _problem(
+        profile_path, before, after, rules.rule(BREAKER_RULE).enabled, opened, recovered,
+        profile.risk.consecutive_failures, profile.risk.breaker_cooldown_s,
+        f"the drill feed offered {feed.rounds} basket(s) and {accepted} were traded "
+        f"({run.summary.rejects_by_reason or 'no rejects'}); the profile needs "
+        f"{profile.risk.consecutive_failures} consecutive failures",
+    )  # fmt: skip
+    if not problem and run.error:
+        problem = f"the shadow engine stopped: {run.error}"
+    return DrillResult(
+        session=sid,
+        run_id=run_id,
+        run_dir=str(run_dir),
+        profile=str(profile_path),
+        profile_name=profile.name,
+        profile_sha256=profile.sha256(),
+        file_sha256=after,
+        consecutive_failures=profile.risk.consecutive_failures,
+        cooldown_s=profile.risk.breaker_cooldown_s,
+        kills=feed.rounds,
+        baskets_killed=accepted if run.summary.fills == 0 else 0,
+        opened=opened,
+        recovered=recovered,
+        halted=bool(run.summary.halts),
+        problem=problem,
+        feed="serve",
+        fills=run.summary.fills,
+        reconnects=run.feed.reconnects if run.feed is not None else 0,
+    )
+
+
+def _problem(
+    profile_path: Path,
+    before: str,
+    after: str,
+    rule_enabled: bool,
+    opened: int,
+    recovered: int,
+    threshold: int,
+    cooldown_s: int,
+    not_opened: str,
+) -> str:
+    """Why a drill did not prove the breaker ("" when it did)."""
+    if after != before:
+        return f"{profile_path}: the profile file changed during the drill"
+    if not rule_enabled:
+        return f"{profile_path}: its alert rules do not include {BREAKER_RULE}"
+    if opened == 0:
+        return f"breaker did not open: {not_opened}"
+    if recovered == 0:
+        return (
+            f"breaker opened but did not close: the feed ended before the {cooldown_s} s "
+            "cool-down passed (engine time)"
+        )
+    return ""
+
+
+def live_reason(profile_path: Path, mode: str, breaker_rule: Any) -> str:
+    """Why the served drill does not run a live-mode profile (exit 2)."""
+    why = (
+        f"{profile_path}: mode {mode!r}. In a live run {BREAKER_RULE} is a halting alert "
+        "(its alert rules say halts: true), so the kill switch cancels every order and seals "
+        "the run when the breaker opens: a live breaker never recovers by design"
+        if getattr(breaker_rule, "halts", False)
+        else f"{profile_path}: mode {mode!r}; the served drill runs the shadow path (dry_run)"
+    )
+    return (
+        why + ". Promote-check asks for breaker evidence of the Phase 0 shadow profile only "
+        "(phase1.min_breaker_recoveries): drill that one, or this profile's breaker logic on a "
+        "recorded session with --feed replay"
     )

@@ -119,6 +119,42 @@ ALERTS = pa.schema(
     ]
 )
 
+CALIBRATION = pa.schema(
+    [
+        pa.field("order_id", pa.string(), nullable=False),
+        pa.field("decision_id", pa.string(), nullable=False),
+        pa.field("seq", pa.int64(), nullable=False),  # frame seq of the decision
+        pa.field("submit_ns", pa.int64(), nullable=False),  # engine time of the decision
+        pa.field("market", pa.string()),
+        pa.field("asset_id", pa.string()),
+        pa.field("side", pa.string()),
+        pa.field("order_type", pa.string()),
+        pa.field("tick", pa.int64()),
+        pa.field("limit_price", pa.int64()),  # after tick rounding
+        pa.field("size", pa.int64()),  # after size-grid rounding
+        # what SimVenue would have done with the book at the decision and one latency draw
+        pa.field("pred_status", pa.string()),
+        pa.field("pred_filled_size", pa.int64()),
+        pa.field("pred_cash", pa.int64()),
+        pa.field("pred_avg_price", pa.int64()),  # null when nothing fills
+        pa.field("pred_fees", pa.int64()),
+        pa.field("pred_latency_ns", pa.int64()),
+        pa.field("model_latency_p50_ns", pa.int64()),  # of the profile's model, not of one draw
+        pa.field("model_latency_p90_ns", pa.int64()),
+        # what the exchange did, read from the recorded user rows
+        pa.field("real_status", pa.string()),
+        pa.field("real_filled_size", pa.int64()),
+        pa.field("real_cash", pa.int64()),
+        pa.field("real_avg_price", pa.int64()),
+        pa.field("real_fees", pa.int64()),
+        pa.field("real_latency_ns", pa.int64()),  # decision → answer row; null if unanswered
+        pa.field("final_seq", pa.int64()),
+        pa.field("final_ns", pa.int64()),
+    ]
+)
+"""One row per order of a run whose fills are real (live, or its replay): the simulated
+venue's prediction next to the outcome (docs/calibration.md). Empty for simulated runs."""
+
 TABLES: dict[str, pa.Schema] = {
     "decisions": DECISIONS,
     "orders": ORDERS,
@@ -127,6 +163,7 @@ TABLES: dict[str, pa.Schema] = {
     "positions": POSITIONS,
     "metrics": METRICS,
     "alerts": ALERTS,
+    "calibration": CALIBRATION,
 }
 
 RUN_JSON_KEYS: tuple[str, ...] = tuple(

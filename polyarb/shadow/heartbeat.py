@@ -70,11 +70,11 @@ class SignsOfLife:
         def pct(q: int) -> int | None:
             return lat[min(len(lat) - 1, len(lat) * q // 100)] // 1000 if lat else None
 
-        ticks = run._connections_ticks
+        connected_pct = run.uptime.pct(engine.now_ns)  # time-weighted, as view_uptime.sql
         return {
             "session_id": run.opts.session_id,
             "run_id": run.sink.dir.name,
-            "mode": "shadow",
+            "mode": run.run_mode(),
             "profile_name": run.opts.profile.name,
             "state": state,
             "pid": os.getpid(),
@@ -84,7 +84,7 @@ class SignsOfLife:
             "connected": feed.connected,
             "connections": len(feed.connections),
             "reconnects": feed.gaps,
-            "connected_pct": round(100 * run._connected_ticks / ticks, 2) if ticks else None,
+            "connected_pct": None if connected_pct is None else round(connected_pct, 2),
             "latency_p50_us": pct(50),
             "latency_p95_us": pct(95),
             "latency_p99_us": pct(99),
@@ -93,6 +93,11 @@ class SignsOfLife:
             "fills": engine.fills,
             "pnl_micro": engine.ledger.total_pnl(),
             "active_alerts": list(engine.alerts.active),
+            # with their levels, so the dashboard's alert centre can rank a running run's alerts
+            "alerts": [
+                {"rule": e.rule, "level": e.level, "since_ns": e.ts_ns, "message": e.message}
+                for e in engine.alerts.active_events
+            ],
             "feed_error": self.last_feed_error,
         }
 

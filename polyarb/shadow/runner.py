@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from polyarb.alerts import AlertRules
+from polyarb.clock import WallClock
 from polyarb.config.profile import Profile
 from polyarb.engine import Engine
 from polyarb.engine.sink import decisions_sha256
@@ -32,7 +33,8 @@ from polyarb.recording.files import write_json_atomic
 from polyarb.recording.recorder import Recorder
 from polyarb.recording.schema import LIVE_COMPRESSION_LEVEL
 from polyarb.recording.writer import SessionWriter
-from polyarb.runs.runjson import FeedStats, RunJson, build_run_json
+from polyarb.runs.runjson import FeedStats, RunJson, RunMode, build_run_json
+from polyarb.runs.uptime import Uptime
 from polyarb.shadow.heartbeat import SignsOfLife
 from polyarb.shadow.sink import ShadowSink
 
@@ -70,6 +72,8 @@ class ShadowOptions:
     """How often run.log gets a heartbeat line (frames, connections, latency, PnL)."""
     heartbeat_file_s: float = 2.0
     """How often heartbeat.json is rewritten for the dashboard's live view."""
+    clock: WallClock | None = None
+    """The feed's clock (receive times of rows); a breaker drill runs a faster one."""
 
 
 class _AlertPump:
@@ -106,6 +110,10 @@ class ShadowRun:
         """The engine's venue; None = the profile's simulated venue."""
         return None
 
+    def run_mode(self) -> RunMode:
+        """run.json's ``mode`` and the session source's (``polyarb.ops.drill``: ``drill``)."""
+        return "shadow" if self.MODE == "dry_run" else "live"
+
     def __init__(self, opts: ShadowOptions) -> None:
         if opts.profile.mode != self.MODE:
             raise ShadowError(
@@ -123,10 +131,7 @@ class ShadowRun:
             opts.recordings,
             opts.session_id,
             feed_url=opts.feed.url,
-            source={
-                "mode": "shadow" if self.MODE == "dry_run" else "live",
-                "profile": opts.profile.name,
-            },
+            source={"mode": self.run_mode(), "profile": opts.profile.name},
             compression_level=LIVE_COMPRESSION_LEVEL,
         )
         self.pump = _AlertPump(opts.notify) if opts.notify is not None else None
@@ -154,6 +159,7 @@ class ShadowRun:
         self._ticks = 0
         self._connected_ticks = 0
         self._connections_ticks = 0
+        self.uptime = Uptime()
         self.error: BaseException | None = None
         self.recorder = Recorder(
             self.writer,
@@ -163,6 +169,7 @@ class ShadowRun:
             flush_interval_s=opts.flush_interval_s,
             status=opts.status,
             rng=opts.rng,
+            clock=opts.clock,
             tap=self._on_row,
         )
         self.recorder.feed.extra_health = opts.health
@@ -187,7 +194,7 @@ class ShadowRun:
             else:
                 self.engine.on_frame(seq, recv_ns, kind, payload, conn_id)
                 if kind == "tick":
-                    self._count_tick(payload)
+                    self._count_tick(payload, recv_ns)
                     self._resync()
                     self.signs.beat()
                 elif kind in ("open", "close", "error"):
@@ -220,12 +227,14 @@ class ShadowRun:
             self.max_frame_gap_ns = max(self.max_frame_gap_ns, recv_ns - self._last_frame_ns)
         self._last_frame_ns = recv_ns
 
-    def _count_tick(self, payload: str) -> None:
+    def _count_tick(self, payload: str, recv_ns: int) -> None:
         self._ticks += 1
         try:
             health = json.loads(payload) if payload else {}
         except json.JSONDecodeError:
             return
+        if "connected" in health:  # the live view's connected %, defined as the SQL view's
+            self.uptime.observe(recv_ns, int(health["connected"]))
         self._connected_ticks += int(health.get("connected", 0))
         self._connections_ticks += int(health.get("connections", 0))
 
@@ -264,7 +273,7 @@ class ShadowRun:
             profile,
             run_id=self.RUN_ID,
             session_id=self.opts.session_id,
-            mode="shadow" if self.MODE == "dry_run" else "live",
+            mode=self.run_mode(),
             counts=self.sink.counts(),
             decisions_sha256=decisions_sha256(self.sink.tables["decisions"]),
         )

@@ -102,3 +102,18 @@ def test_tick_window_running_sums_equal_plain_sums(n: int, rows: list[tuple[int,
     for row in rows:
         plain.append(row)
         assert window.push(*row) == tuple(sum(col) for col in zip(*plain, strict=True))
+
+
+_mostly_quiet = st.sampled_from([(0, 0, 0)] * 6 + [(1, 0, 0), (0, 0, 2), (3, 1, 0)])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 8), st.lists(_mostly_quiet, max_size=60))
+def test_tick_window_quiet_ticks_reuse_sums_exactly(n: int, rows: list[tuple[int, ...]]) -> None:
+    """Issue 16 item 7: a tick with nothing counted and nothing counted leaving skips the sums;
+    mostly-zero rows (a replay's usual tick) exercise that path against plain sums."""
+    window = TickWindow(n)
+    plain: deque[tuple[int, ...]] = deque(maxlen=n)
+    for row in rows:
+        plain.append(row)
+        assert window.push(*row) == tuple(sum(col) for col in zip(*plain, strict=True))

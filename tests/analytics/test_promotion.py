@@ -57,10 +57,7 @@ def _history(tmp_path: Path, phase: int = 1, **kw: Any) -> tuple[Path, Path]:
         write_checklist(reports, checklist_phase, status)
     if drop_parity:
         run = recordings / "shadow-p0-2026-03-03" / "runs" / "shadow"
-        (run / "parity.json").unlink()
-        info = json.loads((run / "run.json").read_text())
-        del info["parity"]
-        (run / "run.json").write_text(json.dumps(info))
+        (run / "parity.json").unlink()  # the only parity verdict (run.json has no parity key)
     return recordings, reports
 
 
@@ -149,6 +146,14 @@ PHASE23: list[tuple[int, str, str, dict[str, Any]]] = [
     (3, "critical_alerts", "a breaker opening is CRITICAL", {"faults": Faults(breaker_cycles=1)}),
     (3, "fill_error_bps", "live fills 2% off", {"faults": Faults(fill_error_bps=200)}),
     (3, "fill_error_bps", "no replay to compare with", {"with_replay": False}),
+    (
+        3,
+        "latency_quantile_error_ms",
+        "answers 200 ms late",
+        {"faults": Faults(calib_latency_ms=200)},
+    ),
+    (3, "fill_price_error_ticks", "sim 2 ticks better", {"faults": Faults(calib_price_ticks=2)}),
+    (3, "fill_rate_error_pct", "half the fills missed live", {"faults": Faults(calib_missed=True)}),
 ]
 
 

@@ -117,3 +117,23 @@ def test_crossing_burst_hash_per_entry_matches_protocol_notes(shared_data):
             mismatched_ts.append(ev.ts_ms)
     assert matched == 47
     assert mismatched_ts == [final_ts, final_ts]
+
+
+raw_side = st.lists(st.tuples(st.integers(1, 6).map(lambda k: k * 1_000), st.integers(0, 3)))
+
+
+@settings(max_examples=500, deadline=None)
+@given(bids=raw_side, asks=raw_side)
+def test_snapshot_side_equals_filtering_comprehension_even_with_duplicates_and_zeros(bids, asks):
+    """A snapshot side is its non-zero levels in wire order, duplicates and zeros included.
+
+    Few prices and sizes 0-3 so duplicates and zeros are frequent: a side whose last entry
+    for a price is zero keeps the earlier non-zero one, and key order (what ``dict`` iteration
+    shows the venue and stats) follows the wire. Pins the rule for any faster build of a side.
+    """
+    book = OrderBook("a", "m", 1_000)
+    book.apply_snapshot(tuple(bids), tuple(asks), 1)
+    expected_bids = {p: s for p, s in bids if s}
+    expected_asks = {p: s for p, s in asks if s}
+    assert list(book.bids.items()) == list(expected_bids.items())
+    assert list(book.asks.items()) == list(expected_asks.items())

@@ -76,7 +76,20 @@ BROKEN = [
     ),
     ("risk.min_edge", "0.0000001", ["more than 6 decimals"]),
     ("latency.mean_ms", -5, ["latency.mean_ms = -5", "ge 0"]),
-    ("latency.kind", "gamma", ["latency.kind = 'gamma'", "'constant', 'uniform' or 'normal'"]),
+    (
+        "latency.kind",
+        "gamma",
+        ["latency.kind = 'gamma'", "'constant', 'uniform', 'normal' or 'empirical'"],
+    ),
+    # issue 14 item 6: the empirical kind and its quantile points
+    ("latency.kind", "empirical", ["latency", "quantiles_ns", "at least 2 quantile points"]),
+    (
+        "latency",
+        {"kind": "empirical", "quantiles_ns": [5, 3]},
+        ["quantiles_ns[1] = 3", "must not decrease"],
+    ),
+    ("latency", {"kind": "empirical", "quantiles_ns": [-1, 3]}, ["quantiles_ns[0] = -1", "ge 0"]),
+    ("latency", {"quantiles_ns": [1, 3]}, ["only kind 'empirical' takes quantile points"]),
     ("phase", 4, ["phase = 4", "le 3"]),
     ("mode", "yolo", ["mode = 'yolo'", "'dry_run' or 'live'"]),
     ("execution.order_type", "GTC", ["execution.order_type = 'GTC'", "'FOK' or 'FAK'"]),
@@ -187,3 +200,19 @@ def test_cli_show_invalid_exits_1(tmp_path: Path, capsys) -> None:
     path.write_text("name: x\nphase: 9\n")
     assert main(["profiles", "show", str(path)]) == 1
     assert "phase = 9" in capsys.readouterr().err
+
+
+def test_empirical_latency_loads_and_leaves_other_profiles_hashes_alone(tmp_path: Path) -> None:
+    """A calibrated ``latency: {kind: empirical, quantiles_ns: [...]}`` loads; the new key is
+    not in the hash of profiles without it (their sha256, and run ids, stay as they were)."""
+    data = _base()
+    data["latency"] = {"kind": "empirical", "seed": 4, "quantiles_ns": [1_000_000, 9_000_000]}
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(data))
+    profile = load_profile(path)
+    assert profile.latency.quantiles_ns == (1_000_000, 9_000_000)
+    assert "quantiles_ns" in profile.canonical_json()
+    assert (
+        "quantiles_ns"
+        not in load_profile(REPO / "profiles" / "live_negrisk_v1.yaml").canonical_json()
+    )

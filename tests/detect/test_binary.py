@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from polyarb.config.profile import micro
 from polyarb.detect import REGISTRY
-from polyarb.detect.binary import BinaryCompleteSet
+from polyarb.detect.binary import BinaryCompleteSet, _fees_clear, top_clears
 from polyarb.detect.sizing import LOT
+from polyarb.events import BUY, SELL
 from polyarb.execution.fees import taker_fee
 from polyarb.units import SCALE
 
@@ -226,3 +227,21 @@ def test_unmirrored_legs_are_a_stale_leg_not_an_edge():
     view.set(up, bids=[(310_000, 100 * SCALE)], asks=[(320_000, 100 * SCALE)], ts_ms=1_929)
     assert det.on_boundary(view, meta, 10) == []
     assert det.suppressed == {"unmirrored": 1}
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    prices=st.lists(st.integers(0, SCALE), min_size=1, max_size=4),
+    rate=st.sampled_from([0, 10_000, 25_000, 250_000]),
+    exp=st.integers(1, 2),
+    buy=st.booleans(),
+    payout=st.sampled_from([SCALE, 2 * SCALE]),
+    min_edge=st.integers(0, 50_000),
+)
+def test_top_clears_shortcut_equals_the_fee_arithmetic(prices, rate, exp, buy, payout, min_edge):
+    """The bare-price early exit (issue 16) never changes the answer of the full fee test."""
+    meta = [binary_meta(fee_rate=rate, fee_exponent=exp)] * len(prices)
+    side = BUY if buy else SELL
+    assert top_clears(prices, meta, side, payout, min_edge) == _fees_clear(
+        prices, meta, side, payout, min_edge
+    )

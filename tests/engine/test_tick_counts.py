@@ -29,3 +29,27 @@ def test_counts_since_the_last_tick_are_named_and_reset_by_a_tick(monkeypatch):
     feed.tick(501)
     counts = feed.engine._tick_counts
     assert (counts.orders, counts.fills, counts.decisions, counts.trades) == (0, 0, 0, 0)
+
+
+def test_an_idle_tick_does_only_what_changed(monkeypatch):
+    """Issue 16, item 7: a tick that changes nothing re-reads no gauge and no PnL.
+
+    Before, every tick called ``_metric`` for the four book gauges (each a dict read that
+    wrote nothing) and summed the empty ledger's marks; now the gauges are compared as one
+    tuple and skipped while equal, and with nothing open the PnL is the realised figure.
+    The metrics rows are unchanged (only changes were ever written).
+    """
+    metas = group("t", 1)
+    feed = Feed(metas, profile())
+    feed.frame(quotes(metas, T0_MS, yes=(390_000, 400_000), no=(590_000, 600_000)), 0)
+    feed.tick(1_000)  # the first tick writes the gauges it has not written yet
+    rows = len(feed.sink.tables.get("metrics", []))
+    engine = feed.engine
+    calls: list[str] = []
+    real_metric = engine._metric
+    monkeypatch.setattr(engine, "_metric", lambda *a: calls.append(a[1]) or real_metric(*a))
+    monkeypatch.setattr(engine.ledger, "total_pnl", lambda: calls.append("total_pnl") or 0)
+    for at_ms in range(2_000, 12_000, 1_000):
+        feed.tick(at_ms)
+    assert calls == []
+    assert len(feed.sink.tables.get("metrics", [])) == rows

@@ -172,3 +172,97 @@ def test_unwind_limit_reaches_the_venue_minimum_within_the_bound(book: FakeBook)
     unwind = run(basket, venue, book, ledger)[-1]
     # 0.47 − 0.40 = 0.07 would be $0.35 for 5 shares: the limit rises to $1 / 5 = 0.20
     assert unwind.order.limit_price == 200_000 and unwind.status == "filled"
+
+
+def test_dust_residual_is_held_as_a_position_not_sent() -> None:
+    """Issue 13 item 4: FAK legs that filled 5 and 4.5 shares leave 0.5 naked: under $1 even
+    at the top price, no order can sell it, so no unwind is sent (old code sent one priced
+    above 1) and the basket reports it held; the ledger keeps the 0.5 shares at their exact
+    cost."""
+    from polyarb.execution.basket import Residual, is_dust
+    from polyarb.execution.orders import Fill, Order
+
+    legs = [Leg(MARKET, YES, "BUY", 5_000_000, 450_000), Leg(MARKET, NO, "BUY", 5_000_000, 450_000)]
+    ex = BasketExecution("d", legs, "FAK", "unwind", 1)
+    fills = {0: 5_000_000, 1: 4_500_000}
+    out: list[Order] = []
+    ledger = Ledger(0)
+    for order in ex.orders():
+        i = int(order.order_id[-1])
+        fill = Fill(
+            f"f{i}", order.order_id, MARKET, order.asset_id, "BUY", 430_000, fills[i], 0, 1, 1
+        )
+        ledger.apply_fill(fill)
+        status = "filled" if fills[i] == order.size else "partial"
+        out += ex.on_result(
+            OrderResult(order, status, "ok", 0, 1, 1, 450_000, order.size, (fill,)),
+            2,  # type: ignore[arg-type]
+        )
+    assert out == [] and is_dust(500_000) and not is_dust(2_000_000)
+    outcome = ex.outcome
+    assert outcome is not None and outcome.status == "held"
+    assert outcome.held == (Residual(MARKET, YES, "BUY", 500_000),)
+    assert ledger.position(YES) == 5_000_000 and ledger.cost(YES) == 2_150_000
+
+
+def _filled(ex: BasketExecution, sizes: dict[int, int]) -> list[object]:
+    from polyarb.execution.orders import Fill
+
+    out: list[object] = []
+    for order in ex.orders():
+        i = int(order.order_id[-1])
+        got = sizes[i]
+        fills = (
+            (Fill(f"f{i}", order.order_id, MARKET, order.asset_id, "BUY", 400_000, got, 0, 1, 1),)
+            if got
+            else ()
+        )
+        status = "filled" if got == order.size else ("partial" if got else "killed")
+        out += ex.on_result(
+            OrderResult(order, status, "ok", 0, 1, 1, 450_000, order.size, fills), 2
+        )  # type: ignore[arg-type]
+    return out
+
+
+def test_reversed_fill_of_a_complete_basket_unwinds_or_holds_the_other_leg() -> None:
+    """Issue 13 item 4: a complete basket whose YES fill the exchange FAILED is a leg failure:
+    ``unwind`` sells the NO shares (``R1U1``, same slippage bound), ``hold`` keeps them."""
+    legs = [Leg(MARKET, YES, "BUY", 5_000_000, 450_000), Leg(MARKET, NO, "BUY", 5_000_000, 450_000)]
+    for policy in ("unwind", "hold"):
+        ex = BasketExecution("d", legs, "FOK", policy, 1, max_unwind_slippage=50_000)  # type: ignore[arg-type]
+        assert _filled(ex, {0: 5_000_000, 1: 5_000_000}) == []
+        assert ex.outcome is not None and ex.outcome.status == "complete"
+        yes_fill = ex._leg_results[0].fills[0]
+        orders = ex.reverse(yes_fill, 3)
+        if policy == "unwind":
+            [order] = orders
+            assert (order.order_id, order.side, order.size, order.limit_price) == (
+                "d/R1U1",
+                "SELL",
+                5_000_000,
+                350_000,
+            )
+            assert not ex.done
+        else:
+            assert orders == [] and ex.outcome is not None and ex.outcome.status == "held"
+            assert [r.asset_id for r in ex.outcome.held] == [NO]
+
+
+def test_reversal_while_unwinds_are_out_is_handled_when_they_report() -> None:
+    """A FAILED fill arriving while an unwind is in flight: nothing at once; the basket is
+    looked at again when the unwind reports (here its YES sale spent shares that never came,
+    so nothing long is left and it ends). Old code had no reversal path at all."""
+    from polyarb.execution.orders import Fill
+
+    legs = [Leg(MARKET, YES, "BUY", 5_000_000, 450_000), Leg(MARKET, NO, "BUY", 5_000_000, 450_000)]
+    ex = BasketExecution("d", legs, "FOK", "unwind", 1)
+    [unwind] = _filled(ex, {0: 5_000_000, 1: 0})  # NO killed: YES is unwound
+    yes_fill = ex._leg_results[0].fills[0]
+    assert ex.reverse(yes_fill, 3) == []  # the YES shares never came: wait for the unwind
+    sold = Fill("u", unwind.order_id, MARKET, YES, "SELL", 380_000, 5_000_000, 0, 1, 1)  # type: ignore[attr-defined]
+    again = ex.on_result(
+        OrderResult(unwind, "filled", "ok", 0, 1, 1, 380_000, 5_000_000, (sold,)),
+        4,  # type: ignore[arg-type]
+    )
+    # Net YES is now -5 (sold what never arrived): nothing long to unwind, the basket ends.
+    assert again == [] and ex.outcome is not None and ex.outcome.held == ()

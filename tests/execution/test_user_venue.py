@@ -106,3 +106,64 @@ def test_reverse_fill_undoes_a_buy_exactly(history, price_c, shares, fee) -> Non
     ledger.apply_fill(buy)
     ledger.reverse_fill(buy)
     assert (ledger.cash, ledger.realised_pnl, ledger.fees_paid, ledger.position_rows()) == before
+
+
+def _fak(size: int) -> Order:
+    return Order("o1", "d1", "0xc", "yes", "BUY", size, 400_000, "FAK")
+
+
+def test_partial_fak_fill_books_what_matched_with_the_fee_the_trade_message_charged() -> None:
+    """Issue 13 item 4: a FAK for 10 shares matched 6: the result is ``partial`` with one
+    6-share fill, and its fee is the rate the exchange's trade message states (700 bps)
+    although the market's metadata says fee-free (old code charged the metadata's 0)."""
+    from polyarb.execution.fees import taker_fee
+
+    venue = UserRowVenue({"0xc": META})
+    venue.submit(_fak(10_000_000), 1)
+    trade = json.loads(_trade("t1", "MATCHED", size="6"))
+    trade["fee_rate_bps"] = "700"
+    venue.on_user(1, 2, json.dumps(trade))
+    [result] = venue.on_user(
+        2, 3, order_row("o1", order_id="0xabc", status="matched", filled=6_000_000)
+    ).results
+    assert (result.status, result.reason, result.size) == (
+        "partial",
+        "partial_liquidity",
+        10_000_000,
+    )
+    [fill] = result.fills
+    assert fill.size == 6_000_000 and fill.fee == taker_fee(6_000_000, 400_000, 70_000, 1) > 0
+    ledger = Ledger(100_000_000)
+    ledger.apply_fill(fill)
+    assert ledger.cash == 100_000_000 - 2_400_000 - fill.fee  # exact: notional + fee as charged
+    assert venue.cash_delta == -(2_400_000 + fill.fee) and venue.shares == {"yes": 6_000_000}
+
+
+def test_trade_message_without_a_rate_falls_back_to_the_market_schedule() -> None:
+    """A fee_rate_bps of 0 (the legacy field V2 messages may leave unset) → the market's rate."""
+    from polyarb.execution.fees import taker_fee
+
+    feeful = MarketMeta(
+        "0xc", "q?", "q", ("yes", "no"), ("Yes", "No"), 10_000, 5_000_000, fee_rate=50_000
+    )
+    venue = UserRowVenue({"0xc": feeful})
+    venue.submit(ORDER, 1)
+    venue.on_user(1, 2, _trade("t1", "MATCHED"))
+    [result] = venue.on_user(
+        2, 3, order_row("o1", order_id="0xabc", status="matched", filled=5_000_000)
+    ).results
+    assert result.fills[0].fee == taker_fee(5_000_000, 400_000, 50_000, 1) > 0
+
+
+@given(st.integers(1, 500), st.integers(0, 99), st.integers(1, 99))
+def test_carried_position_keeps_the_pnl_identity(shares, cost_c, mark_c) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13 item 4: a position carried in at live startup (``Ledger.carry``) keeps
+    equity − initial cash = realised + marked, and selling it realises against its cost."""
+    ledger = Ledger(10**9)
+    size, cost = shares * 10_000, shares * cost_c * 100
+    ledger.carry("m", "a", size, cost)
+    ledger.mark({"a": mark_c * 10_000})
+    assert ledger.equity() - ledger.initial_cash == ledger.realised_pnl + ledger.marked_pnl()
+    ledger.apply_fill(Fill("s", "o", "m", "a", "SELL", mark_c * 10_000, size, 0, 0, 0))
+    assert ledger.position("a") == 0
+    assert ledger.realised_pnl == mark_c * 10_000 * size // 1_000_000 - cost

@@ -58,8 +58,65 @@ def test_merge_and_settlement_of_complete_sets() -> None:
         ("a", True, 0),
         ("b", True, 6 * SH),
     ]
-    with pytest.raises(LedgerError, match="settled market"):
-        led.apply_fill(fill("a", "BUY", 470_000, SH))
+    # A fill the exchange reports after resolution settles on the spot (losing token: 0).
+    before = led.cash
+    late = fill("a", "BUY", 470_000, SH, fee=1_000)
+    led.apply_fill(late)
+    assert led.cash == before - 471_000 and led.position("a") == 0
+    led.reverse_fill(late)
+    assert led.cash == before and led.realised_pnl == led.cash
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b"]),
+            st.sampled_from(["BUY", "SELL"]),
+            st.integers(1, 99).map(lambda c: c * 10_000),
+            st.integers(1, 50).map(lambda n: n * SH // 10),
+            st.integers(0, 50_000),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.integers(0, 12),
+    st.sampled_from(["a", "b", None]),
+)
+def test_fill_reported_after_settlement_books_as_if_reported_before(
+    trades: list[tuple[str, str, int, int, int]], cut: int, winner: str | None
+) -> None:
+    """Issue 14 review: a live fill answered after ``market_resolved`` crashed the run
+    (LedgerError "fill on settled market"). The exchange matched it before resolution, so
+    the account must end exactly where it would have had the answer come first; reversing
+    a late fill (a FAILED trade) undoes it exactly."""
+    held = {"a": 0, "b": 0}
+    fills = []
+    for asset, side, price, size, fee in trades:
+        if side == "SELL" and held[asset] < size:
+            side = "BUY"
+        held[asset] += size if side == "BUY" else -size
+        fills.append(fill(asset, side, price, size, fee=fee))
+    on_time, late = Ledger(50 * SH), Ledger(50 * SH)
+    for f in fills:
+        on_time.apply_fill(f)
+    on_time.settle("m1", winner)
+    for f in fills[:cut]:
+        late.apply_fill(f)
+    late.settle("m1", winner)
+    for f in fills[cut:]:
+        late.apply_fill(f)
+    assert (late.cash, late.realised_pnl, late.fees_paid) == (
+        on_time.cash,
+        on_time.realised_pnl,
+        on_time.fees_paid,
+    )
+    assert late.total_exposure() == 0 and late.realised_pnl == late.cash - 50 * SH
+    if cut < len(fills):
+        before = (late.cash, late.realised_pnl, late.fees_paid)
+        late.apply_fill(fills[-1])
+        late.reverse_fill(fills[-1])
+        assert (late.cash, late.realised_pnl, late.fees_paid) == before
 
 
 def test_onchain_redemption_and_reverted_transactions_pay_gas() -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from live_support import KEY, REPO, live_options
 
+from polyarb.chain.withdraw import OPEN_ORDERS_FILE
 from polyarb.live.runner import STOPPED_FILE, LiveRun
 from polyarb.recording import SessionReader
 from polyarb.venues.polymarket import MarketParams, PolymarketClient
@@ -38,12 +39,30 @@ def _rest_orders(clob: str, source: Path, n: int) -> list[str]:
     return ids
 
 
+def _withdraw_while_listed(run: LiveRun, ids: set[str], recordings: Path) -> tuple[int, str]:
+    """Issue 13 item 6: once open_orders.json lists the resting orders, `polyarb withdraw`
+    refuses (exit 1) naming the run (old code: no file, so withdrawal went ahead)."""
+    path = run.sink.dir / OPEN_ORDERS_FILE
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if path.exists() and ids <= set(json.loads(path.read_text())["orders"]):
+            break
+        time.sleep(0.05)
+    proc = subprocess.run(
+        [sys.executable, "-m", "polyarb", "withdraw", "--recordings", str(recordings),
+         "--to", "0x" + "12" * 20, "--amount", "1", "--profile", "none.yaml", "--yes"],
+        cwd=REPO, capture_output=True, text=True,
+    )  # fmt: skip
+    return proc.returncode, proc.stdout + proc.stderr
+
+
 def test_stop_cancels_resting_orders_while_the_engine_loop_is_busy(
     negrisk_source: Path, tmp_path: Path, serve
 ) -> None:  # type: ignore[no-untyped-def]
     """`polyarb stop` (the STOP file it writes) is acted on by the kill-switch thread while the
     event loop is blocked for 3 s: all resting orders cancelled and confirmed before the loop
-    frees up, new orders refused, the session still sealed cleanly."""
+    frees up, new orders refused, the session still sealed cleanly. While they rest,
+    open_orders.json lists them and `polyarb withdraw` refuses; after the stop it is empty."""
     ws, clob = serve(negrisk_source, "--speed", "5")
     run = LiveRun(live_options(negrisk_source, tmp_path, ws, clob, duration_s=60.0))
     busy: dict[str, float] = {}
@@ -53,6 +72,7 @@ def test_stop_cancels_resting_orders_while_the_engine_loop_is_busy(
         await asyncio.sleep(1.0)
         ids = await asyncio.to_thread(_rest_orders, clob, negrisk_source, 3)
         busy["ids"] = len(ids)
+        busy["withdraw"] = await asyncio.to_thread(_withdraw_while_listed, run, set(ids), tmp_path)
 
         def polyarb_stop() -> None:
             stop_rc.append(subprocess.run(
@@ -77,6 +97,11 @@ def test_stop_cancels_resting_orders_while_the_engine_loop_is_busy(
 
     run_json = asyncio.run(main())
     assert busy["stopped_seen_while_busy"]
+    rc, out = busy["withdraw"]  # type: ignore[misc]
+    assert rc == 1 and "refusing to withdraw while orders are open" in out, out
+    assert "live/live: 3 open order(s)" in out
+    # A clean stop leaves the list empty: withdrawal is allowed again (as far as orders go).
+    assert json.loads((run.sink.dir / OPEN_ORDERS_FILE).read_text()) == {"orders": []}
     kill = json.loads((run.sink.dir / STOPPED_FILE).read_text())
     assert kill["reason"] == "polyarb stop" and kill["confirmed"] and kill["open_after"] == 0
     assert len(kill["cancelled"]) == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -60,11 +61,33 @@ def test_live_run_trades_records_and_passes_parity(
     assert result.passed, result.first_divergence
 
 
+def _assert_reunwound(run_dir: Path, client: PolymarketClient) -> None:
+    """Issue 13 item 4: the FAILED trade of a settled basket is a leg failure (unwind)."""
+    decisions = pq.read_table(str(run_dir / "decisions.parquet")).to_pylist()
+    [failed] = [d for d in decisions if d["type"] == "trade_failed"]
+    assert json.loads(failed["detail"])["action"] == "unwind", failed
+    again = [
+        d["decision_id"] for d in decisions if d["type"] == "unwind" and "/R1U" in d["decision_id"]
+    ]
+    assert again, "no unwind after the failed trade"
+    orders = {o["order_id"]: o for o in pq.read_table(str(run_dir / "orders.parquet")).to_pylist()}
+    assert all(oid in orders for oid in again)  # sent and answered by the exchange
+    filled = [oid for oid in again if orders[oid]["filled_size"] > 0]
+    sold = [o for o in client.trades() if o["side"] == "SELL"]
+    assert len(sold) >= len(filled)  # every unwind that filled is a trade on the exchange
+
+
 FAULTS = {
     "timeout": (("--clob-timeout-next", "1"), "clob_timeouts"),
     "5xx": (("--clob-5xx-next", "1"), "clob_server_errors"),
     "429": (("--clob-429-next", "2"), "clob_throttled"),
     "failed_trade": (("--clob-fail-trades", "1"), "trade_failures"),
+    # The first basket's fifth trade fails two seconds after it matched, once the basket is
+    # settled: the basket is reopened and what the failure left naked is unwound again.
+    "failed_trade_after_basket": (
+        ("--clob-trade-delay", "1", "--clob-fail-trades", "1", "--clob-fail-trades-after", "4"),
+        "trade_failures",
+    ),
     "dropped_user_channel": (("--clob-drop-user-after", "3"), "user_channel_drops"),
 }
 
@@ -106,5 +129,7 @@ def test_live_run_under_each_exchange_fault(
     assert _metrics(run_dir)[metric] > 0
     alerts = pq.read_table(str(run_dir / "alerts.parquet")).to_pylist()
     assert any(a["rule"] == "LIVE_VENUE_FAULT" for a in alerts)
+    if fault == "failed_trade_after_basket":
+        _assert_reunwound(run_dir, client)
     result = run_parity(tmp_path / "live", shadow_run="live")
     assert result.passed, result.first_divergence

@@ -55,7 +55,16 @@ LAYERS: list[tuple[str, tuple[str, ...], frozenset[str] | None]] = [
     ("protocol", ("polyarb.protocol",), PURE_LIBS),
     ("config", ("polyarb.alerts", "polyarb.alerts.rules", "polyarb.config"), PURE_LIBS),
     # execution, ledger and risk are handed a view of the books; they never import them
-    ("trading", ("polyarb.execution", "polyarb.ledger", "polyarb.risk"), PURE_LIBS),
+    (
+        "trading",
+        (
+            "polyarb.execution",
+            "polyarb.execution.calibration",  # SimVenue's prediction of a live order
+            "polyarb.ledger",
+            "polyarb.risk",
+        ),
+        PURE_LIBS,
+    ),
     ("market", ("polyarb.book", "polyarb.detect"), PURE_LIBS),
     (
         "engine",
@@ -81,6 +90,7 @@ LAYERS: list[tuple[str, tuple[str, ...], frozenset[str] | None]] = [
             "polyarb.alerts.notify",
             "polyarb.engine.run_writer",
             "polyarb.analytics",
+            "polyarb.analytics.calibrate",  # fits latency and fills to live sessions
             "polyarb.venues",
             "polyarb.sweep.schema",  # the results table contract the sql views read
         ),

@@ -226,6 +226,12 @@ function ms(us) {
   return us === null || us === undefined ? "-" : (us / 1000).toFixed(1) + " ms";
 }
 
+function liveAlerts(r) {
+  // heartbeat.json names each active alert with its level (older heartbeats: names only)
+  const rows = r.alerts || (r.active_alerts || []).map((rule) => ({ rule, level: null }));
+  return rows.map((a) => a.level ? `${a.rule} (${a.level})` : a.rule).join(", ") || "none";
+}
+
 function renderLive(data) {
   liveStates = {};
   const body = document.querySelector("#live-runs tbody");
@@ -244,7 +250,7 @@ function renderLive(data) {
       el("td", { class: "num" }, `${ms(r.latency_p50_us)} / ${ms(r.latency_p95_us)} / ${ms(r.latency_p99_us)}`),
       el("td", { class: "num" }, count(r.opportunities)), el("td", { class: "num" }, count(r.orders)),
       el("td", { class: "num" }, r.pnl_usd === null ? "-" : usd(r.pnl_usd)),
-      el("td", {}, (r.active_alerts || []).join(", ") || "none")));
+      el("td", {}, liveAlerts(r))));
   }
   const running = data.runs.filter((r) => r.state === "running").length;
   const crashed = data.runs.filter((r) => r.state === "crashed").length;

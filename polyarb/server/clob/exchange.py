@@ -102,7 +102,11 @@ class ClobFaults:
     * ``trade_delay_s``: time between lifecycle steps (MATCHED → MINED → CONFIRMED).
     * ``fail_trades_next``: the next N trades go MATCHED → RETRYING → FAILED and
       their fill is reversed in the account.
+    * ``fail_trades_after``: that many trades settle normally before ``fail_trades_next``
+      starts failing them (aim at a later trade, e.g. an unwind).
     * ``drop_user_after``: close each user-channel socket after N events (0 = never).
+    * ``ack_delay_s``: every ``POST /order(s)`` is processed at once but answered this
+      much later (a slow path to the exchange: what calibration measures).
     """
 
     timeout_next: int = 0
@@ -114,7 +118,9 @@ class ClobFaults:
     too_early_next: int = 0
     trade_delay_s: float = 0.0
     fail_trades_next: int = 0
+    fail_trades_after: int = 0
     drop_user_after: int = 0
+    ack_delay_s: float = 0.0
 
 
 @dataclass
@@ -515,9 +521,12 @@ class ClobExchange:
             uuid.UUID(bytes=hashlib.sha256(f"{order.id}:{self._seq}".encode()).digest()[:16])
         )
         fee = taker_fee(size, price, order.market.fee_rate, 1)
-        fail = self.faults.fail_trades_next > 0
-        if fail:
+        fail = False
+        if self.faults.fail_trades_after > 0:
+            self.faults.fail_trades_after -= 1
+        elif self.faults.fail_trades_next > 0:
             self.faults.fail_trades_next -= 1
+            fail = True
         trade = _Trade(
             id=trade_id,
             order=order,
@@ -666,12 +675,48 @@ class ClobExchange:
         return cancelled
 
     def _advance(self, trade: _Trade) -> None:
+        if not trade.steps:
+            return  # failed early with the BUY whose shares it sold (:meth:`_fail_spenders`)
         status = trade.steps.pop(0)
+        if status == "FAILED":
+            self._fail(trade)
+            return
         trade.status = status
         trade.last_update = int(self.clock())
-        if status == "FAILED":
-            self._book_fill(trade, -1)
-            trade.order.matched -= trade.size
         self._emit(trade.order.key, trade.order.market, trade.event(self._now_ms()))
         if trade.steps:
             self._schedule(trade)
+
+    def _fail(self, trade: _Trade) -> None:
+        """FAILED: the fill goes back; a failed BUY also fails the SELLs that spent its shares."""
+        trade.steps = []
+        trade.status = "FAILED"
+        trade.last_update = int(self.clock())
+        self._book_fill(trade, -1)
+        trade.order.matched -= trade.size
+        self._emit(trade.order.key, trade.order.market, trade.event(self._now_ms()))
+        if trade.order.side == BUY:
+            self._fail_spenders(trade)
+
+    def _fail_spenders(self, failed: _Trade) -> None:
+        """Shares are spendable at MATCHED, so a later SELL may have sold a failed BUY's shares.
+
+        Trades settle on chain in match order: such a SELL cannot settle either. Its
+        newest unsettled SELL trades of the token fail too until the balance is not
+        negative, so the account never shows shares it does not have. (A SELL settles
+        after the BUY it spent: same lifecycle delay, later match.)
+        """
+        order = failed.order
+        acct = self.account(order.key.address)
+        token = order.market.token_id
+        for trade in reversed(list(self._trades.values())):
+            if acct.tokens.get(token, 0) >= 0:
+                return
+            o = trade.order
+            if (
+                o.side == SELL
+                and o.market.token_id == token
+                and o.key.address.lower() == acct.address.lower()
+                and trade.status not in ("CONFIRMED", "FAILED")
+            ):
+                self._fail(trade)

@@ -306,6 +306,9 @@ class ClobServer:
             faults.timeout_next -= 1
             await self.pump()  # the orders are booked and their events out; only the answer is late
             await asyncio.sleep(faults.timeout_s)
+        elif faults.ack_delay_s > 0:
+            await self.pump()
+            await asyncio.sleep(faults.ack_delay_s)
 
     async def _cancel_one(self, request: web.Request) -> web.StreamResponse:
         key, body = await self._auth(request)
