@@ -31,12 +31,14 @@ INTEGRITY_POLICIES = ("hash", "quotes", "off")
 class OpenEvent:
     """A matching event in progress for one market."""
 
-    __slots__ = ("last_change", "last_recv_ns", "last_seq", "ts_ms")
+    __slots__ = ("last_change", "last_recv_ns", "last_seq", "opened", "ts_ms")
 
-    def __init__(self, ts_ms: int, seq: int, recv_ns: int) -> None:
+    def __init__(self, ts_ms: int, seq: int, recv_ns: int, opened: int = 0) -> None:
         self.ts_ms = ts_ms
         self.last_seq = seq
         self.last_recv_ns = recv_ns
+        self.opened = opened
+        """Opening order among the state's events (engines sharing books detect in it)."""
         self.last_change: dict[str, LevelChange] = {}
         """Asset → its last delta in this event, whose hash or quotes the boundary checks
         (absent once a snapshot replaced it)."""
@@ -70,6 +72,7 @@ class BookState:
         self.conn_ts_ms: dict[int, int] = {}
         """Connection → the latest exchange timestamp among its data frames."""
         self.open: dict[str, OpenEvent] = {}
+        self._opened = 0
         self.quiet_floor_ns = 0
         """At most every open event's ``last_recv_ns``: while the clock is within ``quiet_ns``
         of it no event can be quiet, so a row skips the scan (touches only raise the minimum)."""
@@ -171,7 +174,8 @@ class BookState:
         if ev is None:
             if not self.open or recv_ns < self.quiet_floor_ns:
                 self.quiet_floor_ns = recv_ns
-            self.open[market] = OpenEvent(ts_ms, seq, recv_ns)
+            self.open[market] = OpenEvent(ts_ms, seq, recv_ns, self._opened)
+            self._opened += 1
             return None
         if ev.ts_ms != ts_ms:
             return self.open.pop(market)

@@ -18,8 +18,8 @@ dicts, so one session and one profile always give byte-identical decisions.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 import msgspec
 
@@ -62,6 +62,39 @@ _BOOK_GAUGES = ("hash_mismatch", "resyncs_requested", "crossed_at_boundary", "re
 SETTLE_WINDOW_NS = 600 * 1_000_000_000
 """How long (engine time) a completed basket of an exchange-driven venue stays known, so a
 trade the exchange FAILS after the basket completed is still a leg failure of that basket."""
+
+
+class BookListener(Protocol):
+    """What hears every book change: a venue, or several (:class:`_Fanout`)."""
+
+    def update_market(self, meta: MarketMeta) -> None: ...
+
+    def on_snapshot(
+        self, asset_id: str, bids: Mapping[int, int], asks: Mapping[int, int]
+    ) -> None: ...
+
+    def on_level(self, asset_id: str, side: str, price: int, size: int) -> None: ...
+
+
+class _Fanout:
+    """Several engines' venues heard as one (engines sharing books)."""
+
+    __slots__ = ("venues",)
+
+    def __init__(self, venues: Sequence[Venue]) -> None:
+        self.venues = tuple(venues)
+
+    def update_market(self, meta: MarketMeta) -> None:
+        for venue in self.venues:
+            venue.update_market(meta)
+
+    def on_snapshot(self, asset_id: str, bids: Mapping[int, int], asks: Mapping[int, int]) -> None:
+        for venue in self.venues:
+            venue.on_snapshot(asset_id, bids, asks)
+
+    def on_level(self, asset_id: str, side: str, price: int, size: int) -> None:
+        for venue in self.venues:
+            venue.on_level(asset_id, side, price, size)
 
 
 class TickCounts:
@@ -149,6 +182,10 @@ class Engine:
         )
         for meta in self.state.metas.values():
             self.venue.update_market(meta)
+        # Who hears about book changes and boundaries: this engine alone, unless it leads
+        # engines sharing its books (:meth:`lead`, ``replay_many``).
+        self._book_venue: BookListener = self.venue
+        self._book_engines: list[Engine] = [self]
         # Real fills: every order also gets SimVenue's prediction (docs/calibration.md).
         self._calibration = None if self.venue.simulated else CalibrationShadow(profile.latency)
         self.ledger = Ledger(initial_cash)
@@ -242,6 +279,19 @@ class Engine:
         elif kind == "gap":
             state.drop_connection(None)
 
+    def lead(self, engines: Sequence[Engine]) -> None:
+        """Build the books on this engine's rows for ``engines`` too (all on its state).
+
+        Its market-frame path then tells every engine's venue about each book change
+        and runs every engine's detectors at each boundary; each ``Engine`` keeps its own
+        venue, orders, ledger and ticks (:class:`~polyarb.engine.shared.SharedBooks`).
+        """
+        self._book_engines = list(engines)
+        self._book_venue = _Fanout([engine.venue for engine in engines])
+        for engine in self._book_engines:
+            if engine is not self:
+                engine._updates = []  # metadata updates reach every venue through this one
+
     def finish(self) -> RunSummary:
         """End of input: close open events, let in-flight orders arrive, write final rows.
 
@@ -308,7 +358,7 @@ class Engine:
                     book.apply_snapshot(ev.bids, ev.asks, ts, tick, ev.last_trade_price)
                     state.open[market].last_change.pop(asset, None)
                     state.conn_of[asset] = conn_id
-                    self.venue.on_snapshot(asset, book.bids, book.asks)
+                    self._book_venue.on_snapshot(asset, book.bids, book.asks)
                 elif t is LevelChange:
                     assert isinstance(ev, LevelChange)
                     if not book.synced:
@@ -316,7 +366,7 @@ class Engine:
                         continue
                     book.apply_level(ev.side, ev.price, ev.size, ts)
                     state.open[market].last_change[asset] = ev
-                    self.venue.on_level(asset, ev.side, ev.price, ev.size)
+                    self._book_venue.on_level(asset, ev.side, ev.price, ev.size)
                 elif t is LastTrade:
                     assert isinstance(ev, LastTrade)
                     book.last_trade_text = ev.price_text
@@ -349,7 +399,7 @@ class Engine:
         """One tick size for the market's metadata, detectors' view and venue, at once."""
         meta = msgspec.structs.replace(self.state.metas[market], tick_size=tick)
         self.state.add_market(meta)
-        self.venue.update_market(meta)
+        self._book_venue.update_market(meta)
 
     def _resolved(self, ev: MarketResolved, seq: int, now: int) -> None:
         state = self.state
@@ -363,8 +413,9 @@ class Engine:
         meta = msgspec.structs.replace(meta, closed=True, winning_token_id=ev.winning_asset_id)
         state.add_market(meta)
         state.resolved.add(ev.market)
-        self.venue.update_market(meta)
-        self._settle(ev, seq, now)
+        self._book_venue.update_market(meta)
+        for engine in self._book_engines:
+            engine._settle(ev, seq, now)
 
     def _settle(self, ev: MarketResolved, seq: int, now: int) -> None:
         """Pay out what this engine holds in a market that just resolved."""
@@ -392,7 +443,8 @@ class Engine:
     def _boundary(self, market: str, ev: OpenEvent, seq: int) -> None:
         """The one event that ends on this row (see :meth:`_boundaries`)."""
         self.state.verify(market, ev)
-        self._detect(market, ev, seq)
+        for engine in self._book_engines:
+            engine._detect(market, ev, seq)
 
     def _boundaries(self, closing: Sequence[tuple[str, OpenEvent]], seq: int) -> None:
         """Events that end on this row: verify every one of them, only then detect.
@@ -951,7 +1003,7 @@ class Engine:
         while self._updates and self._updates[0][0] <= seq:
             _, meta = self._updates.pop(0)
             self.state.add_market(meta)
-            self.venue.update_market(meta)
+            self._book_venue.update_market(meta)
 
     # -- summary -----------------------------------------------------------------------------
 

@@ -8,8 +8,9 @@ edges, latency or alert rules. :class:`SharedBooks` does that work once, on one
 own: the detectors at every boundary, its venue's view of the levels (the
 "taken liquidity" a ``SimVenue`` keeps is per engine), orders, ledger, ticks.
 
-The per-frame steps mirror :meth:`Engine.on_frame <polyarb.engine.engine.Engine.on_frame>`
-in the same order, so each engine sees exactly what it would alone; the test
+The per-row steps mirror :meth:`Engine.on_frame <polyarb.engine.engine.Engine.on_frame>`
+in the same order and market frames go through the lead engine's own path, so
+each engine sees exactly what it would alone; the test
 ``tests/engine/test_replay_many.py`` compares every engine's decisions with its
 single-profile replay and catches any drift between the two paths.
 
@@ -26,21 +27,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import msgspec
-
 from polyarb.engine.books import BookState, OpenEvent
 from polyarb.engine.engine import Engine
-from polyarb.events import (
-    BookSnapshot,
-    ControlText,
-    LastTrade,
-    LevelChange,
-    MarketEvent,
-    MarketResolved,
-    RejectedFrame,
-    TickSizeChange,
-)
-from polyarb.protocol.markets import MarketMeta
+from polyarb.events import MarketEvent
 
 _FOREVER = (1 << 63) - 1
 
@@ -49,7 +38,12 @@ Closed = tuple[int, str, OpenEvent]
 
 
 class SharedBooks:
-    """One :class:`BookState` built once per row for ``engines`` (all constructed on it)."""
+    """One :class:`BookState` built once per row for ``engines`` (all constructed on it).
+
+    The first engine leads (:meth:`Engine.lead`): its own market-frame path builds the
+    books and fans every change and boundary out to all engines, so there is one copy
+    of that path.
+    """
 
     def __init__(self, engines: Sequence[Engine]) -> None:
         if not engines:
@@ -58,20 +52,14 @@ class SharedBooks:
         if any(e.state is not self.state for e in engines):
             raise ValueError("SharedBooks: every engine must be built on the same BookState")
         self.engines = list(engines)
-        # Metadata updates are the same rows for every engine: applied here, once.
-        self._updates = list(engines[0]._updates)
+        self._lead = self.engines[0]
+        self._lead.lead(self.engines)
         self.events_by_type: dict[str, int] = {}
         self.rows_by_kind: dict[str, int] = {}
         for engine in self.engines:
-            engine._updates = []
             engine.events_by_type = self.events_by_type  # identical events: one count
             engine.rows_by_kind = self.rows_by_kind
         self._pending: list[list[Closed]] = [[] for _ in self.engines]
-        self._opened: dict[str, OpenEvent] = {}
-        self._order: dict[str, int] = {}
-        self._next_order = 0
-        for market in self.state.open:
-            self._note_open(market)
 
     # -- rows ------------------------------------------------------------------------------
 
@@ -87,6 +75,7 @@ class SharedBooks:
         """One session row for every engine; ``events`` is ``parse_frame(payload)`` of a frame."""
         engines = self.engines
         state = self.state
+        lead = self._lead
         self.rows_by_kind[kind] = self.rows_by_kind.get(kind, 0) + 1
         for engine in engines:
             if recv_ns > engine.now_ns:
@@ -95,10 +84,10 @@ class SharedBooks:
                 engine.first_recv_ns = recv_ns
             engine.seq = seq
             engine.frames += 1
-        now = engines[0].now_ns
+        now = lead.now_ns
         state.now_ns = now
-        if self._updates and self._updates[0][0] <= seq:
-            self._apply_updates(seq)
+        if lead._updates and lead._updates[0][0] <= seq:
+            lead._apply_updates(seq)
         self._match(now - 1, seq)
         if state.open:
             self._close_quiet(now)
@@ -106,7 +95,7 @@ class SharedBooks:
             if self._pending[i]:
                 self._flush(i, seq)
         if kind == "frame":
-            self._on_market_frame(seq, now, events if events is not None else [], conn_id)
+            lead._on_market_frame(seq, now, payload, conn_id, events)
         elif kind == "tick":
             for engine in engines:
                 engine._on_tick(seq, now, payload)
@@ -133,13 +122,6 @@ class SharedBooks:
 
     # -- boundaries ------------------------------------------------------------------------
 
-    def _note_open(self, market: str) -> None:
-        ev = self.state.open[market]
-        if self._opened.get(market) is not ev:
-            self._opened[market] = ev
-            self._order[market] = self._next_order
-            self._next_order += 1
-
     def _close_quiet(self, at_ns: int) -> None:
         state = self.state
         quiet = state.quiet_events(at_ns)
@@ -147,7 +129,7 @@ class SharedBooks:
             return
         for market, ev in quiet:
             state.verify(market, ev)
-        closed = [(self._order[market], market, ev) for market, ev in quiet]
+        closed = [(ev.opened, market, ev) for market, ev in quiet]
         for pending in self._pending:
             pending.extend(closed)
 
@@ -158,11 +140,6 @@ class SharedBooks:
         pending.sort(key=lambda c: c[0])
         engine = self.engines[i]
         for _, market, ev in pending:
-            engine._detect(market, ev, seq)
-
-    def _boundary(self, market: str, ev: OpenEvent, seq: int) -> None:
-        self.state.verify(market, ev)
-        for engine in self.engines:
             engine._detect(market, ev, seq)
 
     def _match(self, until_ns: int, seq: int) -> None:
@@ -185,100 +162,3 @@ class SharedBooks:
             engine = engines[first]
             for result in engine.venue.on_time(at, state, seq):
                 engine._on_result(result, seq)
-
-    # -- market frames (mirrors Engine._on_market_frame) ----------------------------------
-
-    def _on_market_frame(self, seq: int, now: int, events: list[MarketEvent], conn_id: int) -> None:
-        state = self.state
-        books = state.books
-        engines = self.engines
-        data = False
-        latest_ts = 0
-        counts = self.events_by_type
-        for ev in events:
-            t = type(ev)
-            name = t.__name__
-            counts[name] = counts.get(name, 0) + 1
-            if t is BookSnapshot or t is LevelChange or t is LastTrade or t is TickSizeChange:
-                asset = ev.asset_id  # type: ignore[union-attr]
-                book = books.get(asset)
-                if book is None:
-                    state.counters["unknown_asset"] += 1
-                    continue
-                data = True
-                market = book.market
-                ts = ev.ts_ms  # type: ignore[union-attr]
-                if ts > latest_ts:
-                    latest_ts = ts
-                ended = state.touch(market, ts, seq, now)
-                if ended is not None:
-                    self._boundary(market, ended, seq)
-                    state.touch(market, ts, seq, now)
-                if self._opened.get(market) is not state.open[market]:
-                    self._note_open(market)
-                if t is BookSnapshot:
-                    assert isinstance(ev, BookSnapshot)
-                    tick = ev.tick_size
-                    if tick is not None and tick != state.metas[market].tick_size:
-                        self._set_tick(market, tick)
-                    book.apply_snapshot(ev.bids, ev.asks, ts, tick, ev.last_trade_price)
-                    state.open[market].last_change.pop(asset, None)
-                    state.conn_of[asset] = conn_id
-                    for engine in engines:
-                        engine.venue.on_snapshot(asset, book.bids, book.asks)
-                elif t is LevelChange:
-                    assert isinstance(ev, LevelChange)
-                    if not book.synced:
-                        state.counters["delta_before_snapshot"] += 1
-                        continue
-                    book.apply_level(ev.side, ev.price, ev.size, ts)
-                    state.open[market].last_change[asset] = ev
-                    for engine in engines:
-                        engine.venue.on_level(asset, ev.side, ev.price, ev.size)
-                elif t is LastTrade:
-                    assert isinstance(ev, LastTrade)
-                    book.last_trade_text = ev.price_text
-                else:
-                    assert isinstance(ev, TickSizeChange)
-                    state.counters["tick_size_changes"] += 1
-                    self._set_tick(market, ev.new_tick_size)
-                    book.new_epoch(ev.new_tick_size)
-                    state.open[market].last_change.pop(asset, None)
-            elif t is MarketResolved:
-                assert isinstance(ev, MarketResolved)
-                data = True
-                self._resolved(ev, seq, now)
-            elif t is ControlText or t is RejectedFrame:
-                pass
-            else:
-                data = True
-        if data:
-            state.on_data(conn_id, now, latest_ts)
-
-    def _set_tick(self, market: str, tick: int) -> None:
-        self._update_market(msgspec.structs.replace(self.state.metas[market], tick_size=tick))
-
-    def _update_market(self, meta: MarketMeta) -> None:
-        self.state.add_market(meta)
-        for engine in self.engines:
-            engine.venue.update_market(meta)
-
-    def _apply_updates(self, seq: int) -> None:
-        while self._updates and self._updates[0][0] <= seq:
-            self._update_market(self._updates.pop(0)[1])
-
-    def _resolved(self, ev: MarketResolved, seq: int, now: int) -> None:
-        state = self.state
-        meta = state.metas.get(ev.market)
-        if meta is None:
-            state.counters["unknown_asset"] += 1
-            return
-        open_ev = state.open.pop(ev.market, None)
-        if open_ev is not None:
-            self._boundary(ev.market, open_ev, seq)
-        meta = msgspec.structs.replace(meta, closed=True, winning_token_id=ev.winning_asset_id)
-        state.add_market(meta)
-        state.resolved.add(ev.market)
-        for engine in self.engines:
-            engine.venue.update_market(meta)
-            engine._settle(ev, seq, now)
