@@ -638,16 +638,7 @@ class Engine:
         for fill in result.fills:
             if fill.market in self.state.resolved:
                 # Matched before resolution, answered after it: the ledger settles it on the spot.
-                self._decision(
-                    seq,
-                    f"settle_late:{fill.fill_id}",
-                    "settle_late",
-                    market=fill.market,
-                    assets=[fill.asset_id],
-                    side=fill.side,
-                    size=fill.size,
-                    price=fill.price,
-                )
+                self._fill_decision(seq, f"settle_late:{fill.fill_id}", "settle_late", fill)
             self.ledger.apply_fill(fill)
             self.sink.row("fills", fill.row(self.venue.simulated))
             self.fills += 1
@@ -723,15 +714,11 @@ class Engine:
                 action = "hold" if outcome is not None and outcome.held else "none"
             else:
                 action = "in_flight"
-        self._decision(
+        self._fill_decision(
             seq,
             f"failed:{fill.fill_id}",
             "trade_failed",
-            market=fill.market,
-            assets=[fill.asset_id],
-            side=fill.side,
-            size=fill.size,
-            price=fill.price,
+            fill,
             reason="trade_failed",
             detail={"basket": decision_id if basket is not None else "", "action": action},
         )
@@ -998,6 +985,22 @@ class Engine:
             },
         )
         self.sink.log(f"decision seq={seq} {type_} {decision_id} {verdict} {reason}".rstrip())
+
+    def _fill_decision(
+        self, seq: int, decision_id: str, type_: str, fill: Fill, **extra: Any
+    ) -> None:
+        """A decision about one fill: its market, asset, side, size and price."""
+        self._decision(
+            seq,
+            decision_id,
+            type_,
+            market=fill.market,
+            assets=[fill.asset_id],
+            side=fill.side,
+            size=fill.size,
+            price=fill.price,
+            **extra,
+        )
 
     def _apply_updates(self, seq: int) -> None:
         while self._updates and self._updates[0][0] <= seq:

@@ -70,12 +70,14 @@ class _Exchange:
                         self.feed(recv_ns, "user", _trade(cid, order, limit, size, status), 1000)
 
 
-def _run(session: Path, profile: Profile) -> tuple[Engine, _Exchange]:
+def _run(
+    session: Path, profile: Profile, exchange_type: type[_Exchange] | None = None
+) -> tuple[Engine, _Exchange]:
     reader = SessionReader(session)
     start, later = split_history(reader.market_history())
     venue = UserRowVenue({})
     engine = Engine(start, profile, MemorySink(), updates=later, venue=venue, live=True)
-    exchange = _Exchange(engine, venue)
+    exchange = (exchange_type or _Exchange)(engine, venue)
     for batch in reader.iter_batches(columns=COLUMNS):
         cols = [batch.column(i).to_pylist() for i in range(len(COLUMNS))]
         for _seq, recv_ns, conn_id, kind, payload in zip(*cols, strict=True):
@@ -179,18 +181,11 @@ def test_fill_answered_after_its_market_resolved_settles_instead_of_crashing(
     answer came after the market channel resolved its market. The fill now books and
     settles on the spot (winning token: 1 per share), nothing stays open on a resolved
     market, and the recorded rows replay to the same decisions."""
-    profile = load_profile(REPO / "profiles" / "live_negrisk_v1.yaml")
-    reader = SessionReader(negrisk_session)
-    start, later = split_history(reader.market_history())
-    venue = UserRowVenue({})
-    engine = Engine(start, profile, MemorySink(), updates=later, venue=venue, live=True)
-    exchange = _LateExchange(engine, venue)
-    for batch in reader.iter_batches(columns=COLUMNS):
-        cols = [batch.column(i).to_pylist() for i in range(len(COLUMNS))]
-        for _seq, recv_ns, conn_id, kind, payload in zip(*cols, strict=True):
-            exchange.feed(recv_ns, kind, payload, conn_id)
-            exchange.answer(recv_ns)
-    engine.finish()
+    engine, late_exchange = _run(
+        negrisk_session, load_profile(REPO / "profiles" / "live_negrisk_v1.yaml"), _LateExchange
+    )
+    assert isinstance(late_exchange, _LateExchange)
+    exchange = late_exchange
     assert exchange.resolved, "the session produced no order"
     fills = engine.sink.tables["fills"]  # type: ignore[attr-defined]
     late = [f for f in fills if f["market"] in exchange.resolved]
@@ -199,6 +194,7 @@ def test_fill_answered_after_its_market_resolved_settles_instead_of_crashing(
     assert any(d["type"] == "settle_late" for d in _decisions(engine))
     # BUY legs of winners each paid 1 per share: realised PnL is cash − initial cash.
     assert engine.ledger.realised_pnl == engine.ledger.cash - engine.ledger.initial_cash
+    start, later = split_history(SessionReader(negrisk_session).market_history())
     replayed = Engine(
         start, engine.profile, MemorySink(), updates=later, venue=UserRowVenue({}), live=True
     )
