@@ -40,11 +40,13 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from polyarb.alerts import AlertRules
 from polyarb.clock import WallClock
 from polyarb.config.profile import Profile
 from polyarb.engine import Engine
 from polyarb.execution.orders import KILLED, Order, OrderResult
 from polyarb.execution.venue_api import BookView, UserUpdate, Venue
+from polyarb.ops.drill_session import DrillSession
 from polyarb.protocol.markets import MarketMeta
 from polyarb.runs.runjson import RunJson, RunMode
 from polyarb.shadow.runner import ShadowOptions, ShadowRun
@@ -456,41 +458,10 @@ def drill_breaker_served(
             run = asyncio.run(main())
         finally:
             _stop_serve(proc)
-    after = file_sha256(profile_path)
-    run_dir = Path(run.run_dir or recordings / sid / "runs" / run_id)
-    opened, recovered = breaker_cycles(run_dir / "alerts.jsonl")
-    accepted = run.summary.verdicts.get("accept", 0)
-    problem = _problem(
-        profile_path, before, after, rules.rule(BREAKER_RULE).enabled, opened, recovered,
-        profile.risk.consecutive_failures, profile.risk.breaker_cooldown_s,
-        f"the drill feed offered {feed.rounds} basket(s) and {accepted} were traded "
-        f"({run.summary.rejects_by_reason or 'no rejects'}); the profile needs "
-        f"{profile.risk.consecutive_failures} consecutive failures",
+    return _feed_result(
+        run, feed, profile, profile_path, rules, before, recordings / sid, "serve",
+        shadow.mirror_guard_off,
     )  # fmt: skip
-    if not problem and run.error:
-        problem = f"the shadow engine stopped: {run.error}"
-    return DrillResult(
-        session=sid,
-        run_id=run_id,
-        run_dir=str(run_dir),
-        profile=str(profile_path),
-        profile_name=profile.name,
-        profile_sha256=profile.sha256(),
-        file_sha256=after,
-        consecutive_failures=profile.risk.consecutive_failures,
-        cooldown_s=profile.risk.breaker_cooldown_s,
-        kills=feed.rounds,
-        baskets_killed=accepted if run.summary.fills == 0 else 0,
-        opened=opened,
-        recovered=recovered,
-        halted=bool(run.summary.halts),
-        problem=problem,
-        feed="serve",
-        fills=run.summary.fills,
-        reconnects=run.feed.reconnects if run.feed is not None else 0,
-        ran_dry=profile.mode == "live",
-        mirror_guard_off=shadow.mirror_guard_off,
-    )
 
 
 def drill_breaker_generated(
@@ -521,8 +492,25 @@ def drill_breaker_generated(
         feed.path, profile, run_id=run_id, alert_rules=rules, mode="drill",
         prepare=lambda engine: guard.append(relax_mirror_guard(engine)),
     )  # fmt: skip
+    return _feed_result(
+        run, feed, profile, profile_path, rules, before, feed.path, "generated", any(guard)
+    )
+
+
+def _feed_result(
+    run: RunJson,
+    feed: DrillSession,
+    profile: Profile,
+    profile_path: Path,
+    rules: AlertRules,
+    before: str,
+    session_dir: Path,
+    feed_name: str,
+    mirror_guard_off: bool,
+) -> DrillResult:
+    """The result of a drill of the generated session (served or replayed in-process)."""
     after = file_sha256(profile_path)
-    run_dir = Path(run.run_dir or feed.path / "runs" / run_id)
+    run_dir = Path(run.run_dir) if run.run_dir else session_dir / "runs" / run.run_id
     opened, recovered = breaker_cycles(run_dir / "alerts.jsonl")
     accepted = run.summary.verdicts.get("accept", 0)
     problem = _problem(
@@ -532,9 +520,11 @@ def drill_breaker_generated(
         f"({run.summary.rejects_by_reason or 'no rejects'}); the profile needs "
         f"{profile.risk.consecutive_failures} consecutive failures",
     )  # fmt: skip
+    if not problem and run.error:
+        problem = f"the drill's engine stopped: {run.error}"
     return DrillResult(
-        session=sid,
-        run_id=run_id,
+        session=session_dir.name,
+        run_id=run.run_id,
         run_dir=str(run_dir),
         profile=str(profile_path),
         profile_name=profile.name,
@@ -548,10 +538,11 @@ def drill_breaker_generated(
         recovered=recovered,
         halted=bool(run.summary.halts),
         problem=problem,
-        feed="generated",
+        feed=feed_name,
         fills=run.summary.fills,
+        reconnects=run.feed.reconnects if run.feed is not None else 0,
         ran_dry=profile.mode == "live",
-        mirror_guard_off=any(guard),
+        mirror_guard_off=mirror_guard_off,
     )
 
 
