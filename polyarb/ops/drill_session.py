@@ -1,4 +1,4 @@
-"""The breaker drill's feed: a generated, drill-only neg-risk session whose baskets cannot fill.
+"""The breaker drill's feed: a generated, drill-only session whose baskets cannot fill.
 
 A recorded day rarely holds the three or more opportunities in a row that the operator's
 profile needs to open its breaker (the bundled neg-risk session has two). The drill

@@ -311,3 +311,26 @@ def test_binary_profiles_replay_feed_is_exit_2_with_the_reason(
     err = capsys.readouterr().err
     assert code == 2
     assert "binary complete sets" in err and "--feed generated" in err and name in err
+
+
+def test_binary_drill_plants_are_refused_with_the_mirror_guard_on(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Proves what the binary drill relaxes and nothing more: replayed with the detector as in
+    any non-drill run (mirror guard on), its plants are all refused as 'unmirrored' and
+    nothing trades; with the guard off (the drill) each plant is traded and killed."""
+    from polyarb.config.profile import load_profile
+    from polyarb.engine.replay import replay
+    from polyarb.ops.drill import relax_mirror_guard
+    from polyarb.ops.drill_session import build_drill_session
+
+    recordings = tmp_path / "recordings"
+    source = import_negrisk(shared_data, recordings)
+    profile = load_profile(BINARY_SHADOW)
+    feed = build_drill_session(source, recordings, "drill-binary", profile)
+    guarded = replay(feed.path, profile, run_id="guarded", mode="drill")
+    assert guarded.summary.verdicts.get("accept", 0) == 0
+    assert guarded.summary.suppressed["binary_complete_set"]["unmirrored"] == feed.rounds
+    drilled = replay(feed.path, profile, run_id="drilled", mode="drill", prepare=relax_mirror_guard)
+    assert drilled.summary.verdicts.get("accept", 0) >= profile.risk.consecutive_failures
+    assert drilled.summary.fills == 0
