@@ -31,6 +31,18 @@ a reconnect). Feed and shadow clock run --speed times faster than the wall, so a
 cool-down takes 300/speed s. The evidence is a new session drill-<profile>-<time>
 with runs/<run-id>/ of mode 'drill'.
 
+Binary complete-set profiles get a drill-only binary market instead: its YES and NO books
+are deliberately inconsistent for one exchange millisecond per plant (asks summing below
+1), which the detector's mirror guard exists to refuse, so the drill run turns that guard
+off (the result says mirror_guard_off); nothing else of the profile changes.
+
+Live-mode profiles run dry: the same shadow path and simulated venue with the profile's
+limits, breaker and alert rules; no key is read and no order leaves the machine (the
+output says 'ran dry'). The evidence carries the profile's sha256.
+
+--feed generated: the same generated session, kept under --recordings, replayed in-process
+(no server, engine time only): seconds, deterministic, the same evidence.
+
 --feed replay: replays the recorded --session through a venue that kills every order
 of the first --kills baskets (the session must offer that many opportunities); the
 run is written as runs/<run-id>/ (mode 'drill') of that session.
@@ -46,9 +58,8 @@ examples:
   polyarb drill breaker --profile P --feed replay --session shadow-day-12 --kills 3
 
 exit codes: 0 the breaker opened and recovered; 1 it did not (the reason on stderr);
-2 bad input, or a profile no drill feed can make trade (binary complete sets: one
-mirrored book never shows a basket; the reason is printed). See
-docs/PRODUCTION_RUNBOOK.md (Breaker drill).
+2 bad input (e.g. --feed replay with a binary profile: a recorded feed never shows it an
+edge). See docs/PRODUCTION_RUNBOOK.md (Breaker drill).
 """
 
 
@@ -64,15 +75,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", type=Path, required=True, help="the operator's profile YAML")
     p.add_argument(
         "--feed",
-        choices=("serve", "replay"),
+        choices=("serve", "generated", "replay"),
         default="serve",
-        help="serve: loopback polyarb serve + shadow path (default); replay: a recorded session",
+        help="serve: loopback polyarb serve + shadow path (default); generated: the same drill "
+        "session replayed in-process; replay: a recorded session",
     )
     p.add_argument(
         "--session",
         default="negrisk-2028-dem-nominee",
         help="session id under --recordings, or a path: the neg-risk event to plant baskets "
-        "in (serve) or the session to replay (replay); default negrisk-2028-dem-nominee",
+        "in (serve, generated) or the session to replay (replay); default negrisk-2028-dem-nominee",
     )
     p.add_argument(
         "--speed",
@@ -94,7 +106,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from polyarb.config.profile import ProfileError
-    from polyarb.ops.drill import drill_breaker, drill_breaker_served
+    from polyarb.ops.drill import drill_breaker, drill_breaker_generated, drill_breaker_served
     from polyarb.ops.drill_session import DrillInputError
     from polyarb.recording.reader import SessionError, SessionReader
 
@@ -111,6 +123,10 @@ def run(args: argparse.Namespace) -> int:
         if args.feed == "serve":
             result = drill_breaker_served(
                 path, args.profile, Path(args.recordings), speed=args.speed, run_id=args.run_id
+            )
+        elif args.feed == "generated":
+            result = drill_breaker_generated(
+                path, args.profile, Path(args.recordings), run_id=args.run_id
             )
         else:
             result = drill_breaker(path, args.profile, kills=args.kills, run_id=args.run_id)
@@ -130,6 +146,16 @@ def run(args: argparse.Namespace) -> int:
             f"(threshold {result.consecutive_failures}, cool-down {result.cooldown_s} s); "
             f"run {result.run_dir}"
         )
+        if result.ran_dry:
+            print(
+                f"ran dry: profile mode 'live', drilled on the simulated venue (no key read, no "
+                f"order sent); the evidence counts for sha256 {result.profile_sha256[:12]}"
+            )
+        if result.mirror_guard_off:
+            print(
+                "binary drill: the detector's mirror guard was off for this run, so the "
+                "planted inconsistent YES/NO books reached the profile's sizing and risk"
+            )
     if not result.ok:
         print(f"polyarb drill: {result.problem}", file=sys.stderr)
         return 1

@@ -114,11 +114,14 @@ def replay(
     live: bool = False,
     mode: RunMode = "replay",
     cache: bool = False,
+    prepare: Callable[[Engine], None] | None = None,
 ) -> RunJson:
     """Replay ``session`` with ``profile`` into ``<session>/runs/<run_id>/``; returns run.json.
 
     ``cache`` reads the decoded-session cache, building it first when it is missing,
     stale or corrupt (said in the run log): the same decisions, without parsing.
+    ``prepare`` sees the engine before the first row (the binary breaker drill turns off
+    the mirror guard of its inconsistent drill feed: polyarb.ops.drill).
 
     With ``sink`` given, rows go there instead and no folder is written. ``venue``
     replaces the simulated venue (a live recording replays with ``UserRowVenue``; the
@@ -132,6 +135,8 @@ def replay(
     engine = Engine(
         start, profile, out, alert_rules=alert_rules, updates=later, venue=venue, live=live
     )
+    if prepare is not None:
+        prepare(engine)
     out.log(
         f"replay session={reader.id} profile={profile.name} sha256={profile.sha256()} "
         f"run_id={run_id}"

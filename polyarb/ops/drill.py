@@ -11,8 +11,16 @@ A drill proves that the circuit breaker opens after the profile's
   until the breaker has opened and closed. Its clock runs ``speed`` times faster than the wall
   (the server plays at the same speed), so a 300 s cool-down passes in 300/speed s and the
   engine sees the session's own timing. The recorded session is the evidence.
+* ``generated`` (:func:`drill_breaker_generated`): the same generated session, written under
+  ``recordings`` and replayed in-process (no server, engine time only): quick, deterministic.
 * ``replay`` (:func:`drill_breaker`): a recorded session replayed through :class:`FaultVenue`,
   which kills every order of the first ``kills`` baskets. Time is engine time (the rows).
+
+Binary complete-set profiles get a binary drill market whose plants are inconsistent books
+(:mod:`polyarb.ops.drill_session`); the run turns the detector's mirror guard off
+(:func:`relax_mirror_guard`), as no mirrored feed can show a binary edge. Live-mode profiles
+run dry: the same shadow path and simulated venue (no key, no order leaves the machine),
+their limits, breaker and alert rules, and run.json carries their sha256 (``ran_dry``).
 
 Either way the fault is never in the profile; its file's sha256 is checked before and after.
 The run's ``mode`` is ``drill``; promote-check counts its CIRCUIT_BREAKER_OPEN fired → cleared
@@ -31,11 +39,14 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
+from polyarb.alerts import AlertRules
 from polyarb.clock import WallClock
+from polyarb.config.profile import Profile
+from polyarb.engine import Engine
 from polyarb.execution.orders import KILLED, Order, OrderResult
 from polyarb.execution.venue_api import BookView, UserUpdate, Venue
+from polyarb.ops.drill_session import DrillSession
 from polyarb.protocol.markets import MarketMeta
 from polyarb.runs.runjson import RunJson, RunMode
 from polyarb.shadow.runner import ShadowOptions, ShadowRun
@@ -145,6 +156,10 @@ class DrillResult:
     """Fills the drill's run made: a drill's baskets are meant to fail, so normally 0."""
     reconnects: int = 0
     """Served drill: feed reconnects (the server cuts the first connection mid cool-down)."""
+    ran_dry: bool = False
+    """A live-mode profile drilled on the simulated venue (dry run): no order left the machine."""
+    mirror_guard_off: bool = False
+    """Binary drill: the detector's mirror guard was off so the inconsistent plants reach it."""
 
     @property
     def ok(self) -> bool:
@@ -159,6 +174,23 @@ class DrillResult:
 def file_sha256(path: Path) -> str:
     """sha256 of a file's bytes: the drill proves it did not change the profile file."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def relax_mirror_guard(engine: Engine) -> bool:
+    """Turn off the binary detector's mirror guard for a drill run; True if there was one.
+
+    A binary drill's plants are inconsistent books (drill_session); the guard exists to
+    refuse them, so with it on no feed can make a binary profile trade. Nothing else of the
+    detector, the profile's sizing, risk, breaker or alert rules changes.
+    """
+    from polyarb.detect.binary import BinaryCompleteSet
+
+    found = False
+    for detector in engine.detectors:
+        if isinstance(detector, BinaryCompleteSet):
+            detector.require_mirror = False
+            found = True
+    return found
 
 
 def breaker_cycles(alerts_jsonl: Path) -> tuple[int, int]:
@@ -183,13 +215,19 @@ def drill_breaker(
     from polyarb.engine.replay import replay
     from polyarb.execution.latency import Latency
     from polyarb.execution.venue import SimVenue
-    from polyarb.ops.drill_session import DrillInputError, untradable_reason
+    from polyarb.ops.drill_session import DrillInputError, is_binary_drill, untradable_reason
     from polyarb.recording.reader import SessionReader
 
     before = file_sha256(profile_path)
     profile = load_profile(profile_path)
     if reason := untradable_reason(profile):
         raise DrillInputError(reason)
+    if is_binary_drill(profile):
+        raise DrillInputError(
+            f"profile {profile.name!r} trades binary complete sets: a recorded (consistent, "
+            "mirrored) feed never shows one an edge, so --feed replay cannot open its breaker; "
+            "use --feed serve (default) or --feed generated, which plant inconsistent books"
+        )
     rules = rules_for_profile(profile_path, profile.alerts)
     reader = SessionReader(session)
     # The engine hands every market to the venue (update_market) before the first row.
@@ -232,6 +270,7 @@ def drill_breaker(
         halted=bool(run.summary.halts),
         problem=problem,
         fills=run.summary.fills,
+        ran_dry=profile.mode == "live",
     )
 
 
@@ -265,6 +304,12 @@ class DrillShadowRun(ShadowRun):
         self.recovered = 0
         self._was_open = False
         super().__init__(opts)
+        self.mirror_guard_off = relax_mirror_guard(self.engine)
+
+    def accepts(self, profile: Profile) -> bool:
+        # A live-mode profile runs dry here: MODE stays dry_run, so the engine is not live
+        # (no kill switch, simulated venue) while the profile's limits and breaker are its own.
+        return True
 
     def run_mode(self) -> RunMode:
         return "drill"
@@ -366,8 +411,6 @@ def drill_breaker_served(
     if reason := untradable_reason(profile):
         raise DrillInputError(reason)
     rules = rules_for_profile(profile_path, profile.alerts)
-    if profile.mode != "dry_run":
-        raise DrillInputError(live_reason(profile_path, profile.mode, rules.rule(BREAKER_RULE)))
     sid = session_id or drill_session_id(recordings, profile.name)
     with tempfile.TemporaryDirectory(prefix="polyarb-drill-") as tmp:
         feed = build_drill_session(source, Path(tmp), "drill-feed", profile, rounds=rounds)
@@ -415,8 +458,59 @@ def drill_breaker_served(
             run = asyncio.run(main())
         finally:
             _stop_serve(proc)
+    return _feed_result(
+        run, feed, profile, profile_path, rules, before, recordings / sid, "serve",
+        shadow.mirror_guard_off,
+    )  # fmt: skip
+
+
+def drill_breaker_generated(
+    source: Path,
+    profile_path: Path,
+    recordings: Path,
+    *,
+    run_id: str = "drill-breaker",
+    session_id: str | None = None,
+) -> DrillResult:
+    """The served drill's generated session, kept under ``recordings`` and replayed in-process.
+
+    Same plants, profile and evidence (a ``source.mode: drill`` session with a mode-``drill``
+    run) as :func:`drill_breaker_served`, without the server and the wall clock.
+    """
+    from polyarb.alerts import rules_for_profile
+    from polyarb.config.profile import load_profile
+    from polyarb.engine.replay import replay
+    from polyarb.ops.drill_session import build_drill_session
+
+    before = file_sha256(profile_path)
+    profile = load_profile(profile_path)
+    rules = rules_for_profile(profile_path, profile.alerts)
+    sid = session_id or drill_session_id(recordings, profile.name)
+    feed = build_drill_session(source, recordings, sid, profile)
+    guard: list[bool] = []
+    run = replay(
+        feed.path, profile, run_id=run_id, alert_rules=rules, mode="drill",
+        prepare=lambda engine: guard.append(relax_mirror_guard(engine)),
+    )  # fmt: skip
+    return _feed_result(
+        run, feed, profile, profile_path, rules, before, feed.path, "generated", any(guard)
+    )
+
+
+def _feed_result(
+    run: RunJson,
+    feed: DrillSession,
+    profile: Profile,
+    profile_path: Path,
+    rules: AlertRules,
+    before: str,
+    session_dir: Path,
+    feed_name: str,
+    mirror_guard_off: bool,
+) -> DrillResult:
+    """The result of a drill of the generated session (served or replayed in-process)."""
     after = file_sha256(profile_path)
-    run_dir = Path(run.run_dir or recordings / sid / "runs" / run_id)
+    run_dir = Path(run.run_dir) if run.run_dir else session_dir / "runs" / run.run_id
     opened, recovered = breaker_cycles(run_dir / "alerts.jsonl")
     accepted = run.summary.verdicts.get("accept", 0)
     problem = _problem(
@@ -427,10 +521,10 @@ def drill_breaker_served(
         f"{profile.risk.consecutive_failures} consecutive failures",
     )  # fmt: skip
     if not problem and run.error:
-        problem = f"the shadow engine stopped: {run.error}"
+        problem = f"the drill's engine stopped: {run.error}"
     return DrillResult(
-        session=sid,
-        run_id=run_id,
+        session=session_dir.name,
+        run_id=run.run_id,
         run_dir=str(run_dir),
         profile=str(profile_path),
         profile_name=profile.name,
@@ -444,9 +538,11 @@ def drill_breaker_served(
         recovered=recovered,
         halted=bool(run.summary.halts),
         problem=problem,
-        feed="serve",
+        feed=feed_name,
         fills=run.summary.fills,
         reconnects=run.feed.reconnects if run.feed is not None else 0,
+        ran_dry=profile.mode == "live",
+        mirror_guard_off=mirror_guard_off,
     )
 
 
@@ -474,19 +570,3 @@ def _problem(
             "cool-down passed (engine time)"
         )
     return ""
-
-
-def live_reason(profile_path: Path, mode: str, breaker_rule: Any) -> str:
-    """Why the served drill does not run a live-mode profile (exit 2)."""
-    why = (
-        f"{profile_path}: mode {mode!r}. In a live run {BREAKER_RULE} is a halting alert "
-        "(its alert rules say halts: true), so the kill switch cancels every order and seals "
-        "the run when the breaker opens: a live breaker never recovers by design"
-        if getattr(breaker_rule, "halts", False)
-        else f"{profile_path}: mode {mode!r}; the served drill runs the shadow path (dry_run)"
-    )
-    return (
-        why + ". Promote-check asks for breaker evidence of the Phase 0 shadow profile only "
-        "(phase1.min_breaker_recoveries): drill that one, or this profile's breaker logic on a "
-        "recorded session with --feed replay"
-    )

@@ -114,8 +114,12 @@ class ShadowRun:
         """run.json's ``mode`` and the session source's (``polyarb.ops.drill``: ``drill``)."""
         return "shadow" if self.MODE == "dry_run" else "live"
 
+    def accepts(self, profile: Profile) -> bool:
+        """Whether this runner runs ``profile`` (the breaker drill runs live ones dry)."""
+        return profile.mode == self.MODE
+
     def __init__(self, opts: ShadowOptions) -> None:
-        if opts.profile.mode != self.MODE:
+        if not self.accepts(opts.profile):
             raise ShadowError(
                 f"profile {opts.profile.name!r} has mode {opts.profile.mode!r}: shadow runs "
                 "dry_run profiles only (live trading is not reachable from shadow mode)"
