@@ -24,6 +24,7 @@ from typing import Any
 import msgspec
 
 from polyarb.alerts import AlertEvaluator, AlertRules, HealthSnapshot, TickWindow, tick_health
+from polyarb.alerts.rules import AlertEvent
 from polyarb.config.profile import Profile, micro
 from polyarb.detect import Opportunity, build_detectors
 from polyarb.engine.books import BookState, OpenEvent
@@ -47,6 +48,7 @@ from polyarb.execution.orders import Fill
 from polyarb.execution.user_venue import UserRowVenue
 from polyarb.execution.venue_api import Venue
 from polyarb.ledger import Ledger
+from polyarb.ledger.settlement import SETTLEMENT_PREFIX, book_step
 from polyarb.protocol.markets import MarketMeta
 from polyarb.protocol.parser import parse_frame
 from polyarb.risk import RiskManager, RiskVerdict
@@ -181,6 +183,12 @@ class Engine:
         self._peak_pnl = 0
         self._metric_last: dict[str, int] = {}
         self._book_counts: tuple[int, ...] = ()
+        # Live with settlement.auto: the runner settles on chain and records the outcome as a
+        # settlement user row; only that row books it (docs/chain.md §Automatic settlement).
+        self._chain_settles = profile.settlement.auto and not self.venue.simulated
+        self._awaiting: dict[str, str | None] = {}
+        """Resolved markets held, waiting for their settlement row: market → feed's winner."""
+        self._to_settle: list[str] = []
 
     # -- the one entry point ---------------------------------------------------------
 
@@ -251,6 +259,11 @@ class Engine:
         summary = self.summary()
         self.sink.log(f"finish seq={seq} " + json.dumps(summary.to_dict(), sort_keys=True))
         return summary
+
+    def drain_settlements(self) -> list[str]:
+        """Markets resolved while held since the last call: a live runner settles them on chain."""
+        out, self._to_settle = self._to_settle, []
+        return out
 
     def drain_resync(self) -> list[str]:
         """Assets whose book failed its hash since the last call: a live feed resubscribes them."""
@@ -356,19 +369,60 @@ class Engine:
             # The ledger still learns the winner: a live fill answered after this settles then.
             self.ledger.settle(ev.market, ev.winning_asset_id)
             return
+        if self._chain_settles:
+            self._awaiting[ev.market] = ev.winning_asset_id
+            self._to_settle.append(ev.market)
+            self.sink.log(f"settle {ev.market}: on chain, booked when its settlement row arrives")
+            return
         cost = self.ledger.exposure(ev.market)
         payout = self.ledger.settle(ev.market, ev.winning_asset_id)
+        self._settled(seq, ev.market, held, cost, payout, {"winning_asset_id": ev.winning_asset_id})
+
+    def _settled(
+        self, seq: int, market: str, held: list[str], cost: int, payout: int, detail: dict[str, Any]
+    ) -> None:
         self.settlements += 1
         self._decision(
             seq,
-            f"settle:{ev.market}:{seq}",
+            f"settle:{market}:{seq}",
             "settle",
-            market=ev.market,
+            market=market,
             assets=sorted(held),
             price=payout,
-            detail={"winning_asset_id": ev.winning_asset_id, "cost": cost, "payout": payout},
+            detail={**detail, "cost": cost, "payout": payout},
         )
-        self.sink.row("pnl", self.ledger.snapshot(seq, now))
+        self.sink.row("pnl", self.ledger.snapshot(seq, self.now_ns))
+
+    def _on_settlement(self, seq: int, payload: str) -> None:
+        """A live run's on-chain settlement (:mod:`polyarb.ledger.settlement`): book its steps
+        (the receipts' gas), close the market when it settled, write its alerts."""
+        row = json.loads(payload)
+        market = str(row["market"])
+        for data in row.get("alerts") or []:
+            alert = AlertEvent(**data)
+            self.sink.row("alerts", alert.row())
+            self.sink.alert(alert.to_json())
+            self.sink.log(f"alert {alert.state} {alert.level} {alert.message}")
+            self.alerts_fired += alert.state == "fired"
+        if row.get("error"):
+            self.sink.log(f"settle {market} on chain: {row['error']}")
+        if market not in self._awaiting:
+            self.sink.log(f"settle {market}: settlement row for a market not awaiting one")
+            return
+        held = sorted(a for a, m in self.ledger.open_assets().items() if m == market)
+        cost = self.ledger.exposure(market)
+        cash, gas = self.ledger.cash, self.ledger.gas_paid
+        closed = False
+        for step in row.get("steps") or []:
+            book_step(self.ledger, step, market)
+            closed = closed or step["do"] in ("redeem", "close")
+        if closed:
+            winner = self._awaiting.pop(market)
+            payout = self.ledger.cash - cash + self.ledger.gas_paid - gas
+            detail = {"winning_asset_id": winner, "via": "chain", "gas": self.ledger.gas_paid - gas}
+            self._settled(seq, market, held, cost, payout, detail)
+        elif row.get("steps"):
+            self.sink.row("pnl", self.ledger.snapshot(seq, self.now_ns))
 
     # -- boundaries and opportunities ------------------------------------------------
 
@@ -606,6 +660,9 @@ class Engine:
 
     def _on_user(self, seq: int, now: int, payload: str) -> None:
         """A user-channel frame or recorded REST answer: the only source of live fills."""
+        if payload.startswith(SETTLEMENT_PREFIX):
+            self._on_settlement(seq, payload)
+            return
         update = self.venue.on_user(seq, now, payload)
         for note in update.notes:
             self.sink.log(note)
