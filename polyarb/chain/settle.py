@@ -243,8 +243,9 @@ class SettleWorker:
             except SettlementFailed as exc:
                 self._push(exc.result.row(market, str(exc)))
                 return
-            except ChainError as exc:
-                self._push(SettleResult(condition_id, resolved=False).row(market, str(exc)))
+            except Exception as exc:  # any failure still answers, or the ledger waits forever
+                error = f"{type(exc).__name__}: {exc}"
+                self._push(SettleResult(condition_id, resolved=False).row(market, error))
                 return
             if result.resolved or waited >= self._wait_s:
                 error = "" if result.resolved else f"not resolved on chain after {waited:.0f}s"

@@ -110,6 +110,9 @@ class LiveRun(ShadowRun):
 
     def __init__(self, opts: LiveOptions) -> None:
         self.live_opts = opts
+        if opts.shadow.profile.settlement.auto and not opts.rpc_url:
+            # Refused before any exchange call: the ledger would wait for rows never sent.
+            raise LiveError("settlement.auto: true needs a Polygon RPC (POLYGON_RPC_URL) to settle")
         self.client = PolymarketClient(opts.clob_url, opts.private_key, policy=opts.policy)
         self.startup = self._reconcile_startup(opts)
         creds = self.client.creds
@@ -154,6 +157,7 @@ class LiveRun(ShadowRun):
         opts.shadow.health = self.monitor.fields
         self.settle_worker = self._settle_worker(opts)
         self._settling: list[Future[None]] = []
+        self.settlements_sent = 0
         super().__init__(opts.shadow)
 
     # -- wiring -------------------------------------------------------------------------
@@ -161,10 +165,8 @@ class LiveRun(ShadowRun):
     def _settle_worker(self, opts: LiveOptions) -> SettleWorker | None:
         """With ``settlement.auto``: the wallet's on-chain settler (docs/chain.md)."""
         profile = opts.shadow.profile
-        if not profile.settlement.auto:
+        if not profile.settlement.auto or not opts.rpc_url:
             return None
-        if not opts.rpc_url:
-            raise LiveError("settlement.auto: true needs a Polygon RPC (POLYGON_RPC_URL) to settle")
         from polyarb.chain.ctf import Ctf  # web3: only when settling on chain
         from polyarb.chain.settle import Settler, SettleWorker
         from polyarb.chain.wallet import Wallet
@@ -183,6 +185,7 @@ class LiveRun(ShadowRun):
         if worker is not None and kind == "frame":
             # The engine only marks the market; the transactions run on the worker's thread.
             for market in self.engine.drain_settlements():
+                self.settlements_sent += 1
                 self._settling.append(worker.submit(market, market))
 
     def settling(self) -> bool:
@@ -526,6 +529,7 @@ class LiveRun(ShadowRun):
             "user_channel_drops": self.user_drops,
             "rest_reconciliations": self.rest_reconciles,
             "late_rows": self.late_rows,
+            "settlements_sent": self.settlements_sent,
             "client": _stats(self.client.stats),
             "kill": self.kill,
             "account": {
