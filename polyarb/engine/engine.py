@@ -47,7 +47,7 @@ from polyarb.execution.calibration import CalibrationShadow
 from polyarb.execution.orders import Fill
 from polyarb.execution.user_venue import UserRowVenue
 from polyarb.execution.venue_api import Venue
-from polyarb.ledger import Ledger
+from polyarb.ledger import Ledger, LedgerError
 from polyarb.ledger.settlement import SETTLEMENT_PREFIX, book_step
 from polyarb.protocol.markets import MarketMeta
 from polyarb.protocol.parser import parse_frame
@@ -414,7 +414,12 @@ class Engine:
         cash, gas = self.ledger.cash, self.ledger.gas_paid
         closed = False
         for step in row.get("steps") or []:
-            book_step(self.ledger, step, market)
+            try:
+                book_step(self.ledger, step, market)
+            except LedgerError as exc:
+                # The chain moved what the ledger does not hold: say so, keep trading.
+                self.sink.log(f"settle {market}: ledger disagrees with the chain: {exc}")
+                continue
             closed = closed or step["do"] in ("redeem", "close")
         if closed:
             winner = self._awaiting.pop(market)

@@ -68,7 +68,14 @@ def _table(engine: Engine, name: str) -> list[dict[str, Any]]:
     return list(engine.sink.tables.get(name, []))  # type: ignore[attr-defined]
 
 
-def _start(chain, profile_path: Path, name: str, wallet_cls=Wallet, give_no: int = 0):  # type: ignore[no-untyped-def]
+def _start(
+    chain,
+    profile_path: Path,
+    name: str,
+    wallet_cls=Wallet,
+    give_no: int = 0,
+    carried: int | None = None,
+):  # type: ignore[no-untyped-def]
     """A condition split into SETS complete sets (less ``give_no`` NO shares given away
     on chain); the wallet's shares carried into a fresh driver by its startup row."""
     profile = load_profile(profile_path)
@@ -88,8 +95,9 @@ def _start(chain, profile_path: Path, name: str, wallet_cls=Wallet, give_no: int
     driver = Driver(meta, profile, None)
     driver.worker = SettleWorker(settler, driver.pushed.append, wait_s=0)
     carry = [
-        {"market": cid, "asset_id": t, "size": ctf.balance(t), "cost": ctf.balance(t) // 2}
+        {"market": cid, "asset_id": t, "size": n, "cost": n // 2}
         for t in (yes, no)
+        for n in [ctf.balance(t) if carried is None else carried]
     ]
     driver.feed("user", json.dumps({"rest": "startup", "carry": carry}))
     return ctf, driver, cid, qid
@@ -183,6 +191,7 @@ def test_gas_over_the_limit_reaches_the_runs_alerts_table(chain137, make_profile
         ("SETTLEMENT_GAS_HIGH", "cleared"),
     ]
     assert driver.engine.alerts_fired == 1
+    assert len(driver.engine.sink.alert_lines) == 2  # type: ignore[attr-defined]
     driver.engine.finish()
     assert _table(driver.replay(), "alerts") == alerts
 
@@ -212,3 +221,16 @@ def test_unresolved_on_chain_leaves_the_position_open(chain137, make_profile) ->
     assert "not resolved on chain" in json.loads(row[2])["error"]
     assert len(driver.engine.ledger.open_assets()) == 2
     assert ctf.balance(meta.token_ids[0]) == SETS
+
+
+def test_chain_holding_more_than_the_ledger_does_not_stop_the_engine(
+    chain137, make_profile
+) -> None:
+    """The chain merges 4 sets the ledger holds only 1 of (the books disagree): before, a
+    LedgerError would have stopped the live run; now it is logged and the market closes."""
+    _ctf, driver, cid, qid = _start(chain137, make_profile(), "auto-disagree", carried=1_000_000)
+    _resolve(chain137, driver, qid, [1, 0])
+    engine = driver.engine
+    logs = "\n".join(engine.sink.lines)  # type: ignore[attr-defined]
+    assert f"settle {cid}: ledger disagrees with the chain" in logs
+    assert engine.ledger.open_assets() == {} and engine.settlements == 1
