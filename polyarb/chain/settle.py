@@ -51,11 +51,16 @@ class SettleResult:
     """What the ledger books, in order (:func:`book_step`): JSON-safe, so a live run
     records them and its replay books the same without a chain."""
 
-    def row(self, market: str, error: str = "") -> str:
-        """The recorded ``user`` row a live run feeds its engine (docs/chain.md)."""
+    def row(self, market: str, error: str = "", decision: str = "") -> str:
+        """The recorded ``user`` row a live run feeds its engine (docs/chain.md).
+
+        ``decision``: the merge decision id of a basket's complete sets merged before
+        resolution (:meth:`Settler.merge`); empty for a resolution's settlement.
+        """
         return json.dumps(
             {
                 "rest": SETTLEMENT_ROW,
+                "decision": decision,
                 "market": market,
                 "condition_id": self.condition_id,
                 "resolved": self.resolved,
@@ -113,12 +118,7 @@ class Settler:
             return result
         result.resolved = True
         ids = self.ctf.token_ids(condition_id)
-        # Approve an adapter operator up front, so a retried merge never loses its gas.
-        approval = self.ctf.ensure_operator_approval()
-        if approval is not None:
-            result.approvals.append(approval)
-            gas = approval.gas_cost(self.ctf.pol_usd_micro)
-            self._step(result, ledger, market, {"do": "gas", "gas": gas, "tx": approval.tx_hash})
+        self._approve(result, ledger, market)
         sets = min(self.ctf.balance(t) for t in ids)
         if sets > 0:
             self._run(result, ledger, market, lambda: self.ctf.merge(condition_id, sets))
@@ -131,6 +131,24 @@ class Settler:
                 result, ledger, market, {"do": "close", "winning_token_id": winner(ids, payouts)}
             )
         return result
+
+    def merge(
+        self, condition_id: str, sets: int, ledger: Ledger | None = None, market: str | None = None
+    ) -> SettleResult:
+        """Merge ``sets`` complete sets now (a live ``merge`` basket, before resolution),
+        with the same retries, gas booking and gas alert as :meth:`settle`."""
+        result = SettleResult(condition_id, resolved=False)
+        self._approve(result, ledger, market)
+        self._run(result, ledger, market, lambda: self.ctf.merge(condition_id, sets))
+        return result
+
+    def _approve(self, result: SettleResult, ledger: Ledger | None, market: str | None) -> None:
+        # Approve an adapter operator up front, so a retried merge never loses its gas.
+        approval = self.ctf.ensure_operator_approval()
+        if approval is not None:
+            result.approvals.append(approval)
+            gas = approval.gas_cost(self.ctf.pol_usd_micro)
+            self._step(result, ledger, market, {"do": "gas", "gas": gas, "tx": approval.tx_hash})
 
     def _step(
         self, result: SettleResult, ledger: Ledger | None, market: str | None, step: dict[str, Any]
@@ -232,6 +250,12 @@ class SettleWorker:
         """Settle ``condition_id`` (the engine's ``market``) in the background."""
         return self._pool.submit(self._settle, market, condition_id)
 
+    def submit_merge(
+        self, market: str, condition_id: str, sets: int, decision: str
+    ) -> Future[None]:
+        """Merge a completed basket's ``sets`` in the background (decision id ``decision``)."""
+        return self._pool.submit(self._merge, market, condition_id, sets, decision)
+
     def close(self, *, wait: bool = True) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=not wait)
 
@@ -253,3 +277,15 @@ class SettleWorker:
                 return
             self._sleep(self._poll_s)
             waited += self._poll_s
+
+    def _merge(self, market: str, condition_id: str, sets: int, decision: str) -> None:
+        try:
+            result = self.settler.merge(condition_id, sets, None, market)
+        except SettlementFailed as exc:
+            self._push(exc.result.row(market, str(exc), decision))
+            return
+        except Exception as exc:  # any failure still answers: the sets stay held
+            error = f"{type(exc).__name__}: {exc}"
+            self._push(SettleResult(condition_id, resolved=False).row(market, error, decision))
+            return
+        self._push(result.row(market, "", decision))

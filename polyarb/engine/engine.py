@@ -183,12 +183,15 @@ class Engine:
         self._peak_pnl = 0
         self._metric_last: dict[str, int] = {}
         self._book_counts: tuple[int, ...] = ()
-        # Live with settlement.auto: the runner settles on chain and records the outcome as a
-        # settlement user row; only that row books it (docs/chain.md §Automatic settlement).
+        # Live with settlement.auto: the runner merges and settles on chain and records the
+        # outcome as a settlement user row; only that row books it (docs/chain.md).
         self._chain_settles = profile.settlement.auto and not self.venue.simulated
         self._awaiting: dict[str, str | None] = {}
         """Resolved markets held, waiting for their settlement row: market → feed's winner."""
         self._to_settle: list[str] = []
+        self._to_merge: list[tuple[str, int, str]] = []
+        """Live ``merge`` baskets' complete sets for the runner to merge on chain:
+        (market, sets, merge decision id); booked when the settlement row arrives."""
 
     # -- the one entry point ---------------------------------------------------------
 
@@ -263,6 +266,11 @@ class Engine:
     def drain_settlements(self) -> list[str]:
         """Markets resolved while held since the last call: a live runner settles them on chain."""
         out, self._to_settle = self._to_settle, []
+        return out
+
+    def drain_merges(self) -> list[tuple[str, int, str]]:
+        """Completed live ``merge`` baskets since the last call: (market, sets, decision id)."""
+        out, self._to_merge = self._to_merge, []
         return out
 
     def drain_resync(self) -> list[str]:
@@ -378,6 +386,33 @@ class Engine:
         payout = self.ledger.settle(ev.market, ev.winning_asset_id)
         self._settled(seq, ev.market, held, cost, payout, {"winning_asset_id": ev.winning_asset_id})
 
+    def _merged_on_chain(self, seq: int, market: str, row: dict[str, Any]) -> None:
+        gas = self.ledger.gas_paid
+        sets = 0
+        assets: list[str] = []
+        for step in row.get("steps") or []:
+            try:
+                book_step(self.ledger, step, market)
+            except LedgerError as exc:
+                self.sink.log(f"merge {market}: ledger disagrees with the chain: {exc}")
+                continue
+            if step["do"] == "merge":
+                sets += int(step["size"])
+                assets = list(step["token_ids"])
+        if sets:
+            self.merges += 1
+            self._decision(
+                seq,
+                str(row["decision"]),
+                "merge",
+                market=market,
+                assets=assets,
+                size=sets,
+                detail={"via": "merge", "chain": True, "gas": self.ledger.gas_paid - gas},
+            )
+        if row.get("steps"):
+            self.sink.row("pnl", self.ledger.snapshot(seq, self.now_ns))
+
     def _settled(
         self, seq: int, market: str, held: list[str], cost: int, payout: int, detail: dict[str, Any]
     ) -> None:
@@ -406,6 +441,9 @@ class Engine:
             self.alerts_fired += alert.state == "fired"
         if row.get("error"):
             self.sink.log(f"settle {market} on chain: {row['error']}")
+        if row.get("decision"):
+            self._merged_on_chain(seq, market, row)
+            return
         if market not in self._awaiting:
             self.sink.log(f"settle {market}: settlement row for a market not awaiting one")
             return
@@ -779,7 +817,10 @@ class Engine:
             return
         if opp.settles == "merge":
             sets = min(self.ledger.position(a) for a in opp.assets)
-            if sets > 0:
+            if sets > 0 and self._chain_settles:
+                # Live, settlement.auto: a transaction the runner sends; its row books it.
+                self._to_merge.append((opp.market, sets, f"{opp.opportunity_id}/merge"))
+            elif sets > 0:
                 self.ledger.merge(opp.market, opp.assets, sets, self._gas)
                 self._after_merge(opp, seq, sets, "merge")
         elif opp.settles == "convert" and outcome.matched_size > 0:

@@ -182,11 +182,13 @@ class LiveRun(ShadowRun):
     def _on_row(self, kind: str, payload: str, recv_ns: int, mono_ns: int, conn_id: int) -> None:
         super()._on_row(kind, payload, recv_ns, mono_ns, conn_id)
         worker = self.settle_worker
-        if worker is not None and kind == "frame":
+        if worker is not None and kind in ("frame", "user"):
             # The engine only marks the market; the transactions run on the worker's thread.
             for market in self.engine.drain_settlements():
                 self.settlements_sent += 1
                 self._settling.append(worker.submit(market, market))
+            for market, sets, decision in self.engine.drain_merges():
+                self._settling.append(worker.submit_merge(market, market, sets, decision))
 
     def settling(self) -> bool:
         """A settlement is still on its way to the chain (its row not yet recorded)."""

@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from test_settle import FlakyWallet
 
 from polyarb.chain.ctf import Ctf
@@ -20,12 +22,17 @@ from polyarb.chain.localchain import artifact, report_payouts
 from polyarb.chain.settle import Settler, SettleWorker
 from polyarb.chain.wallet import Wallet
 from polyarb.config.profile import Profile, load_profile
+from polyarb.detect.binary import BinaryCompleteSet
 from polyarb.engine import Engine, MemorySink
 from polyarb.env import Secret
-from polyarb.execution.user_venue import UserRowVenue
+from polyarb.execution.user_venue import UserRowVenue, order_row, sendable
 from polyarb.protocol.markets import MarketMeta
+from polyarb.units import format_fixed
 
 SETS = 4_000_000
+T0_NS = 1_800_000_000_000 * 1_000_000
+STEP_NS = 50_000_000
+"""Rows 50 ms apart: longer than an event's quiet period, so each tick closes one."""
 Row = tuple[int, str, str, int]
 
 
@@ -40,13 +47,16 @@ class Driver:
         self.submitted: list[str] = []
 
     def feed(self, kind: str, payload: str) -> None:
-        row = (1_000 + len(self.rows), kind, payload, 1_000 if kind == "user" else 0)
+        row = (T0_NS + len(self.rows) * STEP_NS, kind, payload, 1_000 if kind == "user" else 0)
         self.rows.append(row)
         self.engine.on_frame(len(self.rows) - 1, row[0], kind, payload, row[3])
         for market in self.engine.drain_settlements():
             self.submitted.append(market)
             assert self.worker is not None
             self.worker.submit(market, market).result()  # the runner does not wait; a test does
+        for market, sets, decision in self.engine.drain_merges():
+            assert self.worker is not None
+            self.worker.submit_merge(market, market, sets, decision).result()
         for payload in self.pushed[:]:
             self.pushed.remove(payload)
             self.feed("user", payload)
@@ -61,7 +71,11 @@ class Driver:
 
 
 def _engine(meta: MarketMeta, profile: Profile) -> Engine:
-    return Engine([meta], profile, MemorySink(), venue=UserRowVenue({}), live=True)
+    engine = Engine([meta], profile, MemorySink(), venue=UserRowVenue({}), live=True)
+    # The CLOB mirrors YES and NO books, so a buy-both arb never shows in a mirrored book;
+    # the merge-basket test needs one, so the detector here accepts unmirrored books.
+    engine.detectors = [BinaryCompleteSet(profile, [meta], require_mirror=False)]
+    return engine
 
 
 def _table(engine: Engine, name: str) -> list[dict[str, Any]]:
@@ -90,7 +104,7 @@ def _start(
             "give NO away",
             erc1155.functions.safeTransferFrom(me, chain.oracle, int(no), give_no, b""),
         )
-    meta = MarketMeta(cid, "q?", name, (yes, no), ("Yes", "No"), 10_000, 5_000_000)
+    meta = MarketMeta(cid, "q?", name, (yes, no), ("Yes", "No"), 10_000, 1_000_000)
     settler = Settler(ctf, profile.settlement, sleep=lambda s: None)
     driver = Driver(meta, profile, None)
     driver.worker = SettleWorker(settler, driver.pushed.append, wait_s=0)
@@ -98,6 +112,7 @@ def _start(
         {"market": cid, "asset_id": t, "size": n, "cost": n // 2}
         for t in (yes, no)
         for n in [ctf.balance(t) if carried is None else carried]
+        if n > 0
     ]
     driver.feed("user", json.dumps({"rest": "startup", "carry": carry}))
     return ctf, driver, cid, qid
@@ -234,3 +249,65 @@ def test_chain_holding_more_than_the_ledger_does_not_stop_the_engine(
     logs = "\n".join(engine.sink.lines)  # type: ignore[attr-defined]
     assert f"settle {cid}: ledger disagrees with the chain" in logs
     assert engine.ledger.open_assets() == {} and engine.settlements == 1
+
+
+def _trade(cid: str, order, limit: int, size: int) -> str:  # type: ignore[no-untyped-def]
+    return json.dumps({
+        "event_type": "trade", "type": "TRADE", "id": f"t:{cid}", "taker_order_id": f"x:{cid}",
+        "market": order.market, "asset_id": order.asset_id, "side": order.side,
+        "size": format_fixed(size), "price": format_fixed(limit), "fee_rate_bps": "0",
+        "status": "MATCHED", "match_time": "1", "last_update": "1", "outcome": "Yes",
+        "owner": "k", "trade_owner": "k", "transaction_hash": "0x1", "trader_side": "TAKER",
+        "bucket_index": 0, "maker_orders": [], "timestamp": "1000",
+    })  # fmt: skip
+
+
+def _book(asset: str, market: str, ask: str) -> dict[str, Any]:
+    return {
+        "event_type": "book", "market": market, "asset_id": asset,
+        "timestamp": str(T0_NS // 1_000_000),
+        "hash": "", "bids": [{"price": "0.01", "size": "1000"}],
+        "asks": [{"price": ask, "size": "1000"}], "tick_size": "0.01", "last_trade_price": "",
+    }  # fmt: skip
+
+
+def test_completed_merge_basket_is_merged_on_chain(chain137, make_profile) -> None:
+    """A live binary complete-set basket (YES + NO bought under 1) that completes: before,
+    the engine merged it in its ledger for free at the profile's gas while the wallet kept
+    the shares; now the runner's worker sends the merge and the recorded row books the
+    receipt's gas as the basket's merge decision. Replay without the chain agrees."""
+    path = make_profile()
+    data = yaml.safe_load(path.read_text())
+    # $5 a basket: each leg clears the $1 minimum notional.
+    path.write_text(yaml.safe_dump({**data, "phase": 2, "risk": {"trade_size_usd": "5.00"}}))
+    ctf, driver, cid, _qid = _start(chain137, path, "auto-basket", carried=0)
+    ctf.split(cid, 50_000_000)  # the shares the exchange's fills would have delivered
+    yes, no = driver.meta.token_ids
+    venue = driver.engine.venue
+    assert isinstance(venue, UserRowVenue)
+    driver.feed("frame", json.dumps([_book(yes, cid, "0.45"), _book(no, cid, "0.50")]))
+    seen: set[str] = set()
+    for _ in range(20):
+        driver.feed("tick", "")
+        for order_cid in [c for c in venue.open_orders() if c not in seen]:
+            seen.add(order_cid)
+            order = venue._open[order_cid].order
+            limit, size = sendable(order, driver.meta)
+            driver.feed("user", _trade(order_cid, order, limit, size))
+            row = order_row(order_cid, order_id=f"x:{order_cid}", status="matched", filled=size)
+            driver.feed("user", row)
+        if driver.engine.merges:
+            break
+    engine = driver.engine
+    merges = [d for d in _table(engine, "decisions") if d["type"] == "merge"]
+    assert len(merges) == 1
+    detail = json.loads(str(merges[0]["detail"]))
+    assert detail["chain"] is True and detail["gas"] == engine.ledger.gas_paid > 0
+    assert engine.ledger.open_assets() == {}
+    assert (
+        ctf.balance(yes)
+        == ctf.balance(no)
+        == 54_000_000 - merges[0]["size"] * 0 - int(merges[0]["size"])
+    )
+    engine.finish()
+    assert _table(driver.replay(), "decisions") == _table(engine, "decisions")
