@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from test_settle import FlakyWallet
 
 from polyarb.chain.ctf import Ctf
