@@ -386,16 +386,24 @@ class Engine:
         payout = self.ledger.settle(ev.market, ev.winning_asset_id)
         self._settled(seq, ev.market, held, cost, payout, {"winning_asset_id": ev.winning_asset_id})
 
-    def _merged_on_chain(self, seq: int, market: str, row: dict[str, Any]) -> None:
-        gas = self.ledger.gas_paid
-        sets = 0
-        assets: list[str] = []
+    def _book_steps(self, market: str, row: dict[str, Any]) -> list[dict[str, Any]]:
+        """Book a settlement row's steps in order; returns those the ledger could book."""
+        booked = []
         for step in row.get("steps") or []:
             try:
                 book_step(self.ledger, step, market)
             except LedgerError as exc:
-                self.sink.log(f"merge {market}: ledger disagrees with the chain: {exc}")
+                # The chain moved what the ledger does not hold: say so, keep trading.
+                self.sink.log(f"{market}: ledger disagrees with the chain: {exc}")
                 continue
+            booked.append(step)
+        return booked
+
+    def _merged_on_chain(self, seq: int, market: str, row: dict[str, Any]) -> None:
+        gas = self.ledger.gas_paid
+        sets = 0
+        assets: list[str] = []
+        for step in self._book_steps(market, row):
             if step["do"] == "merge":
                 sets += int(step["size"])
                 assets = list(step["token_ids"])
@@ -450,15 +458,8 @@ class Engine:
         held = sorted(a for a, m in self.ledger.open_assets().items() if m == market)
         cost = self.ledger.exposure(market)
         cash, gas = self.ledger.cash, self.ledger.gas_paid
-        closed = False
-        for step in row.get("steps") or []:
-            try:
-                book_step(self.ledger, step, market)
-            except LedgerError as exc:
-                # The chain moved what the ledger does not hold: say so, keep trading.
-                self.sink.log(f"settle {market}: ledger disagrees with the chain: {exc}")
-                continue
-            closed = closed or step["do"] in ("redeem", "close")
+        booked = self._book_steps(market, row)
+        closed = any(step["do"] in ("redeem", "close") for step in booked)
         if closed:
             winner = self._awaiting.pop(market)
             payout = self.ledger.cash - cash + self.ledger.gas_paid - gas
@@ -703,7 +704,7 @@ class Engine:
 
     def _on_user(self, seq: int, now: int, payload: str) -> None:
         """A user-channel frame or recorded REST answer: the only source of live fills."""
-        if payload.startswith(SETTLEMENT_PREFIX):
+        if self._chain_settles and payload.startswith(SETTLEMENT_PREFIX):
             self._on_settlement(seq, payload)
             return
         update = self.venue.on_user(seq, now, payload)

@@ -246,7 +246,7 @@ def test_chain_holding_more_than_the_ledger_does_not_stop_the_engine(
     _resolve(chain137, driver, qid, [1, 0])
     engine = driver.engine
     logs = "\n".join(engine.sink.lines)  # type: ignore[attr-defined]
-    assert f"settle {cid}: ledger disagrees with the chain" in logs
+    assert f"{cid}: ledger disagrees with the chain" in logs
     assert engine.ledger.open_assets() == {} and engine.settlements == 1
 
 
