@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import msgspec
 
 from polyarb.alerts import AlertEvaluator, AlertRules, HealthSnapshot, TickWindow, tick_health
+from polyarb.alerts.rules import AlertEvent
 from polyarb.config.profile import Profile, micro
 from polyarb.detect import Opportunity, build_detectors
 from polyarb.engine.books import BookState, OpenEvent
@@ -46,7 +47,8 @@ from polyarb.execution.calibration import CalibrationShadow
 from polyarb.execution.orders import Fill
 from polyarb.execution.user_venue import UserRowVenue
 from polyarb.execution.venue_api import Venue
-from polyarb.ledger import Ledger
+from polyarb.ledger import Ledger, LedgerError
+from polyarb.ledger.settlement import SETTLEMENT_PREFIX, book_step
 from polyarb.protocol.markets import MarketMeta
 from polyarb.protocol.parser import parse_frame
 from polyarb.risk import RiskManager, RiskVerdict
@@ -231,6 +233,15 @@ class Engine:
         self._peak_pnl = 0
         self._metric_last: dict[str, int] = {}
         self._book_counts: tuple[int, ...] = ()
+        # Live with settlement.auto: the runner merges and settles on chain and records the
+        # outcome as a settlement user row; only that row books it (docs/chain.md).
+        self._chain_settles = profile.settlement.auto and not self.venue.simulated
+        self._awaiting: dict[str, str | None] = {}
+        """Resolved markets held, waiting for their settlement row: market → feed's winner."""
+        self._to_settle: list[str] = []
+        self._to_merge: list[tuple[str, int, str]] = []
+        """Live ``merge`` baskets' complete sets for the runner to merge on chain:
+        (market, sets, merge decision id); booked when the settlement row arrives."""
 
     # -- the one entry point ---------------------------------------------------------
 
@@ -314,6 +325,16 @@ class Engine:
         summary = self.summary()
         self.sink.log(f"finish seq={seq} " + json.dumps(summary.to_dict(), sort_keys=True))
         return summary
+
+    def drain_settlements(self) -> list[str]:
+        """Markets resolved while held since the last call: a live runner settles them on chain."""
+        out, self._to_settle = self._to_settle, []
+        return out
+
+    def drain_merges(self) -> list[tuple[str, int, str]]:
+        """Completed live ``merge`` baskets since the last call: (market, sets, decision id)."""
+        out, self._to_merge = self._to_merge, []
+        return out
 
     def drain_resync(self) -> list[str]:
         """Assets whose book failed its hash since the last call: a live feed resubscribes them."""
@@ -424,19 +445,96 @@ class Engine:
             # The ledger still learns the winner: a live fill answered after this settles then.
             self.ledger.settle(ev.market, ev.winning_asset_id)
             return
+        if self._chain_settles:
+            self._awaiting[ev.market] = ev.winning_asset_id
+            self._to_settle.append(ev.market)
+            self.sink.log(f"settle {ev.market}: on chain, booked when its settlement row arrives")
+            return
         cost = self.ledger.exposure(ev.market)
         payout = self.ledger.settle(ev.market, ev.winning_asset_id)
+        self._settled(seq, ev.market, held, cost, payout, {"winning_asset_id": ev.winning_asset_id})
+
+    def _book_steps(self, market: str, row: dict[str, Any]) -> list[dict[str, Any]]:
+        """Book a settlement row's steps in order; returns those the ledger could book."""
+        booked = []
+        for step in row.get("steps") or []:
+            try:
+                book_step(self.ledger, step, market)
+            except LedgerError as exc:
+                # The chain moved what the ledger does not hold: say so, keep trading.
+                self.sink.log(f"{market}: ledger disagrees with the chain: {exc}")
+                continue
+            booked.append(step)
+        return booked
+
+    def _merged_on_chain(self, seq: int, market: str, row: dict[str, Any]) -> None:
+        gas = self.ledger.gas_paid
+        sets = 0
+        assets: list[str] = []
+        for step in self._book_steps(market, row):
+            if step["do"] == "merge":
+                sets += int(step["size"])
+                assets = list(step["token_ids"])
+        if sets:
+            self.merges += 1
+            self._decision(
+                seq,
+                str(row["decision"]),
+                "merge",
+                market=market,
+                assets=assets,
+                size=sets,
+                detail={"via": "merge", "chain": True, "gas": self.ledger.gas_paid - gas},
+            )
+        if row.get("steps"):
+            self.sink.row("pnl", self.ledger.snapshot(seq, self.now_ns))
+
+    def _settled(
+        self, seq: int, market: str, held: list[str], cost: int, payout: int, detail: dict[str, Any]
+    ) -> None:
         self.settlements += 1
         self._decision(
             seq,
-            f"settle:{ev.market}:{seq}",
+            f"settle:{market}:{seq}",
             "settle",
-            market=ev.market,
+            market=market,
             assets=sorted(held),
             price=payout,
-            detail={"winning_asset_id": ev.winning_asset_id, "cost": cost, "payout": payout},
+            detail={**detail, "cost": cost, "payout": payout},
         )
-        self.sink.row("pnl", self.ledger.snapshot(seq, now))
+        self.sink.row("pnl", self.ledger.snapshot(seq, self.now_ns))
+
+    def _on_settlement(self, seq: int, payload: str) -> None:
+        """A live run's on-chain settlement (:mod:`polyarb.ledger.settlement`): book its steps
+        (the receipts' gas), close the market when it settled, write its alerts."""
+        row = json.loads(payload)
+        market = str(row["market"])
+        for data in row.get("alerts") or []:
+            alert = AlertEvent(**data)
+            self.sink.row("alerts", alert.row())
+            self.sink.alert(alert.to_json())
+            self.sink.log(f"alert {alert.state} {alert.level} {alert.message}")
+            self.alerts_fired += alert.state == "fired"
+        if row.get("error"):
+            self.sink.log(f"settle {market} on chain: {row['error']}")
+        if row.get("decision"):
+            self._merged_on_chain(seq, market, row)
+            return
+        if market not in self._awaiting:
+            self.sink.log(f"settle {market}: settlement row for a market not awaiting one")
+            return
+        held = sorted(a for a, m in self.ledger.open_assets().items() if m == market)
+        cost = self.ledger.exposure(market)
+        cash, gas = self.ledger.cash, self.ledger.gas_paid
+        booked = self._book_steps(market, row)
+        closed = any(step["do"] in ("redeem", "close") for step in booked)
+        if closed:
+            winner = self._awaiting.pop(market)
+            payout = self.ledger.cash - cash + self.ledger.gas_paid - gas
+            detail = {"winning_asset_id": winner, "via": "chain", "gas": self.ledger.gas_paid - gas}
+            self._settled(seq, market, held, cost, payout, detail)
+        elif row.get("steps"):
+            self.sink.row("pnl", self.ledger.snapshot(seq, self.now_ns))
 
     # -- boundaries and opportunities ------------------------------------------------
 
@@ -666,6 +764,9 @@ class Engine:
 
     def _on_user(self, seq: int, now: int, payload: str) -> None:
         """A user-channel frame or recorded REST answer: the only source of live fills."""
+        if self._chain_settles and payload.startswith(SETTLEMENT_PREFIX):
+            self._on_settlement(seq, payload)
+            return
         update = self.venue.on_user(seq, now, payload)
         for note in update.notes:
             self.sink.log(note)
@@ -773,7 +874,10 @@ class Engine:
             return
         if opp.settles == "merge":
             sets = min(self.ledger.position(a) for a in opp.assets)
-            if sets > 0:
+            if sets > 0 and self._chain_settles:
+                # Live, settlement.auto: a transaction the runner sends; its row books it.
+                self._to_merge.append((opp.market, sets, f"{opp.opportunity_id}/merge"))
+            elif sets > 0:
                 self.ledger.merge(opp.market, opp.assets, sets, self._gas)
                 self._after_merge(opp, seq, sets, "merge")
         elif opp.settles == "convert" and outcome.matched_size > 0:

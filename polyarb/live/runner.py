@@ -19,6 +19,9 @@ What differs from shadow (docs/live.md §The live loop):
   exchange's open orders are read back until empty; ``stopped.json`` says
   what was cancelled and how long it took.
 * **Heartbeat** (dead-man switch) from a daemon thread.
+* **Automatic settlement** (``settlement.auto``): a market resolved while held is
+  merged and redeemed on chain from a worker thread (:class:`~polyarb.chain.settle.SettleWorker`);
+  the outcome is a recorded ``user`` row the engine books (docs/chain.md).
 """
 
 from __future__ import annotations
@@ -28,12 +31,14 @@ import contextlib
 import json
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from polyarb.alerts.rules import AlertEvent
 from polyarb.chain.withdraw import OPEN_ORDERS_FILE
+from polyarb.env import Secret
 from polyarb.execution.venue_api import Venue
 from polyarb.live.monitors import HealthMonitor, chain_collateral
 from polyarb.live.venue import LiveSender, LiveVenue
@@ -43,6 +48,9 @@ from polyarb.shadow.runner import ShadowError, ShadowOptions, ShadowRun
 from polyarb.units import format_fixed
 from polyarb.venues.polymarket import Heartbeat, PolymarketClient, RetryPolicy
 from polyarb.venues.polymarket.errors import ClobError
+
+if TYPE_CHECKING:
+    from polyarb.chain.settle import SettleWorker
 
 LIVE_RUN_ID = "live"
 STOP_FILE = "STOP"
@@ -82,6 +90,9 @@ class LiveOptions:
     monitor_interval_s: float = 5.0
     open_orders_poll_s: float = 1.0
     """How often the exchange's resting orders are read for ``open_orders.json``."""
+    settle_wait_s: float = 600.0
+    """With ``settlement.auto``: how long a resolved market waits for the chain's payouts."""
+    settle_poll_s: float = 5.0
 
 
 def _ws_url(clob_url: str) -> str:
@@ -99,6 +110,9 @@ class LiveRun(ShadowRun):
 
     def __init__(self, opts: LiveOptions) -> None:
         self.live_opts = opts
+        if opts.shadow.profile.settlement.auto and not opts.rpc_url:
+            # Refused before any exchange call: the ledger would wait for rows never sent.
+            raise LiveError("settlement.auto: true needs a Polygon RPC (POLYGON_RPC_URL) to settle")
         self.client = PolymarketClient(opts.clob_url, opts.private_key, policy=opts.policy)
         self.startup = self._reconcile_startup(opts)
         creds = self.client.creds
@@ -141,9 +155,45 @@ class LiveRun(ShadowRun):
         )
         self.monitor.poll_once()
         opts.shadow.health = self.monitor.fields
+        self.settle_worker = self._settle_worker(opts)
+        self._settling: list[Future[None]] = []
+        self.settlements_sent = 0
         super().__init__(opts.shadow)
 
     # -- wiring -------------------------------------------------------------------------
+
+    def _settle_worker(self, opts: LiveOptions) -> SettleWorker | None:
+        """With ``settlement.auto``: the wallet's on-chain settler (docs/chain.md)."""
+        profile = opts.shadow.profile
+        if not profile.settlement.auto or not opts.rpc_url:
+            return None
+        from polyarb.chain.ctf import Ctf  # web3: only when settling on chain
+        from polyarb.chain.settle import Settler, SettleWorker
+        from polyarb.chain.wallet import Wallet
+
+        wallet = Wallet(
+            opts.rpc_url, Secret(opts.private_key), expect_chain_id=profile.chain.chain_id
+        )
+        settler = Settler(Ctf(wallet, profile.chain), profile.settlement, rules=opts.shadow.rules)
+        return SettleWorker(
+            settler, self._push_threadsafe, wait_s=opts.settle_wait_s, poll_s=opts.settle_poll_s
+        )
+
+    def _on_row(self, kind: str, payload: str, recv_ns: int, mono_ns: int, conn_id: int) -> None:
+        super()._on_row(kind, payload, recv_ns, mono_ns, conn_id)
+        worker = self.settle_worker
+        if worker is not None and kind in ("frame", "user"):
+            # The engine only marks the market; the transactions run on the worker's thread.
+            for market in self.engine.drain_settlements():
+                self.settlements_sent += 1
+                self._settling.append(worker.submit(market, market))
+            for market, sets, decision in self.engine.drain_merges():
+                self._settling.append(worker.submit_merge(market, market, sets, decision))
+
+    def settling(self) -> bool:
+        """A settlement is still on its way to the chain (its row not yet recorded)."""
+        self._settling = [f for f in self._settling if not f.done()]
+        return bool(self._settling)
 
     def make_venue(self) -> Venue | None:
         self.venue = LiveVenue({}, self.sender)
@@ -287,6 +337,8 @@ class LiveRun(ShadowRun):
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             self.sender.close()
+            if self.settle_worker is not None:
+                self.settle_worker.close(wait=False)
             killer.join(timeout=10)
             beat.join(timeout=10)
             await self._read_resting(log=False)  # the run log is sealed by now
@@ -309,9 +361,11 @@ class LiveRun(ShadowRun):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.live_opts.drain_s
         venue = self.venue
-        while loop.time() < deadline and venue is not None and venue.pending():
+        while loop.time() < deadline and (
+            (venue is not None and venue.pending()) or self.settling()
+        ):
             await asyncio.sleep(0.2)
-            if venue.pending() and self.sender.idle():
+            if venue is not None and venue.pending() and self.sender.idle():
                 await self._reconcile_trades()
         self._metrics()
         self._sealing = True
@@ -477,6 +531,7 @@ class LiveRun(ShadowRun):
             "user_channel_drops": self.user_drops,
             "rest_reconciliations": self.rest_reconciles,
             "late_rows": self.late_rows,
+            "settlements_sent": self.settlements_sent,
             "client": _stats(self.client.stats),
             "kill": self.kill,
             "account": {
