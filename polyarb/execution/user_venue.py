@@ -144,6 +144,10 @@ class UserRowVenue:
     def pending(self) -> int:
         return len(self._open)
 
+    def unsettled(self) -> int:
+        """Booked trades not yet CONFIRMED: the exchange may still FAIL them."""
+        return sum(1 for tid in self._booked if f"{tid}:CONFIRMED" not in self._final)
+
     def on_time(self, now_ns: int, book: BookView, seq: int) -> list[OrderResult]:
         return []
 

@@ -353,7 +353,9 @@ class LiveRun(ShadowRun):
             super().stop()
 
     async def finish_trading(self) -> None:
-        """No new orders; wait for in-flight ones (REST reconciliation helps); then seal."""
+        """No new orders; wait for in-flight orders and for booked trades to be CONFIRMED
+        or FAILED (a FAILED one is a leg failure the run must still act on; REST
+        reconciliation helps), at most ``drain_s``; then seal."""
         if self._stopping:
             return
         self._stopping = True
@@ -362,10 +364,13 @@ class LiveRun(ShadowRun):
         deadline = loop.time() + self.live_opts.drain_s
         venue = self.venue
         while loop.time() < deadline and (
-            (venue is not None and venue.pending()) or self.settling()
+            (venue is not None and (venue.pending() or venue.unsettled())) or self.settling()
         ):
             await asyncio.sleep(0.2)
             if venue is not None and venue.pending() and self.sender.idle():
+                await self._reconcile_trades()
+            elif venue is not None and venue.unsettled() and self.sender.idle():
+                await asyncio.sleep(0.8)  # statuses come on the user channel; ask REST now and then
                 await self._reconcile_trades()
         self._metrics()
         self._sealing = True
