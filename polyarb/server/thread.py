@@ -10,51 +10,39 @@ import asyncio
 import contextlib
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from polyarb.server.replay import ReplayServer, ServeStats
 
 
-class ServerThread:
-    """``with ServerThread(session, speed=None) as s: connect(s.url)``; stats after exit."""
+class LoopThread:
+    """Run :meth:`_serve` on its own event loop in a daemon thread.
 
-    def __init__(self, session_dir: Path | str, **options: Any) -> None:
-        self._session_dir = session_dir
-        self._options = options
+    ``start()`` (or ``with``) returns once :meth:`_serve` set ``_ready`` and re-raises
+    what failed before; ``stop()`` cancels it and joins the thread.
+    """
+
+    thread_name = "server"
+
+    def __init__(self) -> None:
         self._ready = threading.Event()
-        self._finished = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="replay-server", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._error: BaseException | None = None
-        self.server: ReplayServer | None = None
 
-    def start(self) -> ServerThread:
+    def start(self) -> Self:
         self._thread.start()
         self._ready.wait(30)
         if self._error is not None:
             raise self._error
         return self
 
-    def __enter__(self) -> ServerThread:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return self.server.url
-
-    @property
-    def stats(self) -> ServeStats:
-        assert self.server is not None
-        return self.server.stats
-
-    def wait_finished(self, timeout: float | None = None) -> bool:
-        """Block until the whole session has been played (or ``timeout``)."""
-        return self._finished.wait(timeout)
 
     def stop(self) -> None:
         loop, task = self._loop, self._task
@@ -72,15 +60,48 @@ class ServerThread:
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._serve()
+
+    async def _serve(self) -> None:
+        """Start serving, set ``self._ready``, serve until cancelled."""
+        raise NotImplementedError
+
+
+class ServerThread(LoopThread):
+    """``with ServerThread(session, speed=None) as s: connect(s.url)``; stats after exit."""
+
+    thread_name = "replay-server"
+
+    def __init__(self, session_dir: Path | str, **options: Any) -> None:
+        super().__init__()
+        self._session_dir = session_dir
+        self._options = options
+        self._finished = threading.Event()
+        self.server: ReplayServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return self.server.url
+
+    @property
+    def stats(self) -> ServeStats:
+        assert self.server is not None
+        return self.server.stats
+
+    def wait_finished(self, timeout: float | None = None) -> bool:
+        """Block until the whole session has been played (or ``timeout``)."""
+        return self._finished.wait(timeout)
+
+    async def _serve(self) -> None:
         self.server = ReplayServer(self._session_dir, **self._options)
         await self.server.start()
-        self._task = asyncio.current_task()
         self._ready.set()
         watcher = asyncio.create_task(self._watch(self.server))
         try:
             await self.server.serve()
-        except asyncio.CancelledError:
-            pass
         finally:
             watcher.cancel()
             self._finished.set()

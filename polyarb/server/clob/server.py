@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +31,7 @@ from polyarb.server.clob.exchange import (
     ClobExchange,
     MarketInfo,
 )
+from polyarb.server.thread import LoopThread
 from polyarb.units import format_fixed
 
 log = logging.getLogger(__name__)
@@ -418,32 +418,16 @@ def _page(data: list[dict[str, Any]]) -> dict[str, Any]:
     return {"data": data, "next_cursor": "LTE=", "limit": len(data), "count": len(data)}
 
 
-class ClobServerThread:
+class ClobServerThread(LoopThread):
     """``with ClobServerThread(exchange) as s: PolymarketClient(s.url, key)``; for tests and tools."""
 
+    thread_name = "clob-double"
+
     def __init__(self, exchange: ClobExchange, **options: Any) -> None:
+        super().__init__()
         self.exchange = exchange
         self._options = options
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="clob-double", daemon=True)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._error: BaseException | None = None
         self.server: ClobServer | None = None
-
-    def __enter__(self) -> ClobServerThread:
-        self._thread.start()
-        self._ready.wait(30)
-        if self._error is not None:
-            raise self._error
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        loop, stop = self._loop, self._stop
-        if loop is not None and stop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(stop.set)
-        self._thread.join(30)
 
     @property
     def url(self) -> str:
@@ -464,20 +448,11 @@ class ClobServerThread:
 
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result(30)
 
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
+    async def _serve(self) -> None:
         self.server = ClobServer(self.exchange, **self._options)
         await self.server.start()
         self._ready.set()
         try:
-            await self._stop.wait()
+            await asyncio.Event().wait()  # until cancelled
         finally:
             await self.server.stop()
