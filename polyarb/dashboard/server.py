@@ -26,6 +26,7 @@ STATIC = {
     "/dashboard.html": ("index.html", "text/html; charset=utf-8"),
     "/profiles.html": ("profiles.html", "text/html; charset=utf-8"),
     "/alerts.html": ("alerts.html", "text/html; charset=utf-8"),
+    "/common.js": ("common.js", "text/javascript; charset=utf-8"),
     "/pages.js": ("pages.js", "text/javascript; charset=utf-8"),
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/style.css": ("style.css", "text/css; charset=utf-8"),

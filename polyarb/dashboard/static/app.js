@@ -2,7 +2,6 @@
 // Text always goes in through textContent: ids, alert messages and reasons come from files.
 "use strict";
 
-const REFRESH_MS = 3000; // the live view: heartbeats are rewritten every 2 s
 const NUMBERS = [
   ["frames", "frames"], ["opportunities_total", "opportunities"], ["orders", "orders"],
   ["fills", "fills"], ["fees", "fees $"], ["realised_pnl", "realised $"],
@@ -15,31 +14,10 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 let selected = null; // {session, run}
 let liveStates = {}; // "session/run" -> heartbeat state (running, crashed, finished, failed)
 
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
-  for (const c of children) {
-    node.append(c instanceof Node ? c : c === null || c === undefined ? "" : String(c));
-  }
-  return node;
-}
-
 function svg(tag, attrs) {
   const node = document.createElementNS(SVG_NS, tag);
   for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
   return node;
-}
-
-async function api(path) {
-  const res = await fetch(path, { cache: "no-store" });
-  const body = await res.json();
-  if (!res.ok) throw new Error(body.error || res.statusText);
-  return body;
-}
-
-function utc(ns) {
-  if (ns === null || ns === undefined) return "-";
-  return new Date(ns / 1e6).toISOString().replace("T", " ").slice(0, 19);
 }
 
 function count(n) {
@@ -48,13 +26,6 @@ function count(n) {
 
 function usd(text) {
   return text.startsWith("-") ? "-$" + text.slice(1) : "$" + text;
-}
-
-// Long hex/decimal ids shortened for reading; the full id stays on hover (title).
-function shortId(id) {
-  const text = id === null || id === undefined ? "" : String(id);
-  if (text.length <= 16) return text || "-";
-  return el("abbr", { class: "id", title: text }, text.slice(0, 8) + "…" + text.slice(-6));
 }
 
 function named(name, id) {
