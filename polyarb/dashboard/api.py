@@ -9,7 +9,6 @@ Times are int ns since the epoch.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from polyarb.configfile import flatten
 from polyarb.errors import PolyarbError
 from polyarb.names import NAME_RE
 from polyarb.recording import SessionReader, list_sessions, session_summary
+from polyarb.recording.files import pid_alive
 from polyarb.recording.reader import SessionError, scan_sessions
 from polyarb.units import format_fixed
 
@@ -467,7 +467,7 @@ class Api:
             age_s = (now - int(data.get("ts_ns") or 0)) / 1e9
             state = str(data.get("state", "running"))
             if state == "running" and not (run_dir / "run.json").is_file():
-                if age_s > STALE_HEARTBEAT_S or not _pid_alive(data.get("pid")):
+                if age_s > STALE_HEARTBEAT_S or not pid_alive(data.get("pid")):
                     state = "crashed"
             elif state == "running":
                 state = "finished"
@@ -542,18 +542,6 @@ def market_names(reader: SessionReader) -> dict[str, str]:
         for token, outcome in zip(m.token_ids, m.outcomes, strict=False):
             names[token] = f"{title} — {outcome}"
     return names
-
-
-def _pid_alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _plain(value: Any) -> Any:

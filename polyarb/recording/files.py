@@ -78,3 +78,16 @@ def read_markets_table(path: Path) -> list[tuple[int, MarketMeta]]:
         kwargs["outcomes"] = tuple(kwargs["outcomes"] or ())
         out.append((seq, MarketMeta(**kwargs)))
     return out
+
+
+def pid_alive(pid: object) -> bool:
+    """Whether process ``pid`` exists (one we may not signal counts as alive)."""
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import ParamSpec
 
+from polyarb.recording.files import pid_alive
+
 P = ParamSpec("P")
 
 TICK_INTERVAL_NS = 1_000_000_000
@@ -31,21 +33,11 @@ STAGE_PREFIX = ".importing-"
 """Hidden staging folders under the recordings root: never listed as sessions."""
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _clear_stale_stages(recordings: Path) -> None:
     """Remove what an import that was killed mid-way left (its process is gone)."""
     for stage in recordings.glob(f"{STAGE_PREFIX}*"):
         pid = stage.name.rsplit("-", 1)[-1]
-        if stage.is_dir() and not stage.is_symlink() and pid.isdigit() and not _alive(int(pid)):
+        if stage.is_dir() and not stage.is_symlink() and pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(stage, ignore_errors=True)
 
 
