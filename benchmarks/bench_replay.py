@@ -15,6 +15,9 @@ Prints, from one run (best of ``--repeat`` interleaved rounds each, in CPU secon
 * end-to-end frames/s replaying from the decoded-session cache (reading and decoding
   the cache file included) against the reference parse path (issue 16 target: >= 5x),
   and the cache's decode cost against the parse;
+* the same end-to-end rates against the whole replay as it stood when issue 16 was filed
+  (``filing_day.py``: that day's engine and parser, run from the repository's history in
+  a child process, its rounds interleaved with these): the issue's "today's frames/s";
 * ``replay_many`` with 16 profiles against 1 (one parse and one book pass feed every
   engine; issue 16 target: <= 4x). ``--profiles 0`` skips it.
 
@@ -31,6 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import batch_parser
+import filing_day
 import msgspec
 import numpy as np
 import reference_parser
@@ -204,6 +208,9 @@ def main() -> None:
     parser.add_argument("--recordings", type=Path, default=None)
     parser.add_argument("--repeat", type=int, default=3, help="best of N rounds each")
     parser.add_argument("--profiles", type=int, default=16, help="profiles for replay_many")
+    parser.add_argument(
+        "--no-filing-day", action="store_true", help="skip the filing-day replay (filing_day.py)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = args.recordings
@@ -221,6 +228,12 @@ def main() -> None:
         from_cache = decode = float("inf")
         batch = objects = replay_batch = float("inf")
         objects_timer = objects_only(payloads)
+        filing = None if args.no_filing_day else filing_day.open_filing_day(Path(tmp))
+        if filing is not None and filing.rows != len(rows):
+            raise SystemExit(
+                f"filing-day replay reads {filing.rows:,} rows, this one {len(rows):,}"
+            )
+        replay_filing = float("inf")
         for _ in range(args.repeat):  # interleaved so load on the machine hits all alike
             floor = min(floor, _time_parse(msgspec.json.decode, payloads))
             fast = min(fast, _time_parse(parse_frame, payloads))
@@ -233,6 +246,10 @@ def main() -> None:
             from_cache = min(from_cache, cached_replay(reader, cache))
             decode = min(decode, cache_decode(cache))
             replay_batch = min(replay_batch, engine_replay_batched(reader, rows))
+            if filing is not None:
+                replay_filing = min(replay_filing, filing.replay())
+        if filing is not None:
+            filing.close()
         many = None
         if args.profiles > 0:  # on a copy: the runs it writes stay out of --recordings
             many = many_profiles(_private_copy(root, Path(tmp)), args.profiles)
@@ -269,6 +286,13 @@ def main() -> None:
     tick_cost = max(replay - replay_no_ticks, 0.0)
     print(f"tick rows       : {tick_cost / ticks * 1000 * 1000:.2f} ms per 1,000 tick rows"
           f" ({tick_cost:.3f} s of {replay:.3f} s)")  # fmt: skip
+    if filing is None:
+        print("filing day      : skipped (--no-filing-day, or no git history to take it from)")
+    else:
+        print(f"filing day      : {frames / replay_filing:12,.0f} rows/s  ({replay_filing:.3f} s;"
+              f" main at {filing_day.COMMIT[:7]}, when issue 16 was filed)")  # fmt: skip
+        print(f"end-to-end ratio vs filing day: {replay_filing / replay:.2f}x (target >= 3),"
+              f" from cache {replay_filing / from_cache:.2f}x (target >= 5)")  # fmt: skip
     if many is not None:
         one, n = many
         print(f"replay_many     : 1 profile {one:.3f} CPU-s, {args.profiles} profiles {n:.3f} CPU-s"
