@@ -30,6 +30,23 @@ def is_compacted(pf: pq.ParquetFile) -> bool:
     return "book_ops" in pf.schema_arrow.names
 
 
+def row_group_batches(
+    pf: pq.ParquetFile, batch_size: int, columns: list[str] | None
+) -> Iterator[pa.RecordBatch]:
+    """``pf``'s rows one row group at a time, decoded on this thread.
+
+    The allocator's freed pages go back after each group: peak RSS stays that of one
+    batch however many row groups a part holds (docs/engine.md §Performance,
+    tests/engine/test_replay_memory.py). A whole-file threaded scan reads ahead and grows
+    with the row group.
+    """
+    for group in range(pf.num_row_groups):
+        yield from pf.iter_batches(
+            batch_size=batch_size, row_groups=[group], columns=columns, use_threads=False
+        )
+        pa.default_memory_pool().release_unused()
+
+
 def decoded_batches(
     pf: pq.ParquetFile, *, batch_size: int, columns: list[str] | None
 ) -> Iterator[pa.RecordBatch]:
@@ -37,11 +54,11 @@ def decoded_batches(
     wanted = columns or FRAMES_SCHEMA.names
     have = pf.schema_arrow.names
     if "payload" not in wanted:
-        for raw in pf.iter_batches(batch_size=batch_size, columns=[c for c in wanted if c in have]):
+        for raw in row_group_batches(pf, batch_size, [c for c in wanted if c in have]):
             yield conform(raw, wanted)
         return
     state = BookState()  # decoding needs every row of the part, from its first
-    for raw in pf.iter_batches(batch_size=batch_size):
+    for raw in row_group_batches(pf, batch_size, None):
         batch = conform(raw, [*COMPACT_SCHEMA.names])
         kinds = batch.column("kind").to_pylist()
         payloads = batch.column("payload").to_pylist()

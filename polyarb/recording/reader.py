@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from polyarb.protocol.markets import MarketMeta
-from polyarb.recording.compacted import decoded_batches, is_compacted
+from polyarb.recording.compacted import decoded_batches, is_compacted, row_group_batches
 from polyarb.recording.files import journal_batches, sha256_file
 from polyarb.recording.files import read_markets_table as _markets_rows
 from polyarb.recording.manifest import Manifest, SessionError, read_manifest
@@ -208,19 +208,8 @@ class SessionReader:
                         continue
                     have = pf.schema_arrow.names
                     present = [c for c in columns or FRAMES_SCHEMA.names if c in have]
-                    for group in range(pf.num_row_groups):
-                        # One row group at a time, decoded on this thread, and the
-                        # allocator's freed pages handed back after each: peak RSS then
-                        # stays that of one batch however many row groups a part holds
-                        # (docs/engine.md §Performance, tests/engine/test_replay_memory.py).
-                        for batch in pf.iter_batches(
-                            batch_size=batch_size,
-                            row_groups=[group],
-                            columns=present,
-                            use_threads=False,
-                        ):
-                            yield conform(batch, columns)
-                        pa.default_memory_pool().release_unused()
+                    for batch in row_group_batches(pf, batch_size, present):
+                        yield conform(batch, columns)
             except (pa.ArrowException, OSError) as exc:
                 raise SessionError(
                     f"session {self.id}: part frames/{path.name} is unreadable: {_why(exc)}"
