@@ -45,7 +45,6 @@ from polyarb.execution import BasketExecution, Latency, Leg, Order, OrderResult,
 from polyarb.execution.basket import is_dust
 from polyarb.execution.calibration import CalibrationShadow
 from polyarb.execution.orders import Fill
-from polyarb.execution.user_venue import UserRowVenue
 from polyarb.execution.venue_api import Venue
 from polyarb.ledger import Ledger, LedgerError
 from polyarb.ledger.settlement import SETTLEMENT_PREFIX, book_step
@@ -719,13 +718,7 @@ class Engine:
             self._tick_counts.orders += 1
         self.sink.row("orders", result.row(self.venue.simulated))
         if self._calibration is not None:
-            venue = self.venue
-            answer = (
-                venue.answered_ns(result.order.order_id)
-                if isinstance(venue, UserRowVenue)
-                else None
-            )
-            row = self._calibration.outcome(result, answer)
+            row = self._calibration.outcome(result)
             if row is not None:
                 self.sink.row("calibration", row)
         self.orders_by_status[result.status] = self.orders_by_status.get(result.status, 0) + 1

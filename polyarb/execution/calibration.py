@@ -63,11 +63,11 @@ class CalibrationShadow:
         tick = meta.tick_size if meta is not None else 0
         self._open[order.order_id] = _Prediction(result, latency, tick)
 
-    def outcome(self, result: OrderResult, answer_ns: int | None) -> dict[str, Any] | None:
+    def outcome(self, result: OrderResult) -> dict[str, Any] | None:
         """The ``calibration`` row of a finished order (None if it was never predicted).
 
-        ``answer_ns`` is the receive time of the exchange's answer row: the real
-        latency is measured from the recording, decision to answer.
+        The real latency is measured from the recording: decision to the receive time
+        of the exchange's answer row (``result.answered_ns``).
         """
         pred = self._open.pop(result.order.order_id, None)
         if pred is None:
@@ -98,7 +98,9 @@ class CalibrationShadow:
             "real_cash": result.cash,
             "real_avg_price": avg_price(result.fills),
             "real_fees": result.fees,
-            "real_latency_ns": None if answer_ns is None else answer_ns - p.submit_ns,
+            "real_latency_ns": None
+            if result.answered_ns is None
+            else result.answered_ns - p.submit_ns,
             "final_seq": result.seq,
             "final_ns": result.arrive_ns,
         }

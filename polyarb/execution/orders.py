@@ -103,6 +103,9 @@ class OrderResult(msgspec.Struct, frozen=True):
     size: int
     """The size after rounding to the size grid."""
     fills: tuple[Fill, ...] = ()
+    answered_ns: int | None = None
+    """Receive time of the exchange's answer row (live venues; None when simulated):
+    the real latency a calibration row compares with the model's."""
 
     @property
     def filled_size(self) -> int:

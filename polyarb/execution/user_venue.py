@@ -83,13 +83,14 @@ def sendable(order: Order, meta: MarketMeta | None) -> tuple[int, int]:
 
 
 class _Open:
-    __slots__ = ("answered", "error", "exchange_id", "filled", "order", "submit_ns", "trades")
+    __slots__ = ("answered_ns", "error", "exchange_id", "filled", "order", "submit_ns", "trades")
 
     def __init__(self, order: Order, submit_ns: int) -> None:
         self.order = order
         self.submit_ns = submit_ns
         self.exchange_id = ""
-        self.answered = False
+        self.answered_ns: int | None = None
+        """Receive time of the answer row (None: not answered yet)."""
         self.filled = 0
         self.error = ""
         self.trades: dict[str, UserTrade] = {}
@@ -118,7 +119,6 @@ class UserRowVenue:
         and merges are on-chain and not in it)."""
         self.shares: dict[str, int] = {}
         """token id → shares our booked fills moved."""
-        self._answered_ns: dict[str, int] = {}
         """client order id → receive time of its answer row (the calibration record's latency)."""
 
     def _account(self, fill: Fill, sign: int) -> None:
@@ -159,10 +159,6 @@ class UserRowVenue:
 
     def update_market(self, meta: MarketMeta) -> None:
         self._markets[meta.condition_id] = meta
-
-    def answered_ns(self, client_order_id: str) -> int | None:
-        """Receive time of the answer row of a finished order (forgotten once asked)."""
-        return self._answered_ns.pop(client_order_id, None)
 
     def open_orders(self) -> list[str]:
         """Client order ids still waiting (the live runner's orphan check)."""
@@ -205,8 +201,7 @@ class UserRowVenue:
         if entry is None:
             update.notes.append(f"user row: answer for unknown order {cid}")
             return
-        entry.answered = True
-        self._answered_ns[cid] = now_ns
+        entry.answered_ns = now_ns
         entry.error = str(rest.get("error") or "")
         filled = rest.get("filled")
         entry.filled = filled if isinstance(filled, int) else 0
@@ -244,7 +239,7 @@ class UserRowVenue:
 
     def _finish(self, cid: str, seq: int, now_ns: int, update: UserUpdate) -> None:
         entry = self._open.get(cid)
-        if entry is None or not entry.answered:
+        if entry is None or entry.answered_ns is None:
             return
         order = entry.order
         limit, size = sendable(order, self._markets.get(order.market))
@@ -253,7 +248,17 @@ class UserRowVenue:
             reason = "insufficient_liquidity" if status == KILLED else _reason(entry.error)
             del self._open[cid]
             update.results.append(
-                OrderResult(order, status, reason, entry.submit_ns, now_ns, seq, limit, size)
+                OrderResult(
+                    order,
+                    status,
+                    reason,
+                    entry.submit_ns,
+                    now_ns,
+                    seq,
+                    limit,
+                    size,
+                    answered_ns=entry.answered_ns,
+                )
             )
             return
         got = sum(t.size for t in entry.trades.values())
@@ -290,7 +295,16 @@ class UserRowVenue:
             status, reason = PARTIAL, "partial_liquidity"
         update.results.append(
             OrderResult(
-                order, status, reason, entry.submit_ns, now_ns, seq, limit, size, tuple(fills)
+                order,
+                status,
+                reason,
+                entry.submit_ns,
+                now_ns,
+                seq,
+                limit,
+                size,
+                tuple(fills),
+                answered_ns=entry.answered_ns,
             )
         )
 

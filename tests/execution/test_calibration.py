@@ -67,9 +67,17 @@ def test_prediction_leaves_the_book_alone_and_pairs_with_the_outcome() -> None:
     rows = []
     for oid in ("a", "b"):
         real = OrderResult(
-            _order(oid), KILLED, "insufficient_liquidity", 1_000, 9_000, 8, 450_000, 10_000_000
+            _order(oid),
+            KILLED,
+            "insufficient_liquidity",
+            1_000,
+            9_000,
+            8,
+            450_000,
+            10_000_000,
+            answered_ns=250_001_000,
         )
-        rows.append(shadow.outcome(real, 250_001_000))
+        rows.append(shadow.outcome(real))
     assert rows[0] == rows[1] | {"order_id": "a"}
     row = rows[0]
     assert row is not None
@@ -82,7 +90,7 @@ def test_prediction_leaves_the_book_alone_and_pairs_with_the_outcome() -> None:
         None,
     )
     assert row["real_latency_ns"] == 250_000_000 and row["tick"] == 10_000
-    assert shadow.outcome(real, None) is None  # one row per order
+    assert shadow.outcome(real) is None  # one row per order
 
 
 def test_avg_price_rounds_half_up_in_integers() -> None:
@@ -93,12 +101,14 @@ def test_avg_price_rounds_half_up_in_integers() -> None:
     assert avg_price([fill(410_000, 1_000_000), fill(420_000, 2_000_000)]) == 416_667
 
 
-def test_user_row_venue_remembers_when_each_answer_row_came() -> None:
-    """The real latency is measured from recorded rows: the answer row's receive time."""
+def test_user_row_venue_results_carry_when_the_answer_row_came() -> None:
+    """The real latency is measured from recorded rows: the answer row's receive time rides on
+    the order's result, so the engine reads it without knowing which venue it talks to."""
     from polyarb.execution.user_venue import UserRowVenue, order_row
 
     venue = UserRowVenue({MARKET: meta()})
     venue.submit(_order("o1"), 1_000)
-    venue.on_user(3, 42_000, order_row("o1", error="FOK orders are fully filled or killed"))
-    assert venue.answered_ns("o1") == 42_000
-    assert venue.answered_ns("o1") is None
+    update = venue.on_user(
+        3, 42_000, order_row("o1", error="FOK orders are fully filled or killed")
+    )
+    assert [(r.order.order_id, r.answered_ns) for r in update.results] == [("o1", 42_000)]
