@@ -3,7 +3,8 @@
 ``profiles/promotion.yaml`` holds one block per target phase (``phase1`` …
 ``phase3``): which runs are judged (``from_phase``, ``modes``) and one
 threshold per criterion. Each criterion is one ``crit_<name>.sql`` file that
-reads the temp table ``scope_runs`` (``promote_scope.sql``) and the views of
+reads the temp tables ``scope_runs`` (``promote_scope.sql``) and
+``scope_calibration`` (``promote_scope_calibration.sql``) and the views of
 :mod:`polyarb.analytics.views`, and returns one row: ``value``, ``shown``,
 ``ok``, ``detail``. Python only loads thresholds, runs the files and
 renders; every measurement and every verdict is computed by DuckDB.
@@ -311,6 +312,7 @@ def evaluate(
         "since_ns": _day_start_ns(since) if since else None,
     }
     run_sql(con, "promote_scope", scope)
+    run_sql(con, "promote_scope_calibration", scope)
     runs = con.execute("SELECT count(*) FROM scope_runs").fetchone()
     result = PromotionResult(
         phase=phase,

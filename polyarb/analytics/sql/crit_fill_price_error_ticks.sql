@@ -2,11 +2,7 @@
 -- live order: SimVenue's prediction at the decision beside the real outcome,
 -- docs/calibration.md). Mean |live − simulated average fill price| in ticks over the orders
 -- that filled both live and in the prediction; a fill rate gap is fill_rate_error_pct's.
-WITH c AS (
-    SELECT * FROM calibration
-    WHERE (session_id, run_id) IN (SELECT (session_id, run_id) FROM scope_runs)
-),
-agg AS (
+WITH agg AS (
     SELECT
         count(*) AS n,
         count(*) FILTER (WHERE real_avg_price IS NOT NULL AND pred_avg_price IS NOT NULL
@@ -14,7 +10,7 @@ agg AS (
         avg(abs(real_avg_price - pred_avg_price) / tick) FILTER (
             WHERE real_avg_price IS NOT NULL AND pred_avg_price IS NOT NULL AND tick > 0
         ) AS ticks
-    FROM c
+    FROM scope_calibration
 )
 SELECT
     ticks AS value,

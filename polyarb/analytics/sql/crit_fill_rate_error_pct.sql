@@ -1,16 +1,12 @@
 -- Live against simulated fill rate, from the calibration rows of the runs in scope:
 -- |Σ live filled − Σ simulated filled| / Σ order size, in percentage points.
-WITH c AS (
-    SELECT * FROM calibration
-    WHERE (session_id, run_id) IN (SELECT (session_id, run_id) FROM scope_runs)
-),
-agg AS (
+WITH agg AS (
     SELECT
         count(*) AS n,
         sum(size)::DOUBLE AS size,
         sum(real_filled_size)::DOUBLE AS live,
         sum(pred_filled_size)::DOUBLE AS sim
-    FROM c
+    FROM scope_calibration
 ),
 pct AS (
     SELECT *, CASE WHEN size > 0 THEN 100 * abs(live - sim) / size END AS err FROM agg

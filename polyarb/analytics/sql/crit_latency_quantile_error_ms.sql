@@ -3,19 +3,15 @@
 -- decision → answer row time as recorded (exact quantile_cont over every answered order);
 -- model is the profile's latency model's own quantile, carried on every row (averaged if the
 -- runs in scope used several models).
-WITH c AS (
-    SELECT * FROM calibration
-    WHERE (session_id, run_id) IN (SELECT (session_id, run_id) FROM scope_runs)
-      AND real_latency_ns IS NOT NULL
-),
-q AS (
+WITH q AS (
     SELECT
         count(*) AS n,
         quantile_cont(real_latency_ns, 0.5) / 1e6 AS live50,
         avg(model_latency_p50_ns) / 1e6 AS model50,
         quantile_cont(real_latency_ns, 0.9) / 1e6 AS live90,
         avg(model_latency_p90_ns) / 1e6 AS model90
-    FROM c
+    FROM scope_calibration
+    WHERE real_latency_ns IS NOT NULL
 ),
 agg AS (
     SELECT *, greatest(abs(live50 - model50), abs(live90 - model90)) AS err FROM q
