@@ -57,7 +57,9 @@ from polyarb.recording.files import sha256_file
 from polyarb.recording.reader import SessionReader
 
 FORMAT = 2
-"""Layout of the cache file itself; part of the parser version."""
+"""Layout of the cache file itself; part of the parser version. This module's source is not
+hashed: bump it with any change to what a cache file holds (2: one list per one-type frame,
+a ``code`` column, lz4), so a cache in an older layout is rebuilt, never misread."""
 COLUMNS = ["seq", "recv_ns", "conn_id", "kind", "payload"]
 SCHEMA = pa.schema(
     [
@@ -159,7 +161,8 @@ _DECODE += [_no_events, _decode_runs]
 def decode_events(code: int, blob: bytes) -> list[MarketEvent]:
     """The events :func:`encode_events` stored, equal to what the parser gave."""
     events = _DECODE[code](blob)
-    assert events is not None, f"code {code} is not a frame's"
+    if events is None:
+        raise ValueError(f"event cache: code {code} is not a frame's")
     return events
 
 
