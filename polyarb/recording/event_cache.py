@@ -178,7 +178,7 @@ def build_cache(reader: SessionReader) -> Path:
     for old in path.parent.glob("events-*"):
         old.unlink()  # built for other frames or another parser: never read again
     tmp = path.with_name(path.name + ".tmp")
-    # lz4, not zstd: the file is ~1.8x larger but a replay reads it in ~0.007 CPU-s, not ~0.016
+    # lz4, not zstd: on resolvedkit 7.9 MB, not 4.3, but read in ~0.007 CPU-s, not ~0.016
     options = pa.ipc.IpcWriteOptions(compression="lz4")
     meta = {"parser_version": parser_version(), "content_hash": path.stem.split("-")[-1]}
     schema = SCHEMA.with_metadata(meta)
