@@ -38,11 +38,11 @@ def test_events_round_trip_through_the_cache_encoding(session: Path) -> None:
     assert frames
     for payload in frames:
         parsed = parse_frame(payload)
-        decoded = decode_events(encode_events(parsed))
+        decoded = decode_events(*encode_events(parsed))
         assert decoded == parsed
         assert [type(e) for e in decoded] == [type(e) for e in parsed]
     mixed = parse_frame(frames[0]) + parse_frame("PONG") + parse_frame("{not json")
-    assert decode_events(encode_events(mixed)) == mixed
+    assert decode_events(*encode_events(mixed)) == mixed
 
 
 def test_replay_from_the_cache_gives_byte_identical_decisions(
