@@ -949,11 +949,10 @@ class Engine:
             del self._settling[first]
         if self.risk.on_tick(now, self.ledger) == "closed":
             self.sink.log(f"breaker closed at seq={seq}")
-        repeat = self._tick_repeat
         if payload != self._tick_payload:  # tick payloads repeat (a replay's are all "")
             self._tick_payload = payload
             self._tick_health = tick_health(payload)
-            repeat = False
+            self._tick_repeat = False
         counts = self._tick_counts
         sums = None
         # The common tick: same health, nothing counted, nothing held, same PnL and breaker,
@@ -961,8 +960,7 @@ class Engine:
         # equal the last one but for ts/seq, so no alert, halt or gauge can change unless
         # a count leaves the window; tests/engine/test_quiet_ticks.py checks the rows equal.
         if (
-            repeat
-            and self._tick_fast
+            self._tick_repeat
             and not (
                 counts.orders
                 or counts.fills
@@ -978,7 +976,7 @@ class Engine:
         ):
             sums = self._window.quiet()
             if sums is self._tick_sums:
-                self._book_metrics(seq, force=self._ticks % BOOK_STATS_EVERY_TICKS == 0)
+                self._book_metrics(seq, self._ticks % BOOK_STATS_EVERY_TICKS == 0)
                 return
         self._full_tick(seq, now, sums)
 
@@ -1051,9 +1049,12 @@ class Engine:
             )
         if connected is not None:
             self._metric(seq, "connected", connected)
-        self._book_metrics(seq, force=self._ticks % BOOK_STATS_EVERY_TICKS == 0)
+        self._book_metrics(seq, self._ticks % BOOK_STATS_EVERY_TICKS == 0)
         self._tick_repeat = (
-            self._down_since_ns is None and not open_assets and self.alerts.repeat_idle
+            self._tick_fast
+            and self._down_since_ns is None
+            and not open_assets
+            and self.alerts.repeat_idle
         )
         self._tick_pnl = pnl
         self._tick_breaker = breaker_open
@@ -1074,7 +1075,7 @@ class Engine:
             return 0
         return max(self.ledger.exposure(m) for m in markets) * 10_000 // self._max_market
 
-    def _book_metrics(self, seq: int, *, force: bool) -> None:
+    def _book_metrics(self, seq: int, force: bool) -> None:
         c = self.state.counters
         counts = (
             c["hash_mismatch"],
