@@ -229,7 +229,8 @@ class Engine:
         self.finished = False
         self._tick_counts = TickCounts()
         self._ticks = 0
-        # What the last tick's snapshot was made of, for the quiet-tick shortcut (_on_tick).
+        # What the last tick's snapshot was made of, for the quiet-tick shortcut (_on_tick);
+        # _tick_fast False sends every tick the full way (the equivalence tests' reference).
         self._tick_fast = True
         self._tick_payload: str | None = None
         self._tick_health: dict[str, Any] = {}
