@@ -11,7 +11,8 @@ Prints, from one run (best of ``--repeat`` interleaved rounds each, in CPU secon
 * end-to-end engine frames/s (tick rows included) with today's parser and
   with the reference parse path, and their ratio (issue 16 target: >= 3x);
 * tick-row cost per 1,000 tick rows (the full replay minus the same replay
-  without its tick rows);
+  without its tick rows), and the tick handler's own CPU time timed call by call
+  (steadier: the difference of two replays moves with the machine's load);
 * end-to-end frames/s replaying from the decoded-session cache (reading and decoding
   the cache file included) against the reference parse path (issue 16 target: >= 5x),
   and the cache's decode cost against the parse;
@@ -179,6 +180,38 @@ def cache_decode(cache: Path) -> float:
     return _clock() - start
 
 
+def tick_handler(reader: SessionReader, rows: list[Row]) -> float:
+    """CPU ns per tick row in ``Engine._on_tick`` over a full replay, the timer's cost removed.
+
+    The full-minus-no-ticks difference also carries the load drifting between two runs
+    (±1-2 ms per 1,000 on a shared machine); this times each call inside one run.
+    """
+    start_metas, later = split_history(reader.market_history())
+    engine = Engine(start_metas, default_profile(), MemorySink(), updates=later)
+    handler, clock = engine._on_tick, time.process_time_ns
+    spent = calls = 0
+
+    def timed(seq: int, now: int, payload: str) -> None:
+        nonlocal spent, calls
+        start = clock()
+        handler(seq, now, payload)
+        spent += clock() - start
+        calls += 1
+
+    def empty(seq: int, now: int, payload: str) -> None:
+        pass
+
+    engine._on_tick = timed  # type: ignore[method-assign]
+    for row in rows:
+        engine.on_frame(*row)
+    timer = 0
+    for _ in range(calls):  # the same calls with nothing inside: what timing adds
+        start = clock()
+        empty(0, 0, "")
+        timer += clock() - start
+    return max(spent - timer, 0) / max(calls, 1)
+
+
 def many_profiles(session: Path, n: int) -> tuple[float, float]:
     """CPU seconds of ``replay_many`` (runs written to disk) with 1 and with ``n`` profiles.
 
@@ -250,6 +283,7 @@ def main() -> None:
                 replay_filing = min(replay_filing, filing.replay())
         if filing is not None:
             filing.close()
+        handler = min(tick_handler(reader, rows) for _ in range(args.repeat))
         many = None
         if args.profiles > 0:  # on a copy: the runs it writes stay out of --recordings
             many = many_profiles(_private_copy(root, Path(tmp)), args.profiles)
@@ -286,6 +320,8 @@ def main() -> None:
     tick_cost = max(replay - replay_no_ticks, 0.0)
     print(f"tick rows       : {tick_cost / ticks * 1000 * 1000:.2f} ms per 1,000 tick rows"
           f" ({tick_cost:.3f} s of {replay:.3f} s)")  # fmt: skip
+    print(f"tick handler    : {handler / 1000:.2f} ms per 1,000 tick rows"
+          " (Engine._on_tick timed call by call in one replay)")  # fmt: skip
     if filing is None:
         print("filing day      : skipped (--no-filing-day, or no git history to take it from)")
     else:

@@ -59,6 +59,11 @@ class Rule(BaseModel):
     result while those fields are unchanged, so a quiet tick costs one tuple compare per
     rule. ``None`` (the default, and required for checks that keep ``ctx.memory``) runs
     the check every tick. tests/alerts/test_incremental.py checks each declaration.
+
+    ``IDLE_WITHOUT`` names, for such a stateful rule, the snapshot field whose ``None``
+    means the check observes nothing (returns ``breached`` ``None`` and leaves
+    ``ctx.memory`` alone), so a tick repeating such a snapshot changes no state
+    (:attr:`AlertEvaluator.repeat_idle`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -66,6 +71,7 @@ class Rule(BaseModel):
     NAME: ClassVar[str]
     PULSE: ClassVar[bool] = False
     INPUTS: ClassVar[tuple[str, ...] | None] = None
+    IDLE_WITHOUT: ClassVar[str | None] = None
 
     level: Level
     enabled: bool = True
@@ -155,6 +161,7 @@ class UnwindHeld(Rule):
 
 class RpcUnhealthy(Rule):
     NAME = "RPC_UNHEALTHY"
+    IDLE_WITHOUT = "rpc_ok"
     level: Level = "WARNING"
     after_ticks: int = Field(
         default=3, ge=1, le=100_000, description="consecutive ticks with rpc_ok false"
@@ -450,30 +457,46 @@ class TickWindow:
 
     def __init__(self, n: int) -> None:
         self._n = n
-        self._rows: deque[tuple[int, ...]] = deque()
+        self._tick = 0
+        # Only ticks that counted something are kept, with their tick number: a quiet tick
+        # (most of them) stores nothing and a row leaves once it is n ticks old.
+        self._rows: deque[tuple[int, tuple[int, ...]]] = deque()
         self._sums: list[int] = []
-        self._last: tuple[int, ...] | None = None
+        self._last: tuple[int, ...] = ()
 
     def push(self, *counts: int) -> tuple[int, ...]:
         """Add this tick's counts; return the window sums in the same order.
 
         Running sums (add the new row, subtract the one leaving), so a tick costs the
-        same for a 60- or a 100,000-tick window; integers keep it exact.
+        same for a 60- or a 100,000-tick window; integers keep it exact. While the sums
+        do not change the same tuple object is returned, so ``is`` tells a caller so.
         """
-        rows, sums = self._rows, self._sums
-        if not sums:
-            sums.extend(0 for _ in counts)
-        rows.append(counts)
-        old = rows.popleft() if len(rows) > self._n else None
-        # A quiet tick (nothing counted, nothing non-zero leaving) keeps the sums: most ticks.
-        if not any(counts) and (old is None or not any(old)) and self._last is not None:
-            return self._last
-        if old is not None:
-            self._sums = sums = [a + b - c for a, b, c in zip(sums, counts, old, strict=True)]
-        else:
-            self._sums = sums = [a + b for a, b in zip(sums, counts, strict=True)]
-        self._last = tuple(sums)
+        if not self._sums:
+            self._sums = [0] * len(counts)
+            self._last = tuple(self._sums)
+        if not any(counts):
+            return self.quiet()
+        self._tick += 1
+        self._rows.append((self._tick, counts))
+        self._sums = [a + b for a, b in zip(self._sums, counts, strict=True)]
+        self._expire()
+        self._last = tuple(self._sums)
         return self._last
+
+    def quiet(self) -> tuple[int, ...]:
+        """A tick that counted nothing (``push(0, 0, …)``, valid after a first ``push``)."""
+        self._tick += 1
+        rows = self._rows
+        if rows and rows[0][0] <= self._tick - self._n:
+            self._expire()
+            self._last = tuple(self._sums)
+        return self._last
+
+    def _expire(self) -> None:
+        rows, oldest = self._rows, self._tick - self._n
+        while rows and rows[0][0] <= oldest:
+            _, old = rows.popleft()
+            self._sums = [a - b for a, b in zip(self._sums, old, strict=True)]
 
 
 def _usd(m: int) -> str:
@@ -518,6 +541,13 @@ class AlertEvaluator:
         )
         self._always = [name for name in self._order if name not in self._inputs]
         self._quiet_key: Any = None
+        idle = [r.IDLE_WITHOUT for r in declared if r.NAME in self._always]
+        self._idle_fields: tuple[str, ...] | None = (
+            None if None in idle else tuple(f for f in idle if f is not None)
+        )
+        self.repeat_idle = False
+        """True when evaluating the last snapshot again (only ``ts_ns``/``seq`` new) would
+        emit nothing and change no state: the engine's quiet ticks then skip the snapshot."""
 
     @property
     def active(self) -> tuple[str, ...]:
@@ -570,6 +600,14 @@ class AlertEvaluator:
             elif not breached and name in self._active:
                 out.append(self._clear(s, name, value, threshold, message))
         self._quiet_key = None if pulsed else key
+        # Again, the declared rules would all be reused (same inputs, no pulse) and every
+        # stateful rule would observe nothing: its IDLE_WITHOUT field is None.
+        self.repeat_idle = (
+            key is not None
+            and not pulsed
+            and self._idle_fields is not None
+            and all(getattr(s, f) is None for f in self._idle_fields)
+        )
         return out
 
     def _check(self, name: str, rule: Rule, s: HealthSnapshot) -> _Check:

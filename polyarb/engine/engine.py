@@ -228,6 +228,15 @@ class Engine:
         self.finished = False
         self._tick_counts = TickCounts()
         self._ticks = 0
+        # What the last tick's snapshot was made of, for the quiet-tick shortcut (_on_tick);
+        # _tick_fast False sends every tick the full way (the equivalence tests' reference).
+        self._tick_fast = True
+        self._tick_payload: str | None = None
+        self._tick_health: dict[str, Any] = {}
+        self._tick_repeat = False
+        self._tick_pnl = 0
+        self._tick_breaker = False
+        self._tick_sums: tuple[int, ...] = ()
         self._down_since_ns: int | None = None
         self._peak_pnl = 0
         self._metric_last: dict[str, int] = {}
@@ -934,7 +943,40 @@ class Engine:
             del self._settling[first]
         if self.risk.on_tick(now, self.ledger) == "closed":
             self.sink.log(f"breaker closed at seq={seq}")
-        health = tick_health(payload)
+        if payload != self._tick_payload:  # tick payloads repeat (a replay's are all "")
+            self._tick_payload = payload
+            self._tick_health = tick_health(payload)
+            self._tick_repeat = False
+        counts = self._tick_counts
+        sums = None
+        # The common tick: same health, nothing counted, nothing held, same PnL and breaker,
+        # and the alert evaluator idle on a repeat of the last snapshot. The snapshot would
+        # equal the last one but for ts/seq, so no alert, halt or gauge can change unless
+        # a count leaves the window; tests/engine/test_quiet_ticks.py checks the rows equal.
+        if (
+            self._tick_repeat
+            and not (
+                counts.orders
+                or counts.fills
+                or counts.rejects
+                or counts.decisions
+                or counts.held
+                or counts.trades
+                or counts.opportunities
+            )
+            and self.ledger.realised_pnl == self._tick_pnl
+            and not self.ledger.open_assets()
+            and self.risk.breaker.is_open == self._tick_breaker
+        ):
+            sums = self._window.quiet()
+            if sums is self._tick_sums:
+                self._book_metrics(seq, self._ticks % BOOK_STATS_EVERY_TICKS == 0)
+                return
+        self._full_tick(seq, now, sums)
+
+    def _full_tick(self, seq: int, now: int, sums: tuple[int, ...] | None) -> None:
+        """A tick's snapshot, alert rules and halt check (``sums``: the window, if pushed)."""
+        health = self._tick_health
         connected = health.get("connected")
         if connected == 0:
             if self._down_since_ns is None:
@@ -950,16 +992,19 @@ class Engine:
             pnl = self.ledger.realised_pnl
         self._peak_pnl = max(self._peak_pnl, pnl)
         counts, self._tick_counts = self._tick_counts, TickCounts()
-        orders, fills, rejects, decisions, held = self._window.push(
-            counts.orders, counts.fills, counts.rejects, counts.decisions, counts.held
-        )
+        if sums is None:
+            sums = self._window.push(
+                counts.orders, counts.fills, counts.rejects, counts.decisions, counts.held
+            )
+        orders, fills, rejects, decisions, held = sums
+        breaker_open = self.risk.breaker.is_open
         snapshot = HealthSnapshot(
             ts_ns=now,
             seq=seq,
             connected=connected,
             connections=health.get("connections"),
             disconnected_for_ms=down_ms,
-            breaker_open=self.risk.breaker.is_open,
+            breaker_open=breaker_open,
             live=self.live,
             orders_in_window=orders,
             fills_in_window=fills,
@@ -998,7 +1043,16 @@ class Engine:
             )
         if connected is not None:
             self._metric(seq, "connected", connected)
-        self._book_metrics(seq, force=self._ticks % BOOK_STATS_EVERY_TICKS == 0)
+        self._book_metrics(seq, self._ticks % BOOK_STATS_EVERY_TICKS == 0)
+        self._tick_repeat = (
+            self._tick_fast
+            and self._down_since_ns is None
+            and not open_assets
+            and self.alerts.repeat_idle
+        )
+        self._tick_pnl = pnl
+        self._tick_breaker = breaker_open
+        self._tick_sums = sums
 
     def _mark(self) -> None:
         marks = {}
@@ -1015,7 +1069,7 @@ class Engine:
             return 0
         return max(self.ledger.exposure(m) for m in markets) * 10_000 // self._max_market
 
-    def _book_metrics(self, seq: int, *, force: bool) -> None:
+    def _book_metrics(self, seq: int, force: bool) -> None:
         c = self.state.counters
         counts = (
             c["hash_mismatch"],

@@ -117,3 +117,69 @@ def test_tick_window_quiet_ticks_reuse_sums_exactly(n: int, rows: list[tuple[int
     for row in rows:
         plain.append(row)
         assert window.push(*row) == tuple(sum(col) for col in zip(*plain, strict=True))
+
+
+@settings(max_examples=300, deadline=None)
+@given(snapshots, st.dictionaries(st.sampled_from(["bad_ticks", "n"]), st.integers(0, 9)))
+def test_idle_without_declarations_hold(snap: HealthSnapshot, memory: dict[str, int]) -> None:
+    """A rule declaring ``IDLE_WITHOUT = f`` observes nothing while ``f`` is None: breached
+    None, memory untouched (what lets the engine skip a repeated quiet tick)."""
+    declared = [rule for rule in RULES if rule.IDLE_WITHOUT is not None]
+    assert [rule.NAME for rule in declared] == ["RPC_UNHEALTHY"]
+    for rule_cls in declared:
+        field = rule_cls.IDLE_WITHOUT or ""
+        ctx = RuleContext(60, dict(memory))
+        result = rule_cls.model_validate({}).check(dataclasses.replace(snap, **{field: None}), ctx)
+        assert result[0] is None and ctx.memory == memory, rule_cls.NAME
+
+
+def _state(ev: AlertEvaluator) -> Any:
+    return (
+        dict(ev._active),
+        {k: dict(c.memory) for k, c in ev._contexts.items()},
+        dict(ev._last),
+        ev._quiet_key,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(snapshots, min_size=1, max_size=30), st.booleans())
+def test_repeat_idle_means_a_repeat_emits_nothing_and_changes_nothing(
+    snaps: list[HealthSnapshot], rpc_known: bool
+) -> None:
+    """Whenever ``repeat_idle`` is set, evaluating the same snapshot again (new ts/seq)
+    emits no event and leaves the evaluator's state as it was; fails if it is ever set
+    where a stateful rule would count (rpc_ok observed) or a pulse would fire again."""
+    rules = AlertRules.model_validate({"rules": {"TRADE_EXECUTED": {"enabled": True}}})
+    ev = AlertEvaluator(rules)
+    for i, snap in enumerate(snaps):
+        if not rpc_known:
+            snap = dataclasses.replace(snap, rpc_ok=None)
+        ev.evaluate(snap)
+        pulse = snap.new_trades > 0 or snap.new_opportunities > 0
+        # the shortcut is there exactly when nothing stateful observes and nothing pulses
+        assert ev.repeat_idle == (snap.rpc_ok is None and not pulse)
+        if ev.repeat_idle:
+            before = _state(ev)
+            again = dataclasses.replace(snap, ts_ns=snap.ts_ns + 1, seq=10**7 + i)
+            assert ev.evaluate(again) == []
+            assert _state(ev) == before
+            assert ev.repeat_idle
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 8), st.lists(st.none() | _mostly_quiet, min_size=1, max_size=60))
+def test_tick_window_quiet_equals_pushing_zeros(n: int, rows: list[tuple[int, ...] | None]) -> None:
+    """``quiet()`` (the engine's quiet tick) is ``push(0, 0, 0)``, and returns the very
+    same tuple while the sums do not change (the engine tells "unchanged" by identity)."""
+    window = TickWindow(n)
+    plain: deque[tuple[int, ...]] = deque(maxlen=n)
+    last = window.push(0, 0, 0)
+    plain.append((0, 0, 0))
+    for row in rows:
+        plain.append(row or (0, 0, 0))
+        sums = window.quiet() if row is None else window.push(*row)
+        assert sums == tuple(sum(col) for col in zip(*plain, strict=True))
+        if row is None and sums == last:
+            assert sums is last
+        last = sums
