@@ -92,18 +92,26 @@ class BinaryCompleteSet:
             return []
         metas = (market, market)
         out = []
-        if a.asks and b.asks:
-            tops = (min(a.asks), min(b.asks))
-            if top_clears(tops, metas, BUY, ONE, self.min_edge):
-                opp = self._sized(view, market, seq, BUY)
-                if opp is not None:
-                    out.append(opp)
-        if a.bids and b.bids:
-            tops = (max(a.bids), max(b.bids))
-            if top_clears(tops, metas, SELL, ONE, self.min_edge):
-                opp = self._sized(view, market, seq, SELL)
-                if opp is not None:
-                    out.append(opp)
+        a_ask = a.best_ask()
+        b_ask = b.best_ask()
+        if (
+            a_ask is not None
+            and b_ask is not None
+            and top_clears((a_ask, b_ask), metas, BUY, ONE, self.min_edge)
+        ):
+            opp = self._sized(view, market, seq, BUY)
+            if opp is not None:
+                out.append(opp)
+        a_bid = a.best_bid()
+        b_bid = b.best_bid()
+        if (
+            a_bid is not None
+            and b_bid is not None
+            and top_clears((a_bid, b_bid), metas, SELL, ONE, self.min_edge)
+        ):
+            opp = self._sized(view, market, seq, SELL)
+            if opp is not None:
+                out.append(opp)
         return out
 
     def _sized(

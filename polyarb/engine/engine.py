@@ -379,7 +379,7 @@ class Engine:
                     book.apply_snapshot(ev.bids, ev.asks, ts, tick, ev.last_trade_price)
                     state.open[market].last_change.pop(asset, None)
                     state.conn_of[asset] = conn_id
-                    self._book_venue.on_snapshot(asset, book.bids, book.asks)
+                    self._book_venue.on_snapshot(asset, book.bid_levels, book.ask_levels)
                 elif t is LevelChange:
                     assert isinstance(ev, LevelChange)
                     if not book.synced:
