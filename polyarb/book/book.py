@@ -114,7 +114,20 @@ class OrderBook:
         self._bid_wire = bids
         self._ask_wire = asks
         self._bids = self._asks = None
-        self._best_bid = self._best_ask = _UNSET
+        # Worked out now (every snapshot's best is read at its boundary): tuples compare
+        # price first, then size, so the highest bid (lowest ask) entry carries the largest
+        # (smallest) size listed at that price; unless it is 0 that price holds a level and
+        # is the best. A 0 there (duplicates on the wire) leaves it to the dict.
+        if bids:
+            price, size = max(bids)
+            self._best_bid = price if size else _UNSET
+        else:
+            self._best_bid = None
+        if asks:
+            price, size = min(asks)
+            self._best_ask = price if size else _UNSET
+        else:
+            self._best_ask = None
         self._bids_sorted = self._asks_sorted = None
         self.ts_ms = ts_ms
         if tick_size is not None:
@@ -131,7 +144,7 @@ class OrderBook:
             best = self._best_bid
             if size:
                 levels[price] = size
-                if best is None or (type(best) is int and price > best):
+                if best is None or (best is not _UNSET and price > best):  # type: ignore[operator]
                     self._best_bid = price
             elif levels.pop(price, None) is not None and best == price:
                 self._best_bid = _UNSET
@@ -141,7 +154,7 @@ class OrderBook:
             best = self._best_ask
             if size:
                 levels[price] = size
-                if best is None or (type(best) is int and price < best):
+                if best is None or (best is not _UNSET and price < best):  # type: ignore[operator]
                     self._best_ask = price
             elif levels.pop(price, None) is not None and best == price:
                 self._best_ask = _UNSET
@@ -167,28 +180,19 @@ class OrderBook:
 
     def best_bid(self) -> int | None:
         best = self._best_bid
-        if type(best) is _Unset:
+        if best is _UNSET:
             best = self._best_bid = self._find_best(True)
         return best  # type: ignore[return-value]
 
     def best_ask(self) -> int | None:
         best = self._best_ask
-        if type(best) is _Unset:
+        if best is _UNSET:
             best = self._best_ask = self._find_best(False)
         return best  # type: ignore[return-value]
 
     def _find_best(self, bid: bool) -> int | None:
-        """The best price of a side, from the snapshot's tuple while no dict was built."""
-        if (self._bids if bid else self._asks) is None:
-            wire = self._bid_wire if bid else self._ask_wire
-            if not wire:
-                return None
-            # Tuples compare price first, then size: the highest bid (lowest ask) entry's size
-            # is the largest (smallest) listed at that price, so unless it is 0 that price
-            # holds a level and is the best. Otherwise fall back to the dict (duplicates).
-            price, size = max(wire) if bid else min(wire)
-            if size:
-                return price
+        """The best price of a side from its dict (a snapshot's extreme entry said 0, or a
+        level change removed the best)."""
         levels = self.bids if bid else self.asks
         if not levels:
             return None
@@ -196,11 +200,15 @@ class OrderBook:
 
     def crossed(self) -> bool:
         """Best bid at or above best ask: inconsistent (a matching engine would have traded)."""
-        bid = self.best_bid()
+        bid = self._best_bid
+        if bid is _UNSET:
+            bid = self.best_bid()
         if bid is None:
             return False
-        ask = self.best_ask()
-        return ask is not None and bid >= ask
+        ask = self._best_ask
+        if ask is _UNSET:
+            ask = self.best_ask()
+        return ask is not None and bid >= ask  # type: ignore[operator]
 
     def bids_best_first(self) -> list[Level]:
         """Bids from the highest price down (the order a seller walks them)."""
