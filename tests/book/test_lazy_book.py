@@ -156,3 +156,20 @@ def test_cached_best_follows_level_changes():
     assert book.best_bid() is None
     book.apply_level(BUY, 1_500, 7, 5)
     assert book.best_bid() == 1_500 and book.bids == {1_500: 7}
+
+
+def test_snapshot_builds_no_dict_until_a_reader_needs_one():
+    """Adopting a snapshot, its best prices and the crossing check build no ``{price: size}``.
+
+    The point of the lazy book (issue 16): most snapshots are replaced before anything
+    walks them. Fails on the eager book, which built both dicts at every snapshot; the
+    dicts appear on the first read that needs them (a level change, a walk, the venue).
+    """
+    book = OrderBook("a", "m", 1_000)
+    book.apply_snapshot(((1_000, 5), (2_000, 5)), ((4_000, 5), (3_000, 5)), 1)
+    assert (book.best_bid(), book.best_ask(), book.crossed()) == (2_000, 3_000, False)
+    assert book._bids is None and book._asks is None
+    assert book.ask_levels.get(3_000, 0) == 5  # the venue reading one level builds that side
+    assert book._bids is None and book._asks == {4_000: 5, 3_000: 5}
+    book.apply_level(BUY, 1_000, 0, 2)
+    assert book._bids == {2_000: 5}
