@@ -32,11 +32,12 @@ class OrderBook:
     ``verified`` drops to False on a hash mismatch and comes back with the
     next snapshot. ``ts_ms`` is the exchange time of the last update.
 
-    A snapshot is adopted as the wire's tuples: the ``{price: size}`` dicts
-    (``bids``/``asks``) are built only when something reads them (a level
-    change, a walk, the hash, the venue), since most snapshots are replaced
-    before that. Best bid and ask are worked out once per change and kept; they
-    are exactly what the dicts would answer (zero-size levels do not count).
+    A snapshot is adopted as the wire's tuples (immutable: kept, not copied): the
+    ``{price: size}`` dicts (``bids``/``asks``) are built only when something reads
+    them (a level change, a walk, the hash, the venue), since most snapshots are
+    replaced before that. Best bid and ask are worked out when a snapshot arrives and
+    kept across level changes; they are exactly what the dicts would answer (zero-size
+    levels do not count).
     """
 
     __slots__ = (
