@@ -113,9 +113,10 @@ class NegRiskBasket:
             tops = []
             for asset in assets:
                 book = view.book(asset)
-                if book is None or not book.asks:
+                top = book.best_ask() if book is not None else None
+                if top is None:
                     break
-                tops.append(min(book.asks))
+                tops.append(top)
             else:
                 if top_clears(tops, group, BUY, payout, self.min_edge):
                     if variant == "buy_yes" and not basket.exhaustive:

@@ -190,7 +190,10 @@ class BookState:
         done = [(m, ev) for m, ev in self.open.items() if now_ns - ev.last_recv_ns >= self.quiet_ns]
         for market, _ in done:
             del self.open[market]
-        self.quiet_floor_ns = min((ev.last_recv_ns for ev in self.open.values()), default=0)
+        if self.open:
+            self.quiet_floor_ns = min(ev.last_recv_ns for ev in self.open.values())
+        else:
+            self.quiet_floor_ns = 0
         return done
 
     def verify(self, market: str, ev: OpenEvent) -> None:
@@ -225,9 +228,10 @@ class BookState:
                 book.verified = False
                 counters["resyncs_requested"] += 1
                 self.resync_queue.append(asset)
+        books = self.books
         for token in meta.token_ids:
-            if self.books[token].crossed():
-                self.counters["crossed_at_boundary"] += 1
+            if books[token].crossed():
+                counters["crossed_at_boundary"] += 1
 
     # -- connection-level state ----------------------------------------------------------
 

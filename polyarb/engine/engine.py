@@ -354,8 +354,13 @@ class Engine:
     def _on_market_frame(
         self, seq: int, now: int, payload: str, conn_id: int, events: list[MarketEvent] | None
     ) -> None:
+        # The hot path of a replay (one call per frame, ~all of them one book snapshot):
+        # everything it reads more than once is a local, and a frame that continues its
+        # market's open event updates it here (BookState.touch handles the rest).
         state = self.state
         books = state.books
+        open_events = state.open
+        venue = self._book_venue
         data = False
         latest_ts = 0
         counts = self.events_by_type
@@ -374,10 +379,16 @@ class Engine:
                 ts = ev.ts_ms  # type: ignore[union-attr]
                 if ts > latest_ts:
                     latest_ts = ts
-                ended = state.touch(market, ts, seq, now)
-                if ended is not None:
-                    self._boundary(market, ended, seq)
-                    state.touch(market, ts, seq, now)
+                current = open_events.get(market)
+                if current is not None and current.ts_ms == ts:
+                    current.last_seq = seq
+                    current.last_recv_ns = now
+                else:
+                    ended = state.touch(market, ts, seq, now)
+                    if ended is not None:
+                        self._boundary(market, ended, seq)
+                        state.touch(market, ts, seq, now)
+                    current = open_events[market]
                 if t is BookSnapshot:
                     assert isinstance(ev, BookSnapshot)
                     tick = ev.tick_size
@@ -385,17 +396,18 @@ class Engine:
                         # The venue and the detectors price on the grid the exchange announced.
                         self._set_tick(market, tick)
                     book.apply_snapshot(ev.bids, ev.asks, ts, tick, ev.last_trade_price)
-                    state.open[market].last_change.pop(asset, None)
+                    if current.last_change:
+                        current.last_change.pop(asset, None)
                     state.conn_of[asset] = conn_id
-                    self._book_venue.on_snapshot(asset, book.bids, book.asks)
+                    venue.on_snapshot(asset, book.bid_levels, book.ask_levels)
                 elif t is LevelChange:
                     assert isinstance(ev, LevelChange)
                     if not book.synced:
                         state.counters["delta_before_snapshot"] += 1
                         continue
                     book.apply_level(ev.side, ev.price, ev.size, ts)
-                    state.open[market].last_change[asset] = ev
-                    self._book_venue.on_level(asset, ev.side, ev.price, ev.size)
+                    current.last_change[asset] = ev
+                    venue.on_level(asset, ev.side, ev.price, ev.size)
                 elif t is LastTrade:
                     assert isinstance(ev, LastTrade)
                     book.last_trade_text = ev.price_text
