@@ -245,3 +245,15 @@ def test_an_unwritable_cache_home_falls_back_to_the_temp_folder(tmp_path: Path) 
     blocker.write_text("")
     got = _probe({"POLYARB_CACHE": str(blocker / "cache")})
     assert got["jit"] == "True"
+
+
+def test_without_numba_the_memo_path_parses_alone(tmp_path: Path) -> None:
+    """numba not importable (a platform without wheels): same events, no error."""
+    code = (
+        "import sys\nsys.modules['numba'] = None  # import numba now raises ImportError\n"
+        "from polyarb.protocol import parser\n"
+        f"(event,) = parser.parse_frame({_BOOK!r})\n"
+        "print('result: ', parser.use_jit(True), event.bids)\n"
+    )
+    got = _probe({"NUMBA_CACHE_DIR": str(tmp_path)}, code)
+    assert got["result"].strip() == "False ((400000, 1000000),)"
