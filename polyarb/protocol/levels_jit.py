@@ -12,16 +12,23 @@ the memo path, which owns every rejection reason. tests/protocol/test_levels_jit
 accepted set to parse_fixed's.
 
 Imported lazily by :mod:`polyarb.protocol.parser` on the first frame (numba and LLVM take
-~0.3 s to import), never when ``POLYARB_JIT=0``. Compiled code is cached on disk, in
+~0.35 s to import), never when ``POLYARB_JIT=0``. Compiled code is cached on disk, in
 ``$NUMBA_CACHE_DIR`` or else ``$POLYARB_CACHE/numba`` (default ``~/.cache/polyarb/numba``), not
-beside this file: the install may be read-only and many processes start at once.
+beside this file: the install may be read-only, and numba's atomic writes let the many
+processes of a test run share one folder.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import numpy as np
+from numba import njit
+from numba.core import config as numba_config
 
 
 def _cache_dir() -> str:
@@ -37,19 +44,27 @@ def _cache_dir() -> str:
     return ""  # numba then tries __pycache__ and its own user cache
 
 
-if not os.environ.get("NUMBA_CACHE_DIR"):
-    # numba reads it at import; set it before, and keep a user's own setting
-    os.environ["NUMBA_CACHE_DIR"] = _cache_dir()
+@contextmanager
+def _cache_home() -> Iterator[None]:
+    """Functions compiled inside cache to our folder unless the user set $NUMBA_CACHE_DIR.
 
-import numpy as np  # noqa: E402
-from numba import njit  # noqa: E402
+    numba fixes a function's cache folder when it is decorated; setting its config only
+    around our decorations leaves the rest of the process (and child processes) alone.
+    """
+    saved = numba_config.CACHE_DIR  # type: ignore[attr-defined]
+    if not saved:
+        numba_config.CACHE_DIR = _cache_dir()  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        numba_config.CACHE_DIR = saved  # type: ignore[attr-defined]
+
 
 _ONE = 1_000_000  # polyarb.units.ONE; numba freezes globals at compile time either way
 _MAX_WHOLE = 12  # parse_fixed's "number too large" bound
 _LEVEL_BYTES = 24  # shortest level text, {"price":"1","size":"1"}, so n // 24 bounds the count
 
 
-@njit(cache=True, nogil=True)
 def _number(buf, i, n):
     """The decimal string at ``buf[i:]`` up to its closing quote: (micro units, index after it).
 
@@ -82,7 +97,6 @@ def _number(buf, i, n):
     return value, i + 1
 
 
-@njit(cache=True, nogil=True)
 def _side(buf, out, k):
     """Append one side's levels to ``out`` from level ``k`` on; the new count, or -1 to decline."""
     n = len(buf)
@@ -140,7 +154,6 @@ def _side(buf, out, k):
         i += 1
 
 
-@njit(cache=True, nogil=True)
 def _scan(bids, asks):
     """Both sides in one call: (prices and sizes interleaved, bid count), or an empty array.
 
@@ -156,6 +169,12 @@ def _scan(bids, asks):
         return out[:0], -1
     return out[: 2 * k], n_bids
 
+
+with _cache_home():
+    # _side and _scan reach the others through these module globals once compiled
+    _number = njit(cache=True, nogil=True)(_number)
+    _side = njit(cache=True, nogil=True)(_side)
+    _scan = njit(cache=True, nogil=True)(_scan)
 
 Level = tuple[int, int]
 

@@ -257,3 +257,18 @@ def test_without_numba_the_memo_path_parses_alone(tmp_path: Path) -> None:
     )
     got = _probe({"NUMBA_CACHE_DIR": str(tmp_path)}, code)
     assert got["result"].strip() == "False ((400000, 1000000),)"
+
+
+def test_numba_imported_first_still_caches_in_the_user_folder(tmp_path: Path) -> None:
+    """A notebook that imported numba before polyarb: our cache folder still applies, only to
+    our functions (numba read $NUMBA_CACHE_DIR at its import, so setting it then is too late)."""
+    code = (
+        "import numba\nfrom numba.core import config\n"
+        "from polyarb.protocol import parser\n"
+        f"parser.parse_frame({_BOOK!r})\n"
+        "print('jit: ', parser._book_sides is not None, repr(config.CACHE_DIR))\n"
+    )
+    got = _probe({"POLYARB_CACHE": str(tmp_path)}, code)
+    assert got["jit"].strip() == "True ''"
+    assert list((tmp_path / "numba").rglob("levels_jit._scan-*.nbi"))
+    assert not list(Path(parser.__file__).parent.rglob("levels_jit*.nbi"))
