@@ -17,8 +17,9 @@ pre-issue-16 parser kept in benchmarks/reference_parser.py.
 
 Book frames take one more path first: their level arrays stay raw JSON bytes and a
 compiled scanner (:mod:`polyarb.protocol.levels_jit`, numba) turns both sides into ints in
-one call. It only accepts the compact wire grammar; a frame it declines goes on to the memo
-path, then the generic one, so the answer is the same either way. ``POLYARB_JIT=0`` (or
+one call. It only accepts the compact wire grammar; the levels of a book it declines go
+through the memo path (and the frame to the generic one if that declines too), so the
+answer is the same either way. ``POLYARB_JIT=0`` (or
 numba missing) keeps the memo path only; :func:`use_jit` switches at run time.
 """
 
@@ -313,8 +314,8 @@ _raw_book_decode = msgspec.json.Decoder(_WireBookRaw).decode
 
 
 def _raw_decode(text: str) -> Any:
-    # A tagged union whose tag comes last costs msgspec a second pass over the frame: a
-    # lone book, the frequent frame, decodes in half the time as the struct itself.
+    # A tagged union whose tag comes last costs msgspec a second pass over the frame; a
+    # lone book (the frequent frame) decodes in half the time with its own decoder.
     if text.endswith('"book"}') or '"event_type":"book"' in text:
         try:
             return _raw_book_decode(text)

@@ -113,6 +113,32 @@ def test_declined_books_still_parse_like_the_reference(bids: str, jit: bool) -> 
         parser.use_jit()
 
 
+_B = '"market":"m","asset_id":"1","timestamp":"5","bids":[{"price":"0.4","size":"1"}],"asks":[]'
+_C = '"market":"m","timestamp":"5","price_changes":[{"asset_id":"1","price":"0.5","size":"3","side":"BUY"}]'
+_PC, _BK = '{"event_type":"price_change",', '{"event_type":"book",'
+ODD_FRAMES = [
+    _PC + _B + ',"event_type":"book"}',  # the tag twice
+    _BK + _B + ',"event_type":"price_change"}',
+    _PC + _B + "," + _C + ',"event_type":"book"}',
+    _BK + _B + "," + _C + ',"event_type":"price_change"}',
+    _BK + _B + ',"bids":[]}',  # a side twice
+    "[" + _BK + _B + "}," + _BK + _B + "}]",  # the initial dump
+    _BK + _B + "} ",  # the book decoder's hint, then not the last byte
+    '{"event_type":"book",' + _B.replace("[{", "[ {") + "}",  # declined, decided by the memo path
+]
+
+
+@pytest.mark.parametrize("text", ODD_FRAMES)
+@pytest.mark.parametrize("jit", [True, False])
+def test_odd_book_frames_parse_like_the_reference(text: str, jit: bool) -> None:
+    """Duplicate keys and lists take the book decoder's shortcut or miss it; same events."""
+    assert parser.use_jit(jit) is jit
+    try:
+        assert parser.parse_frame(text) == reference(text)
+    finally:
+        parser.use_jit()
+
+
 def test_both_sides_come_back_in_order_from_one_call() -> None:
     bids = '[{"price":"0.31","size":"10"},{"price":".32","size":"5."}]'
     asks = '[{"price":"0.99","size":"0.000001"},{"price":"0.5000000","size":"0000123456789012"}]'
