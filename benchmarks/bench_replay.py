@@ -3,11 +3,11 @@
 Prints, from one run (best of ``--repeat`` interleaved rounds each, in CPU seconds):
 
 * parse cost relative to the decode floor (``msgspec.json.decode`` of the same
-  payloads, no events built) for today's parser and for the reference parser
-  kept in ``reference_parser.py`` (issue 16 target: parse <= 2x the floor);
-* the batch parser prototype (``batch_parser.py``: levels through one regex and one
-  pyarrow decimal cast per batch) against the same floor, and the cost of only building
-  the objects every parser must return (the floor under any Python-level parser);
+  payloads, no events built) for today's parser with its compiled level scanner
+  (polyarb/protocol/levels_jit.py), for its pure-Python fallback (``POLYARB_JIT=0``)
+  and for the reference parser kept in ``reference_parser.py`` (issue 16 target:
+  parse <= 2x the floor), and the cost of only building the objects every parser
+  must return from ready ints;
 * end-to-end engine frames/s (tick rows included) with today's parser and
   with the reference parse path, and their ratio (issue 16 target: >= 3x);
 * tick-row cost per 1,000 tick rows (the full replay minus the same replay
@@ -34,7 +34,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import batch_parser
 import filing_day
 import msgspec
 import numpy as np
@@ -46,6 +45,7 @@ from polyarb.cli.common import shared_data_dir
 from polyarb.engine import Engine, MemorySink
 from polyarb.engine.replay import replay_many, split_history
 from polyarb.events import BookSnapshot, LevelChange
+from polyarb.protocol import parser as parser_module
 from polyarb.protocol.parser import parse_frame
 from polyarb.recording import SessionReader
 from polyarb.recording.event_cache import build_cache, iter_cached_rows
@@ -81,11 +81,14 @@ def _time_parse(fn: Callable[[str], object], payloads: list[str]) -> float:
     return _clock() - start
 
 
-def _time_batches(payloads: list[str], size: int = 16_384) -> float:
-    start = _clock()
-    for i in range(0, len(payloads), size):
-        batch_parser.parse_batch(payloads[i : i + size])
-    return _clock() - start
+def _time_parse_path(jit: bool, payloads: list[str]) -> float:
+    """parse_frame with the compiled level scanner on or off (``POLYARB_JIT=0``)."""
+    if parser_module.use_jit(jit) is not jit:
+        raise SystemExit("bench_replay: numba is not importable; the compiled scanner is off")
+    try:
+        return _time_parse(parse_frame, payloads)
+    finally:
+        parser_module.use_jit()
 
 
 def objects_only(payloads: list[str]) -> Callable[[], float]:
@@ -104,7 +107,7 @@ def objects_only(payloads: list[str]) -> Callable[[], float]:
     prices = np.array([lv[0] for side in sides for lv in side], dtype=np.int64)
     sizes = np.array([lv[1] for side in sides for lv in side], dtype=np.int64)
     del snaps, sides
-    decode = batch_parser._decode_book
+    decode = parser_module._raw_book_decode  # a book's other fields, its levels left raw
 
     def run() -> float:
         start = _clock()
@@ -123,22 +126,6 @@ def objects_only(payloads: list[str]) -> Callable[[], float]:
         return _clock() - start
 
     return run
-
-
-def engine_replay_batched(reader: SessionReader, rows: list[Row], size: int = 16_384) -> float:
-    """Full engine over ``rows``, each batch's frames parsed by the batch prototype."""
-    start_metas, later = split_history(reader.market_history())
-    engine = Engine(start_metas, default_profile(), MemorySink(), updates=later)
-    on_frame = engine.on_frame
-    start = _clock()
-    for i in range(0, len(rows), size):
-        chunk = rows[i : i + size]
-        parsed = iter(batch_parser.parse_batch([r[3] for r in chunk if r[2] == "frame"]))
-        for seq, recv_ns, kind, payload, conn_id in chunk:
-            events = next(parsed) if kind == "frame" else None
-            on_frame(seq, recv_ns, kind, payload, conn_id, events)
-    engine.finish()
-    return _clock() - start
 
 
 def engine_replay(reader: SessionReader, rows: list[Row], parse: Callable[..., object]) -> float:
@@ -280,7 +267,7 @@ def main() -> None:
         cache = build_cache(SessionReader(_private_copy(root, Path(tmp))))
         floor = fast = ref = replay = replay_ref = replay_no_ticks = float("inf")
         from_cache = decode = preparsed = float("inf")
-        batch = objects = replay_batch = float("inf")
+        memo = objects = float("inf")
         objects_timer = objects_only(payloads)
         filing = None if args.no_filing_day else filing_day.open_filing_day(Path(tmp))
         if filing is not None and filing.rows != len(rows):
@@ -291,9 +278,9 @@ def main() -> None:
         preparsed_timer = engine_preparsed(reader, rows)
         for _ in range(args.repeat):  # interleaved so load on the machine hits all alike
             floor = min(floor, _time_parse(msgspec.json.decode, payloads))
-            fast = min(fast, _time_parse(parse_frame, payloads))
+            fast = min(fast, _time_parse_path(True, payloads))
+            memo = min(memo, _time_parse_path(False, payloads))
             ref = min(ref, _time_parse(reference_parser.parse_frame, payloads))
-            batch = min(batch, _time_batches(payloads))
             objects = min(objects, objects_timer())
             replay = min(replay, engine_replay(reader, rows, parse_frame))
             replay_ref = min(replay_ref, engine_replay(reader, rows, reference_parser.parse_frame))
@@ -301,7 +288,6 @@ def main() -> None:
             from_cache = min(from_cache, cached_replay(reader, cache))
             preparsed = min(preparsed, preparsed_timer())
             decode = min(decode, cache_decode(cache))
-            replay_batch = min(replay_batch, engine_replay_batched(reader, rows))
             if filing is not None:
                 replay_filing = min(replay_filing, filing.replay())
         if filing is not None:
@@ -314,22 +300,20 @@ def main() -> None:
     print(f"session {SESSION}: {frames:,} rows ({len(payloads):,} frames, {ticks:,} tick rows),"
           f" {levels:,} level updates")  # fmt: skip
     print(f"decode floor    : {floor:.3f} s  (msgspec.json.decode, no events)")
-    print(f"parse           : {fast:.3f} s  = {fast / floor:.2f}x floor (target <= 2)")
+    print(f"parse           : {fast:.3f} s  = {fast / floor:.2f}x floor (target <= 2;"
+          " compiled level scanner)")  # fmt: skip
+    print(f"parse no-jit    : {memo:.3f} s  = {memo / floor:.2f}x floor (POLYARB_JIT=0: memo path)")
     print(f"parse reference : {ref:.3f} s  = {ref / floor:.2f}x floor")
-    print(f"parse batch     : {batch:.3f} s  = {batch / floor:.2f}x floor (batch_parser.py)")
     print(f"objects only    : {objects:.3f} s  = {objects / floor:.2f}x floor"
           " (book objects from ready ints: the floor of any Python-level parser)")  # fmt: skip
     print(f"engine          : {frames / replay:12,.0f} rows/s  {levels / replay:14,.0f} levels/s"
           f"  ({replay:.3f} s)")  # fmt: skip
     print(f"engine reference: {frames / replay_ref:12,.0f} rows/s  ({replay_ref:.3f} s)")
-    print(f"engine batch    : {frames / replay_batch:12,.0f} rows/s  ({replay_batch:.3f} s,"
-          f" {replay_ref / replay_batch:.2f}x reference)")  # fmt: skip
     print(f"end-to-end ratio vs reference parse path: {replay_ref / replay:.2f}x (target >= 3)")
     # Both replays share today's engine, so only parse gains move that ratio: with a parser
-    # costing nothing it would be reference / (engine without parse). Shows the ceiling.
-    engine_only = max(replay - fast, 1e-9)
-    print(f"  engine without parse ~{engine_only:.3f} s: a free parser would reach"
-          f" {replay_ref / engine_only:.2f}x")  # fmt: skip
+    # costing nothing it would be reference / (engine fed pre-parsed events). The ceiling.
+    print(f"  engine without parse {preparsed:.3f} s (events pre-parsed): a free parser would"
+          f" reach {replay_ref / preparsed:.2f}x")  # fmt: skip
     # The ratio this benchmark has always printed (issue 11 holds it within 10 % of 0.54-0.56):
     # replay throughput as a fraction of decode-only throughput, both on the reference parse
     # path so a faster parser does not lower it; the same ratio on today's parser beside it.

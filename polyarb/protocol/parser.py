@@ -14,10 +14,19 @@ exactly — an unknown shape, a wrong type, a string not yet seen that turns out
 invalid — drops the whole frame to the generic path below, which owns every
 rejection reason. tests/protocol/test_parser_fast.py checks both against the
 pre-issue-16 parser kept in benchmarks/reference_parser.py.
+
+Book frames take one more path first: their level arrays stay raw JSON bytes and a
+compiled scanner (:mod:`polyarb.protocol.levels_jit`, numba) turns both sides into ints in
+one call. It only accepts the compact wire grammar; the levels of a book it declines go
+through the memo path (and the frame to the generic one if that declines too), so the
+answer is the same either way. ``POLYARB_JIT=0`` (or
+numba missing) keeps the memo path only; :func:`use_jit` switches at run time.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
 
@@ -286,6 +295,109 @@ _FAST: dict[type, Any] = {
 }
 
 
+class _WireBookRaw(msgspec.Struct, tag_field="event_type", tag="book", gc=False):
+    """A book with its level arrays left as raw JSON for the compiled scanner."""
+
+    asset_id: str
+    market: str
+    timestamp: str | int
+    bids: msgspec.Raw
+    asks: msgspec.Raw
+    hash: str = ""
+    tick_size: str | None = None
+    last_trade_price: str | None = None
+
+
+_RawWire = _WireBookRaw | _WirePriceChange | _WireTrade | _WireTickChange | _WireTop
+_raw_wire_decode = msgspec.json.Decoder(_RawWire | list[_RawWire]).decode
+_raw_book_decode = msgspec.json.Decoder(_WireBookRaw).decode
+
+
+def _raw_decode(text: str) -> Any:
+    # A tagged union whose tag comes last costs msgspec a second pass over the frame; a
+    # lone book (the frequent frame) decodes in half the time with its own decoder.
+    if text.endswith('"book"}') or '"event_type":"book"' in text:
+        try:
+            return _raw_book_decode(text)
+        except msgspec.ValidationError:
+            pass
+    return _raw_wire_decode(text)
+
+
+_levels_decode = msgspec.json.Decoder(list[_WireLevel]).decode
+_BookSides = Callable[[bytes, bytes], tuple[tuple[Level, ...], tuple[Level, ...]] | None]
+_book_sides: _BookSides | None = None
+
+
+def _jit_book(w: _WireBookRaw, out: list[MarketEvent]) -> None:
+    sides = _book_sides(w.bids, w.asks)  # type: ignore[misc]
+    if sides is None:
+        # Not the compact grammar (or a number to reject): the memo path decides, on the same
+        # JSON the whole-frame decode would have given it.
+        bids = _fast_levels(_levels_decode(w.bids))
+        asks = _fast_levels(_levels_decode(w.asks))
+    else:
+        bids, asks = sides
+    tick = w.tick_size
+    out.append(
+        BookSnapshot(
+            w.asset_id,
+            w.market,
+            _fast_ts(w.timestamp),
+            bids,
+            asks,
+            w.hash,
+            None if tick is None else _PRICES[tick],
+            w.last_trade_price,
+        )
+    )
+
+
+_FAST_JIT: dict[type, Any] = {**_FAST, _WireBookRaw: _jit_book}
+
+
+def _load_scanner() -> _BookSides | None:
+    """The compiled scanner, checked on one level, or None when numba cannot provide it."""
+    try:
+        from polyarb.protocol.levels_jit import book_sides
+
+        raw = msgspec.json.decode(b'[[{"price":"0.5","size":"2"}],[]]', type=list[msgspec.Raw])
+        # compiles (or loads from the disk cache) for msgspec.Raw, the type parse_frame passes
+        if book_sides(raw[0], raw[1]) != (((500_000, 2_000_000),), ()):
+            return None
+    except Exception:  # any failure to build it leaves the exact memo path
+        return None
+    return book_sides
+
+
+def use_jit(enabled: bool | None = None) -> bool:
+    """Parse book levels with the compiled scanner (True) or the memo path only (False).
+
+    None follows ``$POLYARB_JIT`` (``0`` turns it off). Returns whether the scanner is in
+    use: asking for it without numba importable gives the memo path. The first call of
+    :func:`parse_frame` makes this choice when nobody did.
+    """
+    global _book_sides, _decode_typed, _handlers
+    if enabled is None:
+        enabled = os.environ.get("POLYARB_JIT", "1").strip() != "0"
+    _book_sides = _load_scanner() if enabled else None
+    if _book_sides is None:
+        _decode_typed, _handlers = _wire_decode, _FAST
+        return False
+    _decode_typed, _handlers = _raw_decode, _FAST_JIT
+    return True
+
+
+def _first_decode(text: str) -> Any:
+    use_jit()
+    return _decode_typed(text)
+
+
+# The first frame picks the path (importing numba only then, so `polyarb --help` never does).
+_decode_typed: Callable[[str], Any] = _first_decode
+_handlers: dict[type, Any] = _FAST
+
+
 def parse_frame(text: str) -> list[MarketEvent]:
     """Parse one received text frame into events (possibly several, possibly none)."""
     # The length test first: hashing a kilobyte book frame only to miss the set costs more.
@@ -293,12 +405,13 @@ def parse_frame(text: str) -> list[MarketEvent]:
         return [ControlText(text)]
     out: list[MarketEvent] = []
     try:
-        wire = _wire_decode(text)
+        wire = _decode_typed(text)
+        handlers = _handlers  # after the decode: the first one picks the path
         if type(wire) is list:
             for item in wire:
-                _FAST[type(item)](item, out)
+                handlers[type(item)](item, out)
         else:
-            _FAST[type(wire)](wire, out)
+            handlers[type(wire)](wire, out)
         return out
     except (msgspec.MsgspecError, _Slow, ValueError):
         # msgspec.MsgspecError also covers input the typed decoder cannot read at all

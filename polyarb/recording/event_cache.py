@@ -103,9 +103,16 @@ Row = tuple[int, int, str, str, int, list[MarketEvent] | None]
 def parser_version() -> str:
     """First 16 hex of the SHA-256 of the parser's sources and the cache format."""
     digest = hashlib.sha256(f"format {FORMAT}\n".encode())
-    for module in (parser_module, events_module, units_module):
-        digest.update(Path(str(module.__file__)).read_bytes())
+    for path in parser_sources():
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def parser_sources() -> list[Path]:
+    """The files whose code decides the parsed events (the compiled scanner's read, not imported)."""
+    parser = Path(str(parser_module.__file__))
+    modules = (events_module, units_module)
+    return [parser, parser.with_name("levels_jit.py"), *(Path(str(m.__file__)) for m in modules)]
 
 
 def content_hash(reader: SessionReader) -> str:

@@ -10,7 +10,7 @@ from polyarb.recording.compact import ARCHIVE_LEVEL
 from polyarb.recording.schema import LIVE_COMPRESSION_LEVEL
 
 # web3 alone took over half a second to import; pyarrow (+numpy) and pydantic most of the rest
-HEAVY = ("web3", "eth_account", "matplotlib", "duckdb", "pyarrow", "pandas", "numpy",
+HEAVY = ("web3", "eth_account", "matplotlib", "duckdb", "pyarrow", "pandas", "numpy", "numba", "llvmlite",
          "pydantic", "rich", "yaml", "websockets", "aiohttp", "dask", "distributed", "fsspec", "s3fs")  # fmt: skip
 
 

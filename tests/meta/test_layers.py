@@ -52,6 +52,8 @@ LAYERS: list[tuple[str, tuple[str, ...], frozenset[str] | None]] = [
         ),
         PURE_LIBS,
     ),
+    # the parser's compiled level scanner, imported lazily (numba brings numpy and LLVM)
+    ("protocol-jit", ("polyarb.protocol.levels_jit",), frozenset({"numpy", "numba"})),
     ("protocol", ("polyarb.protocol",), PURE_LIBS),
     ("config", ("polyarb.alerts", "polyarb.alerts.rules", "polyarb.config"), PURE_LIBS),
     # execution, ledger and risk are handed a view of the books; they never import them
@@ -116,7 +118,7 @@ LAYERS: list[tuple[str, tuple[str, ...], frozenset[str] | None]] = [
     # -- test-data generators: imported by tests and benchmarks only
     ("testing", ("polyarb.testing",), ANY_LIB),
 ]
-CORE_LAYERS = ("base", "protocol", "config", "trading", "market", "engine")
+CORE_LAYERS = ("base", "protocol-jit", "protocol", "config", "trading", "market", "engine")
 
 
 def _modules() -> dict[str, Path]:

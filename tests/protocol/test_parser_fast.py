@@ -3,6 +3,9 @@
 The reference is benchmarks/reference_parser.py: the generic path the parser had before the
 fast path existed (still the product's fallback), called directly; every accepted frame must give equal events (same ints, same
 strings) and every rejected frame the same reason.
+
+Every test here runs twice: with book levels through the compiled scanner
+(polyarb/protocol/levels_jit.py) and with the memo path alone (``POLYARB_JIT=0``, or no numba).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from polyarb.events import MarketEvent, RejectedFrame
+from polyarb.protocol import parser
 from polyarb.protocol.parser import parse_frame
 from polyarb.recording import SessionReader
 
@@ -34,6 +38,14 @@ def _load_reference() -> Callable[[str], list[MarketEvent]]:
 
 
 reference = _load_reference()
+
+
+@pytest.fixture(autouse=True, params=["jit", "memo"])
+def parse_path(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Both book-level paths; the compiled one must really be in use (numba is a dependency)."""
+    assert parser.use_jit(request.param == "jit") is (request.param == "jit")
+    yield request.param
+    parser.use_jit()
 
 
 def _same(text: str) -> None:
@@ -57,12 +69,18 @@ def test_every_real_resolvedkit_frame_parses_identically(bundled_recordings: Pat
     assert n > 30_000
 
 
+def _compact(obj: object) -> str:
+    """JSON as the market channel sends it: no spaces (json.dumps' default has them)."""
+    return json.dumps(obj, separators=(",", ":"))
+
+
 def _ws_samples(shared_data: Path) -> list[str]:
     frames = []
     for path in sorted((shared_data / "ws_market").glob("*.json")):
         obj = json.loads(path.read_text())
-        frames.append(json.dumps(obj))
-        frames.extend(json.dumps(x) for x in (obj if isinstance(obj, list) else [obj]))
+        for dumps in (json.dumps, _compact):  # the compact form is what the scanner takes
+            frames.append(dumps(obj))
+            frames.extend(dumps(x) for x in (obj if isinstance(obj, list) else [obj]))
     return frames
 
 
@@ -120,7 +138,8 @@ _SHAPES = [_BOOK, _G3, _TRADE, _TICK, _TOP, _G2, _RESOLVED, _NEW]
 # decimal-ish strings that sit on every branch of the number checks
 _NUMBERS = ["0", "1", "0.5", ".5", "5.", "0.000001", "0.0000001", "0.5000000", "1.5",
             "-0.5", "", ".", "abc", "1e3", "0.²", "0.٣", " 0.5", "1_0", "999999999999",
-            "9999999999999", "0.990", "12.34"]  # fmt: skip
+            "9999999999999", "0.990", "12.34", "+1", "00.5", "0.50000001", "1.2.3",
+            "0000000000001", "0.5 ", "\uff15", "0.1234560", "1234567890120.5"]  # fmt: skip
 _ODD = [None, 0, 1, -1, 0.5, True, [], {}, "BUY", "SELL", "UP", "17", "-3", "x"]
 _value = st.sampled_from(_NUMBERS) | st.sampled_from(_ODD) | st.text(max_size=6)
 
@@ -149,7 +168,8 @@ def test_random_frames_of_every_shape_parse_identically(data: st.DataObject) -> 
     """Random field values (valid, invalid, wrong type, missing) in every wire shape."""
     draw = data.draw
     objs = [_mutated(draw(st.sampled_from(_SHAPES)), draw) for _ in range(draw(st.integers(1, 3)))]
-    text = json.dumps(objs if len(objs) > 1 or draw(st.booleans()) else objs[0])
+    dumps = _compact if draw(st.booleans()) else json.dumps
+    text = dumps(objs if len(objs) > 1 or draw(st.booleans()) else objs[0])
     _same(text)
 
 
@@ -167,7 +187,7 @@ def test_mutated_real_frames_parse_identically(shared_data: Path, data: st.DataO
 
 def _with(shape: dict[str, Any], **changes: object) -> str:
     obj = {**shape, **changes}
-    return json.dumps({k: v for k, v in obj.items() if v is not ...})
+    return _compact({k: v for k, v in obj.items() if v is not ...})
 
 
 def _level(**changes: object) -> list[dict[str, object]]:
