@@ -88,7 +88,9 @@ def _time_parse_path(jit: bool, payloads: list[str]) -> float:
     try:
         return _time_parse(parse_frame, payloads)
     finally:
-        parser_module.use_jit()
+        # Every other line runs with the scanner: a replay of a long recording (or many)
+        # gets it in the default auto mode, this session alone is below the switch.
+        parser_module.use_jit(True)
 
 
 def objects_only(payloads: list[str]) -> Callable[[], float]:
@@ -258,6 +260,7 @@ def main() -> None:
         if root is None or not (root / SESSION / "manifest.json").exists():
             root = Path(tmp)
             import_resolvedkit(shared_data_dir() / "resolvedkit_btc15m", root)
+        parser_module.use_jit(True)  # see _time_parse_path
         reader = SessionReader(root / SESSION)
         rows = _rows(reader)
         payloads = [r[3] for r in rows if r[2] == "frame"]

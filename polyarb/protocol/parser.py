@@ -19,8 +19,13 @@ Book frames take one more path first: their level arrays stay raw JSON bytes and
 compiled scanner (:mod:`polyarb.protocol.levels_jit`, numba) turns both sides into ints in
 one call. It only accepts the compact wire grammar; the levels of a book it declines go
 through the memo path (and the frame to the generic one if that declines too), so the
-answer is the same either way. ``POLYARB_JIT=0`` (or
-numba missing) keeps the memo path only; :func:`use_jit` switches at run time.
+answer is the same either way. Loading numba costs ~0.35 CPU-s and the scanner saves ~5 µs a
+book frame, so by default (``auto``) a process parses with the memo path until it has parsed
+:data:`JIT_AFTER_BOOKS` book frames, then loads the scanner: a short replay, ``serve`` or a
+test's subprocess never pays for numba, a month of recordings gets the scanner.
+``POLYARB_JIT=1`` loads it at the first frame, ``POLYARB_JIT=0`` (or numba missing) keeps the
+memo path only; :func:`use_jit` switches at run time and :func:`preload_jit` settles it up
+front (shadow and live call it before connecting, so a session never stalls to load numba).
 """
 
 from __future__ import annotations
@@ -370,22 +375,62 @@ def _load_scanner() -> _BookSides | None:
     return book_sides
 
 
+JIT_AFTER_BOOKS = 50_000
+"""``auto`` mode: book frames the memo path parses before the scanner loads (about where
+the scanner's saving has paid for loading numba)."""
+_books_left = JIT_AFTER_BOOKS
+
+
+def _jit_mode() -> str:
+    """``$POLYARB_JIT``: ``0`` (off), ``1`` (on) or anything else, unset included: ``auto``."""
+    mode = os.environ.get("POLYARB_JIT", "").strip()
+    return mode if mode in ("0", "1") else "auto"
+
+
+def _counted_book(w: _WireBook, out: list[MarketEvent]) -> None:
+    """``auto`` mode's book handler: the memo path, and the scanner once enough books went by."""
+    global _books_left
+    _fast_book(w, out)
+    _books_left -= 1
+    if _books_left <= 0:
+        use_jit(True)  # from the next frame on; the events are the same either way
+
+
+_FAST_AUTO: dict[type, Any] = {**_FAST, _WireBook: _counted_book}
+
+
 def use_jit(enabled: bool | None = None) -> bool:
     """Parse book levels with the compiled scanner (True) or the memo path only (False).
 
-    None follows ``$POLYARB_JIT`` (``0`` turns it off). Returns whether the scanner is in
-    use: asking for it without numba importable gives the memo path. The first call of
-    :func:`parse_frame` makes this choice when nobody did.
+    None follows ``$POLYARB_JIT`` (``0`` off, ``1`` on, otherwise ``auto``: the memo path
+    until :data:`JIT_AFTER_BOOKS` book frames were parsed, then the scanner). Returns
+    whether the scanner is in use now: asking for it without numba importable gives the
+    memo path. The first call of :func:`parse_frame` makes this choice when nobody did.
     """
-    global _book_sides, _decode_typed, _handlers
+    global _book_sides, _decode_typed, _handlers, _books_left
     if enabled is None:
-        enabled = os.environ.get("POLYARB_JIT", "1").strip() != "0"
+        mode = _jit_mode()
+        if mode == "auto":
+            _book_sides = None
+            _books_left = JIT_AFTER_BOOKS
+            _decode_typed, _handlers = _wire_decode, _FAST_AUTO
+            return False
+        enabled = mode == "1"
     _book_sides = _load_scanner() if enabled else None
     if _book_sides is None:
         _decode_typed, _handlers = _wire_decode, _FAST
         return False
     _decode_typed, _handlers = _raw_decode, _FAST_JIT
     return True
+
+
+def preload_jit() -> bool:
+    """Settle the book-level path now: the scanner unless ``POLYARB_JIT=0``.
+
+    For a process that parses a live feed: numba loads before the feed starts instead of
+    stalling it when ``auto`` would switch mid-session. Returns whether the scanner is on.
+    """
+    return use_jit(_jit_mode() != "0")
 
 
 def _first_decode(text: str) -> Any:

@@ -29,6 +29,7 @@ from polyarb.errors import PolyarbError
 from polyarb.execution.venue_api import Venue
 from polyarb.feed import FeedConfig
 from polyarb.protocol.markets import MarketMeta
+from polyarb.protocol.parser import preload_jit
 from polyarb.recording.files import write_json_atomic
 from polyarb.recording.recorder import Recorder
 from polyarb.recording.schema import LIVE_COMPRESSION_LEVEL
@@ -131,6 +132,7 @@ class ShadowRun:
                 "run starts its own session (parity replays it from the first row)"
             )
         self.opts = opts
+        preload_jit()  # numba loads now, not mid-session (docs/engine.md §Performance)
         self.writer = SessionWriter(
             opts.recordings,
             opts.session_id,

@@ -206,7 +206,12 @@ print("misses:", sum(_scan.stats.cache_misses.values()))
 
 
 def _probe(env: dict[str, str], code: str = _PROBE) -> dict[str, str]:
+    """Run ``code`` in a fresh process; ``POLYARB_JIT=1`` (scanner at the first frame) unless
+    ``env`` says otherwise (``"auto"``: the variable unset)."""
     full = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "POLYARB_JIT")}
+    env = {"POLYARB_JIT": "1", **env}
+    if env["POLYARB_JIT"] == "auto":
+        del env["POLYARB_JIT"]
     out = subprocess.run(
         [sys.executable, "-c", code],
         env={**full, **env},
@@ -228,6 +233,42 @@ def test_parser_import_leaves_numba_unloaded_until_a_frame(tmp_path: Path) -> No
     assert (got["numba"].strip(), got["after"].strip()) == ("False", "True")
 
 
+def test_auto_mode_loads_numba_only_after_enough_books_and_preload_settles_it(
+    tmp_path: Path,
+) -> None:
+    """By default a short parse (a small replay, serve, a test's subprocess) never imports
+    numba; preload_jit (what shadow and live call before connecting) loads it at once unless
+    POLYARB_JIT=0."""
+    code = (
+        "import sys\nfrom polyarb.protocol import parser\n"
+        f"parser.parse_frame({_BOOK!r})\nprint('first: ', 'numba' in sys.modules)\n"
+        "print('preload: ', parser.preload_jit(), 'numba' in sys.modules)\n"
+    )
+    got = _probe({"POLYARB_JIT": "auto", "NUMBA_CACHE_DIR": str(tmp_path)}, code)
+    assert (got["first"].strip(), got["preload"].strip()) == ("False", "True True")
+    got = _probe({"POLYARB_JIT": "0", "NUMBA_CACHE_DIR": str(tmp_path)}, code)
+    assert (got["first"].strip(), got["preload"].strip()) == ("False", "False False")
+
+
+def test_auto_mode_switches_to_the_scanner_after_jit_after_books(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """auto: the memo path parses the first JIT_AFTER_BOOKS book frames, the scanner the
+    rest; every frame's events equal the reference parser's on both sides of the switch."""
+    monkeypatch.delenv("POLYARB_JIT", raising=False)
+    monkeypatch.setattr(parser, "JIT_AFTER_BOOKS", 3)
+    frames = [_BOOK.replace('"size":"1"', f'"size":"{i}"') for i in range(1, 6)]
+    assert parser.use_jit() is False
+    seen = []
+    try:
+        for text in frames:
+            assert parser.parse_frame(text) == reference(text)
+            seen.append(parser._book_sides is not None)
+    finally:
+        parser.use_jit()
+    assert seen == [False, False, True, True, True]
+
+
 def test_polyarb_jit_0_keeps_numba_out(tmp_path: Path) -> None:
     code = (
         "import sys\nfrom polyarb.protocol import parser\n"
@@ -244,7 +285,7 @@ def test_compiled_once_then_loaded_from_the_user_cache(tmp_path: Path) -> None:
     The cache goes to $POLYARB_CACHE/numba, never beside the installed module (which may be
     read-only, and which concurrent test suites share).
     """
-    env = {"POLYARB_CACHE": str(tmp_path / "cache")}
+    env = {"POLYARB_CACHE": str(tmp_path / "cache"), "POLYARB_JIT": "1"}
     first = [
         subprocess.Popen(
             [sys.executable, "-c", _PROBE],
