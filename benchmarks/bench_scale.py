@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -57,11 +58,15 @@ print(json.dumps({"rows": run["frames"], "cpu_s": cpu,
 
 def measure(session: Path, *args: str) -> dict[str, float]:
     """``polyarb replay --session S ARGS`` in a fresh interpreter; its CPU seconds and peak RSS."""
+    # The compiled level scanner from the first frame at every scale: in the default auto
+    # mode numba (~150 MB of LLVM) would load only in runs past 50,000 book frames, a step
+    # in RSS that says nothing about how replay memory grows with the session.
     out = subprocess.run(
         [sys.executable, "-c", _CHILD, str(session), *args],
         capture_output=True,
         text=True,
         check=True,
+        env={**os.environ, "POLYARB_JIT": "1"},
     ).stdout
     return json.loads(out.splitlines()[-1])  # type: ignore[no-any-return]
 

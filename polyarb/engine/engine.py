@@ -751,7 +751,9 @@ class Engine:
             if fill.market in self.state.resolved:
                 # Matched before resolution, answered after it: the ledger settles it on the spot.
                 self._fill_decision(seq, f"settle_late:{fill.fill_id}", "settle_late", fill)
-            self.ledger.apply_fill(fill)
+            # The exchange's matching is the truth: its fills book even when a FAILED reported
+            # earlier took back the shares a SELL spent (that SELL's FAILED follows).
+            self.ledger.apply_fill(fill, short_ok=not self.venue.simulated)
             self.sink.row("fills", fill.row(self.venue.simulated))
             self.fills += 1
             self._tick_counts.fills += 1

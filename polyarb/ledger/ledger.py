@@ -35,12 +35,21 @@ class _Position:
         self.size = 0
         self.cost = 0
 
-    def take(self, size: int) -> int:
-        """Remove ``size`` shares; returns the cost basis that leaves with them (pro rata)."""
+    def take(self, size: int, *, short_ok: bool = False) -> int:
+        """Remove ``size`` shares; returns the cost basis that leaves with them (pro rata).
+
+        ``short_ok``: more than held may leave (the excess at zero basis), the position
+        going short; otherwise that is an error.
+        """
         if size > self.size:
-            raise LedgerError(
-                f"cannot remove {size} micro shares of {self.asset_id}: only {self.size} held"
-            )
+            if not short_ok:
+                raise LedgerError(
+                    f"cannot remove {size} micro shares of {self.asset_id}: only {self.size} held"
+                )
+            part = self.cost if self.size > 0 else 0
+            self.size -= size
+            self.cost -= part
+            return part
         part = self.cost if size == self.size else self.cost * size // self.size
         self.size -= size
         self.cost -= part
@@ -64,8 +73,15 @@ class Ledger:
 
     # --- operations --------------------------------------------------------
 
-    def apply_fill(self, fill: Fill) -> None:
-        """Book a taker fill: cash moves by its notional and fee; the position by its size."""
+    def apply_fill(self, fill: Fill, *, short_ok: bool = False) -> None:
+        """Book a taker fill: cash moves by its notional and fee; the position by its size.
+
+        ``short_ok`` (fills the exchange reported): a SELL of more than the ledger holds
+        leaves the position short instead of failing. The exchange matched it on shares it
+        held then; a FAILED buy reported first took them back here, and that SELL's own
+        FAILED, which the exchange sends next, evens the position out (as
+        :meth:`reverse_fill` lets a reversed BUY leave it short).
+        """
         if fill.size <= 0:
             raise LedgerError(f"fill {fill.fill_id} has non-positive size {fill.size}")
         if fill.market in self._closed_markets:
@@ -79,7 +95,7 @@ class Ledger:
             self.cash -= cash + fill.fee
             self.realised_pnl -= fill.fee
         else:
-            basis = pos.take(fill.size)
+            basis = pos.take(fill.size, short_ok=short_ok)
             self.cash += cash - fill.fee
             self.realised_pnl += cash - basis - fill.fee
         self.fees_paid += fill.fee

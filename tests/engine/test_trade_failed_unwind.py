@@ -47,6 +47,17 @@ class _Exchange:
         self.engine.on_frame(self.seq, recv_ns, kind, payload, conn_id)
         self.seq += 1
 
+    def match(self, cid: str, recv_ns: int) -> None:
+        """Match one new order in full: its trade, then its REST answer."""
+        order = self.venue._open[cid].order
+        limit, size = sendable(order, self.engine.state.metas[order.market])
+        self.feed(recv_ns, "user", _trade(cid, order, limit, size, "MATCHED"), 1000)
+        row = order_row(cid, order_id=f"x:{cid}", status="matched", filled=size)
+        self.feed(recv_ns, "user", row, 1000)
+        if self.failed is None and cid.endswith("/L0"):
+            self.failed = cid
+            self.first = (cid, order, limit, size)
+
     def answer(self, recv_ns: int) -> None:
         """Answer new orders (and fail one trade) until nothing new is sent."""
         while True:
@@ -55,14 +66,7 @@ class _Exchange:
                 return
             for cid in new:
                 self.seen.add(cid)
-                order = self.venue._open[cid].order
-                limit, size = sendable(order, self.engine.state.metas[order.market])
-                self.feed(recv_ns, "user", _trade(cid, order, limit, size, "MATCHED"), 1000)
-                row = order_row(cid, order_id=f"x:{cid}", status="matched", filled=size)
-                self.feed(recv_ns, "user", row, 1000)
-                if self.failed is None and cid.endswith("/L0"):
-                    self.failed = cid
-                    self.first = (cid, order, limit, size)
+                self.match(cid, recv_ns)
             if self.failed is not None and not self.venue.open_orders():
                 cid, order, limit, size = self.first
                 if self.failed == cid and f"t:{cid}" in self.venue._booked:
@@ -199,6 +203,77 @@ def test_fill_answered_after_its_market_resolved_settles_instead_of_crashing(
         start, engine.profile, MemorySink(), updates=later, venue=UserRowVenue({}), live=True
     )
     for seq, (recv_ns, kind, payload, conn_id) in enumerate(exchange.rows):
+        replayed.on_frame(seq, recv_ns, kind, payload, conn_id)
+    replayed.finish()
+    assert _decisions(replayed) == _decisions(engine)
+
+
+class _RaceExchange(_Exchange):
+    """The first basket's first leg trade FAILs after the basket completed (as in
+    :class:`_Exchange`); when an unwind SELL goes out, the exchange also FAILs the BUY whose
+    shares it sells and reports that first, then the SELL's match, then the SELL's FAILED
+    (the double's rule: a FAILED buy fails the sells that spent its shares)."""
+
+    raced = 0
+
+    def match(self, cid: str, recv_ns: int) -> None:
+        order = self.venue._open[cid].order
+        basket = cid.split("/R1U")[0]
+        bought = [
+            leg
+            for leg in sorted(self.seen)
+            if leg.startswith(basket + "/L")
+            and f"t:{leg}" in self.venue._booked
+            and self.venue._booked[f"t:{leg}"].asset_id == order.asset_id
+        ]
+        if "/R1U" not in cid or order.side != "SELL" or not bought:
+            super().match(cid, recv_ns)
+            return
+        buy = self.venue._booked[f"t:{bought[0]}"]
+        buy_order = type(order)(**{**_fields(order), "order_id": bought[0], "side": "BUY"})
+        for status in ("RETRYING", "FAILED"):
+            trade = _trade(bought[0], buy_order, buy.price, buy.size, status)
+            self.feed(recv_ns, "user", trade, 1000)
+        limit, size = sendable(order, self.engine.state.metas[order.market])
+        self.feed(recv_ns, "user", _trade(cid, order, limit, size, "MATCHED"), 1000)
+        row = order_row(cid, order_id=f"x:{cid}", status="matched", filled=size)
+        self.feed(recv_ns, "user", row, 1000)
+        self.raced += 1
+        self.feed(recv_ns, "user", _trade(cid, order, limit, size, "FAILED"), 1000)
+
+
+def _fields(order: object) -> dict[str, object]:
+    import msgspec
+
+    return msgspec.structs.asdict(order)  # type: ignore[arg-type]
+
+
+def test_unwind_sell_matched_on_shares_of_a_buy_failed_first_does_not_crash(
+    negrisk_session: Path,
+) -> None:
+    """A live run died with LedgerError "cannot remove … only 0 held" (seen once in the
+    double's failed_trade test under load): an unwind SELL matched on a leg's shares, the
+    exchange then FAILED that leg's BUY, and its FAILED arrived before the SELL's match.
+    The exchange's SELL now books short, its own FAILED evens the position out, the run
+    ends with nothing open in that basket, and the rows replay to the same decisions."""
+    engine, race = _run(
+        negrisk_session, load_profile(REPO / "profiles" / "live_negrisk_v1.yaml"), _RaceExchange
+    )
+    assert isinstance(race, _RaceExchange)
+    assert race.raced >= 1, "no unwind SELL raced a failed BUY"
+    basket = str(race.failed).rsplit("/", 1)[0]
+    held = {a: s for a, s in engine.ledger.open_assets().items() if s}
+    fills_of_basket = {
+        f["asset_id"]
+        for f in engine.sink.tables["fills"]  # type: ignore[attr-defined]
+        if f["order_id"].startswith(basket + "/")
+    }
+    assert not [a for a in held if a in fills_of_basket and engine.ledger.position(a) < 0]
+    start, later = split_history(SessionReader(negrisk_session).market_history())
+    replayed = Engine(
+        start, engine.profile, MemorySink(), updates=later, venue=UserRowVenue({}), live=True
+    )
+    for seq, (recv_ns, kind, payload, conn_id) in enumerate(race.rows):
         replayed.on_frame(seq, recv_ns, kind, payload, conn_id)
     replayed.finish()
     assert _decisions(replayed) == _decisions(engine)

@@ -250,3 +250,25 @@ def test_complete_set_locks_its_edge(pa: int, pb: int, size: int, fa: int, fb: i
         led.apply_fill(fb_fill)
         led.settle("m1", winner)
         assert led.cash == size - fa_fill.cash - fb_fill.cash - fa - fb
+
+
+@given(price=prices, sell=prices, size=sizes, fb=fees, fs=fees)
+def test_exchange_sell_after_its_buy_failed_goes_short_then_evens_out(
+    price: int, sell: int, size: int, fb: int, fs: int
+) -> None:
+    """A live race: an unwind SELL matched on shares of a BUY the exchange then FAILED, the
+    BUY's FAILED reported first. Booking the SELL raised "only 0 held" and killed the live
+    run; an exchange-reported SELL now leaves the position short, and the SELL's own FAILED
+    (which follows) brings the account back to where it started, to the micro unit."""
+    led = Ledger(100 * SH)
+    buy, sold = fill("a", "BUY", price, size, fee=fb), fill("a", "SELL", sell, size, fee=fs)
+    led.apply_fill(buy)
+    led.reverse_fill(buy)
+    with pytest.raises(LedgerError, match="only 0 held"):
+        led.apply_fill(sold)  # what a simulated venue may never do
+    led.apply_fill(sold, short_ok=True)
+    assert led.position("a") == -size
+    assert led.equity() - led.initial_cash == led.realised_pnl + led.marked_pnl()
+    led.reverse_fill(sold)
+    assert (led.cash, led.realised_pnl, led.fees_paid) == (100 * SH, 0, 0)
+    assert led.position("a") == 0 and not led.open_assets()
