@@ -247,19 +247,7 @@ class UserRowVenue:
             status: Status = KILLED if any(w in entry.error for w in _KILL_WORDS) else REJECTED
             reason = "insufficient_liquidity" if status == KILLED else _reason(entry.error)
             del self._open[cid]
-            update.results.append(
-                OrderResult(
-                    order,
-                    status,
-                    reason,
-                    entry.submit_ns,
-                    now_ns,
-                    seq,
-                    limit,
-                    size,
-                    answered_ns=entry.answered_ns,
-                )
-            )
+            update.results.append(_result(entry, status, reason, now_ns, seq, limit, size))
             return
         got = sum(t.size for t in entry.trades.values())
         if got < entry.filled:
@@ -294,19 +282,33 @@ class UserRowVenue:
         else:
             status, reason = PARTIAL, "partial_liquidity"
         update.results.append(
-            OrderResult(
-                order,
-                status,
-                reason,
-                entry.submit_ns,
-                now_ns,
-                seq,
-                limit,
-                size,
-                tuple(fills),
-                answered_ns=entry.answered_ns,
-            )
+            _result(entry, status, reason, now_ns, seq, limit, size, tuple(fills))
         )
+
+
+def _result(
+    entry: _Open,
+    status: Status,
+    reason: str,
+    now_ns: int,
+    seq: int,
+    limit: int,
+    size: int,
+    fills: tuple[Fill, ...] = (),
+) -> OrderResult:
+    """A finished order's result, stamped with when its answer row came."""
+    return OrderResult(
+        entry.order,
+        status,
+        reason,
+        entry.submit_ns,
+        now_ns,
+        seq,
+        limit,
+        size,
+        fills,
+        answered_ns=entry.answered_ns,
+    )
 
 
 def charged_fee(trade: UserTrade, meta: MarketMeta | None) -> int:

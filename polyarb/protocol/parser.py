@@ -210,20 +210,25 @@ def _fast_side(side: str) -> str:
     return side
 
 
-def _fast_book(w: _WireBook, out: list[MarketEvent]) -> None:
+def _snapshot(
+    w: _WireBook | _WireBookRaw, bids: tuple[Level, ...], asks: tuple[Level, ...]
+) -> BookSnapshot:
+    """A book frame's event, its levels converted by whichever path took them."""
     tick = w.tick_size
-    out.append(
-        BookSnapshot(
-            w.asset_id,
-            w.market,
-            _fast_ts(w.timestamp),
-            _fast_levels(w.bids),
-            _fast_levels(w.asks),
-            w.hash,
-            None if tick is None else _PRICES[tick],
-            w.last_trade_price,
-        )
+    return BookSnapshot(
+        w.asset_id,
+        w.market,
+        _fast_ts(w.timestamp),
+        bids,
+        asks,
+        w.hash,
+        None if tick is None else _PRICES[tick],
+        w.last_trade_price,
     )
+
+
+def _fast_book(w: _WireBook, out: list[MarketEvent]) -> None:
+    out.append(_snapshot(w, _fast_levels(w.bids), _fast_levels(w.asks)))
 
 
 def _fast_price_change(w: _WirePriceChange, out: list[MarketEvent]) -> None:
@@ -343,19 +348,7 @@ def _jit_book(w: _WireBookRaw, out: list[MarketEvent]) -> None:
         asks = _fast_levels(_levels_decode(w.asks))
     else:
         bids, asks = sides
-    tick = w.tick_size
-    out.append(
-        BookSnapshot(
-            w.asset_id,
-            w.market,
-            _fast_ts(w.timestamp),
-            bids,
-            asks,
-            w.hash,
-            None if tick is None else _PRICES[tick],
-            w.last_trade_price,
-        )
-    )
+    out.append(_snapshot(w, bids, asks))
 
 
 _FAST_JIT: dict[type, Any] = {**_FAST, _WireBookRaw: _jit_book}

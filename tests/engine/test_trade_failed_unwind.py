@@ -96,6 +96,20 @@ def _decisions(engine: Engine) -> list[dict[str, object]]:
     return engine.sink.tables["decisions"]
 
 
+def _replayed(
+    session: Path, engine: Engine, rows: list[tuple[int, str, str, int]]
+) -> list[dict[str, object]]:
+    """The decisions of a fresh engine fed the session's and the exchange's rows alone."""
+    start, later = split_history(SessionReader(session).market_history())
+    replayed = Engine(
+        start, engine.profile, MemorySink(), updates=later, venue=UserRowVenue({}), live=True
+    )
+    for seq, (recv_ns, kind, payload, conn_id) in enumerate(rows):
+        replayed.on_frame(seq, recv_ns, kind, payload, conn_id)
+    replayed.finish()
+    return _decisions(replayed)
+
+
 def test_failed_trade_of_a_completed_basket_unwinds_the_other_legs(negrisk_session: Path) -> None:
     """Old code reversed the fill and held the other legs; now they are unwound (``R1U``
     orders within the slippage bound), the basket ends flat, and replaying the same rows
@@ -126,15 +140,7 @@ def test_failed_trade_of_a_completed_basket_unwinds_the_other_legs(negrisk_sessi
     assert engine.trade_failures == 1
     assert engine.risk.breaker._failures == 1  # one leg failure, counted once
     # Parity: the recorded rows alone, through a fresh engine, decide the same.
-    reader = SessionReader(negrisk_session)
-    start, later = split_history(reader.market_history())
-    replayed = Engine(
-        start, engine.profile, MemorySink(), updates=later, venue=UserRowVenue({}), live=True
-    )
-    for seq, (recv_ns, kind, payload, conn_id) in enumerate(exchange.rows):
-        replayed.on_frame(seq, recv_ns, kind, payload, conn_id)
-    replayed.finish()
-    assert _decisions(replayed) == decisions
+    assert _replayed(negrisk_session, engine, exchange.rows) == decisions
 
 
 def test_failed_trade_of_a_completed_basket_holds_under_hold(negrisk_session: Path) -> None:
@@ -198,14 +204,7 @@ def test_fill_answered_after_its_market_resolved_settles_instead_of_crashing(
     assert any(d["type"] == "settle_late" for d in _decisions(engine))
     # BUY legs of winners each paid 1 per share: realised PnL is cash − initial cash.
     assert engine.ledger.realised_pnl == engine.ledger.cash - engine.ledger.initial_cash
-    start, later = split_history(SessionReader(negrisk_session).market_history())
-    replayed = Engine(
-        start, engine.profile, MemorySink(), updates=later, venue=UserRowVenue({}), live=True
-    )
-    for seq, (recv_ns, kind, payload, conn_id) in enumerate(exchange.rows):
-        replayed.on_frame(seq, recv_ns, kind, payload, conn_id)
-    replayed.finish()
-    assert _decisions(replayed) == _decisions(engine)
+    assert _replayed(negrisk_session, engine, exchange.rows) == _decisions(engine)
 
 
 class _RaceExchange(_Exchange):
@@ -269,11 +268,4 @@ def test_unwind_sell_matched_on_shares_of_a_buy_failed_first_does_not_crash(
         if f["order_id"].startswith(basket + "/")
     }
     assert not [a for a in held if a in fills_of_basket and engine.ledger.position(a) < 0]
-    start, later = split_history(SessionReader(negrisk_session).market_history())
-    replayed = Engine(
-        start, engine.profile, MemorySink(), updates=later, venue=UserRowVenue({}), live=True
-    )
-    for seq, (recv_ns, kind, payload, conn_id) in enumerate(race.rows):
-        replayed.on_frame(seq, recv_ns, kind, payload, conn_id)
-    replayed.finish()
-    assert _decisions(replayed) == _decisions(engine)
+    assert _replayed(negrisk_session, engine, race.rows) == _decisions(engine)
