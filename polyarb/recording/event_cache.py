@@ -8,9 +8,10 @@
 * **content hash**: SHA-256 over the session's sealed parts (name and SHA-256 of each
   file, as read now): the frames the cache was built from. Another part, or a changed
   one, gives another name, so a cache of older frames is never found.
-* **parser version**: SHA-256 of the sources that turn wire text into events
-  (:mod:`polyarb.protocol.parser`, :mod:`polyarb.events`, :mod:`polyarb.units`): any edit
-  there makes every cache stale without anyone remembering to bump a number.
+* **parser version**: SHA-256 of the sources that turn wire text into events and lay
+  them out (:func:`parser_sources`: the parser and its compiled scanner, the event types,
+  units and this module): any edit there makes every cache stale without anyone
+  remembering to bump a number.
 * The ``.sha256`` file holds the SHA-256 of the ``.arrow`` file, written last: a cache
   cut short, flipped or without it is corrupt. :func:`open_cache` checks all three and
   says why it ignores a cache; :func:`ensure_cache` then rebuilds it.
@@ -57,9 +58,9 @@ from polyarb.recording.files import sha256_file
 from polyarb.recording.reader import SessionReader
 
 FORMAT = 2
-"""Layout of the cache file itself; part of the parser version. This module's source is not
-hashed: bump it with any change to what a cache file holds (2: one list per one-type frame,
-a ``code`` column, lz4), so a cache in an older layout is rebuilt, never misread."""
+"""Layout of the cache file itself (2: one list per one-type frame, a ``code`` column, lz4);
+part of the parser version. This module's source is hashed too, so an edit here rebuilds
+caches even if nobody bumps the number."""
 COLUMNS = ["seq", "recv_ns", "conn_id", "kind", "payload"]
 SCHEMA = pa.schema(
     [
@@ -109,10 +110,16 @@ def parser_version() -> str:
 
 
 def parser_sources() -> list[Path]:
-    """The files whose code decides the parsed events (the compiled scanner's read, not imported)."""
+    """The files whose code decides a cache's events: the parser (the compiled scanner's
+    read, not imported), the event types, units, and this module, which lays them out."""
     parser = Path(str(parser_module.__file__))
     modules = (events_module, units_module)
-    return [parser, parser.with_name("levels_jit.py"), *(Path(str(m.__file__)) for m in modules)]
+    return [
+        parser,
+        parser.with_name("levels_jit.py"),
+        *(Path(str(m.__file__)) for m in modules),
+        Path(__file__),
+    ]
 
 
 def content_hash(reader: SessionReader) -> str:

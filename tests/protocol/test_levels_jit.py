@@ -186,6 +186,7 @@ def test_the_event_cache_version_covers_the_scanner() -> None:
     """A change to the scanner's code must rebuild decoded-session caches."""
     names = [p.name for p in parser_sources()]
     assert "levels_jit.py" in names and all(p.is_file() for p in parser_sources())
+    assert "event_cache.py" in names  # the cache's own layout code
 
 
 # -- loading: lazily, once, into a per-user cache ----------------------------------------
