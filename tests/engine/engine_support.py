@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from polyarb.config.profile import Execution, LatencyModel, Profile, RiskLimits
@@ -24,4 +25,22 @@ def big_profile(**risk: object) -> Profile:
         risk=RiskLimits(**limits),  # type: ignore[arg-type]
         latency=latency,  # type: ignore[arg-type]
         execution=execution,  # type: ignore[arg-type]
+    )
+
+
+def book_frame(  # type: ignore[no-untyped-def]
+    asset, market, ts, bids, asks, tick="0.01"
+) -> str:
+    """A ``book`` frame's text: every listed price at size 100."""
+    return json.dumps(
+        {
+            "market": market,
+            "asset_id": asset,
+            "timestamp": str(ts),
+            "hash": "",
+            "bids": [{"price": p, "size": "100"} for p in bids],
+            "asks": [{"price": p, "size": "100"} for p in asks],
+            "tick_size": tick,
+            "event_type": "book",
+        }
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import msgspec
-from engine_support import big_profile
+from engine_support import big_profile, book_frame
 
 from polyarb.book import OrderBook
 from polyarb.config.profile import Profile
@@ -111,21 +111,6 @@ def test_hash_mismatch_marks_unverified_requests_resync_and_counts(bundled_recor
     assert engine.state.books[yes].verified  # the final snapshot resynced it
 
 
-def _book(asset, market, ts, bids, asks, tick="0.01"):
-    return json.dumps(
-        {
-            "market": market,
-            "asset_id": asset,
-            "timestamp": str(ts),
-            "hash": "",
-            "bids": [{"price": p, "size": "100"} for p in bids],
-            "asks": [{"price": p, "size": "100"} for p in asks],
-            "tick_size": tick,
-            "event_type": "book",
-        }
-    )
-
-
 def _setup(bundled_recordings, **risk):
     reader, _ = _rows(bundled_recordings)
     meta = reader.markets()[0]
@@ -140,7 +125,7 @@ def test_mid_event_until_quiet_then_tradable(bundled_recordings):
     engine, meta = _setup(bundled_recordings)
     yes = meta.token_ids[0]
     engine.on_frame(
-        1, 1_000 * MS, "frame", _book(yes, meta.condition_id, 1_000, ["0.40"], ["0.45"])
+        1, 1_000 * MS, "frame", book_frame(yes, meta.condition_id, 1_000, ["0.40"], ["0.45"])
     )
     assert engine.state.untradable(yes) == "mid_event"
     engine.on_frame(2, 1_005 * MS, "tick", "")  # 5 ms later: the event may still go on
@@ -152,7 +137,7 @@ def test_mid_event_until_quiet_then_tradable(bundled_recordings):
 def test_tick_size_change_starts_an_epoch(bundled_recordings):
     engine, meta = _setup(bundled_recordings)
     yes, cid = meta.token_ids[0], meta.condition_id
-    engine.on_frame(1, 1_000 * MS, "frame", _book(yes, cid, 1_000, ["0.40"], ["0.45"]))
+    engine.on_frame(1, 1_000 * MS, "frame", book_frame(yes, cid, 1_000, ["0.40"], ["0.45"]))
     change = {
         "event_type": "tick_size_change",
         "market": cid,
@@ -174,7 +159,9 @@ def test_tick_size_change_starts_an_epoch(bundled_recordings):
     assert engine.state.untradable(yes) == "no_snapshot" and book.bids == {} and book.epoch == 1
     assert engine.state.counters["delta_before_snapshot"] == 1
     assert engine.venue._markets[cid].tick_size == 1_000  # the venue rounds on the new grid
-    engine.on_frame(5, 3_000 * MS, "frame", _book(yes, cid, 3_000, ["0.401"], ["0.45"], "0.001"))
+    engine.on_frame(
+        5, 3_000 * MS, "frame", book_frame(yes, cid, 3_000, ["0.401"], ["0.45"], "0.001")
+    )
     engine.on_frame(6, 3_100 * MS, "tick", "")
     assert engine.state.untradable(yes) is None
 
@@ -182,7 +169,7 @@ def test_tick_size_change_starts_an_epoch(bundled_recordings):
 def test_stale_when_connection_silent_and_pong_does_not_count(bundled_recordings):
     engine, meta = _setup(bundled_recordings, stale_book_ms=1_000)
     yes, cid = meta.token_ids[0], meta.condition_id
-    engine.on_frame(1, 1_000 * MS, "frame", _book(yes, cid, 1_000, ["0.40"], ["0.45"]))
+    engine.on_frame(1, 1_000 * MS, "frame", book_frame(yes, cid, 1_000, ["0.40"], ["0.45"]))
     engine.on_frame(2, 1_900 * MS, "frame", "PONG")
     engine.on_frame(3, 1_950 * MS, "tick", "")
     assert engine.state.untradable(yes) is None
@@ -190,7 +177,7 @@ def test_stale_when_connection_silent_and_pong_does_not_count(bundled_recordings
     engine.on_frame(5, 2_200 * MS, "tick", "")
     assert engine.state.untradable(yes) == "stale"
     other = meta.token_ids[1]  # any data frame on the connection proves it alive
-    engine.on_frame(6, 2_300 * MS, "frame", _book(other, cid, 2_300, ["0.55"], ["0.60"]))
+    engine.on_frame(6, 2_300 * MS, "frame", book_frame(other, cid, 2_300, ["0.55"], ["0.60"]))
     engine.on_frame(7, 2_400 * MS, "tick", "")
     assert engine.state.untradable(yes) is None
 
@@ -198,7 +185,7 @@ def test_stale_when_connection_silent_and_pong_does_not_count(bundled_recordings
 def test_crossed_at_boundary_is_untradable_and_counted(bundled_recordings):
     engine, meta = _setup(bundled_recordings)
     yes, cid = meta.token_ids[0], meta.condition_id
-    engine.on_frame(1, 1_000 * MS, "frame", _book(yes, cid, 1_000, ["0.46"], ["0.45"]))
+    engine.on_frame(1, 1_000 * MS, "frame", book_frame(yes, cid, 1_000, ["0.46"], ["0.45"]))
     engine.on_frame(2, 1_100 * MS, "tick", "")
     assert engine.state.untradable(yes) == "crossed"
     assert engine.state.counters["crossed_at_boundary"] == 1
@@ -207,10 +194,10 @@ def test_crossed_at_boundary_is_untradable_and_counted(bundled_recordings):
 def test_gap_and_close_drop_books_until_a_snapshot(bundled_recordings):
     engine, meta = _setup(bundled_recordings)
     yes, cid = meta.token_ids[0], meta.condition_id
-    engine.on_frame(1, 1_000 * MS, "frame", _book(yes, cid, 1_000, ["0.40"], ["0.45"]))
+    engine.on_frame(1, 1_000 * MS, "frame", book_frame(yes, cid, 1_000, ["0.40"], ["0.45"]))
     engine.on_frame(2, 1_100 * MS, "gap", "{}")
     assert engine.state.untradable(yes) == "no_snapshot"
-    engine.on_frame(3, 1_200 * MS, "frame", _book(yes, cid, 1_200, ["0.40"], ["0.45"]), 3)
+    engine.on_frame(3, 1_200 * MS, "frame", book_frame(yes, cid, 1_200, ["0.40"], ["0.45"]), 3)
     engine.on_frame(4, 1_300 * MS, "close", "{}", 3)
     assert engine.state.untradable(yes) == "no_snapshot"
 

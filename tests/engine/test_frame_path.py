@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import json
+from engine_support import book_frame
 
 from polyarb.config.profile import Profile
 from polyarb.engine import Engine, MemorySink
 from polyarb.recording import SessionReader
 
 MS = 1_000_000
-
-
-def _book(asset: str, market: str, ts: int, bids: list[str], asks: list[str]) -> str:
-    return json.dumps(
-        {
-            "market": market,
-            "asset_id": asset,
-            "timestamp": str(ts),
-            "hash": "",
-            "bids": [{"price": p, "size": "100"} for p in bids],
-            "asks": [{"price": p, "size": "100"} for p in asks],
-            "tick_size": "0.01",
-            "event_type": "book",
-        }
-    )
 
 
 def test_snapshot_boundaries_detect_and_verify_without_building_dicts(bundled_recordings):
@@ -37,8 +22,8 @@ def test_snapshot_boundaries_detect_and_verify_without_building_dicts(bundled_re
     engine = Engine([meta], Profile(name="t"), MemorySink())
     yes, no = meta.token_ids
     cid = meta.condition_id
-    engine.on_frame(1, 1_000 * MS, "frame", _book(yes, cid, 1_000, ["0.40", "0.41"], ["0.46"]))
-    engine.on_frame(2, 1_001 * MS, "frame", _book(no, cid, 1_000, ["0.54"], ["0.60", "0.59"]))
+    engine.on_frame(1, 1_000 * MS, "frame", book_frame(yes, cid, 1_000, ["0.40", "0.41"], ["0.46"]))
+    engine.on_frame(2, 1_001 * MS, "frame", book_frame(no, cid, 1_000, ["0.54"], ["0.60", "0.59"]))
     engine.on_frame(3, 1_100 * MS, "tick", "")
     state = engine.state
     assert state.counters["boundaries"] == 1 and state.counters["crossed_at_boundary"] == 0
