@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from polyarb.recording import SessionReader
-from polyarb.recording.compact import compact_session
 from polyarb.testing.sessions import build_repeated_session
 
 _CHILD = """
@@ -42,9 +41,8 @@ def _peaks(session: Path) -> dict[str, int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmHWM (Linux)")
-@pytest.mark.parametrize("compacted", [False, True], ids=["plain", "compacted"])
 def test_peak_memory_does_not_grow_with_the_session(
-    bundled_recordings: Path, tmp_path: Path, compacted: bool
+    bundled_recordings: Path, tmp_path: Path
 ) -> None:
     """Arrow's peak allocation at 3x stays within 10 % of 1x, and peak RSS does not grow.
 
@@ -54,8 +52,7 @@ def test_peak_memory_does_not_grow_with_the_session(
     MB) and RSS by 12 % at 16x; 2,048-row batches, one row group at a time, keep both
     flat. Sizes, not timings: the same on a loaded machine. (The decoded cache reads
     fixed 4,096-row record batches; bench_scale.py shows it flat too.) Compacted parts
-    (book-delta codec) were still read by the whole-part threaded scan: the same bound
-    holds for them now.
+    (book-delta codec) go through the same one-row-group reader (``row_group_batches``).
     """
     source = bundled_recordings / "resolvedkit-btc15m"
     frames = sum(1 for f in SessionReader(source).frames() if f.kind == "frame")
@@ -63,9 +60,6 @@ def test_peak_memory_does_not_grow_with_the_session(
         build_repeated_session([source], tmp_path, name, frames * times)
         for name, times in (("x1", 1), ("x3", 3))
     ]
-    if compacted:
-        for session in sessions:
-            assert compact_session(session)["parts"] >= 1
     small, big = (_peaks(session) for session in sessions)
     assert big["arrow_peak"] <= small["arrow_peak"] * 1.1, (small, big)
     # RSS also counts allocator pages and the other tests' imports, which vary by a few

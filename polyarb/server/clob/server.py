@@ -166,7 +166,9 @@ class ClobServer:
         r.add_post("/heartbeats", self._heartbeat)
         r.add_post("/v1/heartbeats", self._heartbeat)
         r.add_get("/ws/user", self._user_channel)
-        self._runner = web.AppRunner(app, access_log=None)
+        # A stop gives in-flight requests a second, not aiohttp's minute: a held answer
+        # (timeout_next, ack_delay) is already late by design and would only delay exit.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
