@@ -80,7 +80,16 @@ def run_shadow(
             while settle_until is not None and not settle_until(shadow):
                 assert loop.time() < deadline, "the shadow run never settled"
                 await asyncio.sleep(0.05)
-            await asyncio.sleep(grace_s)  # the last frames are still on the wire
+            # The server has written every frame; a loaded shadow may still be reading them.
+            # Stop once its frame count has stood still for a second (a fixed grace lost the
+            # last frame of a 38,351-frame session on a busy CI machine), then the grace.
+            seen, still_since = -1, loop.time()
+            while loop.time() - still_since < 1.0:
+                assert loop.time() < deadline + 60, "the shadow never stopped receiving"
+                if shadow._frames != seen:
+                    seen, still_since = shadow._frames, loop.time()
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(grace_s)
             shadow.stop()
             return await task
 
