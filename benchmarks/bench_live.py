@@ -28,6 +28,8 @@ import statistics
 import time
 from pathlib import Path
 
+from bench_support import write_paced
+
 from polyarb.book.book import OrderBook
 from polyarb.server.clob import ClobExchange, ClobServerThread, MarketInfo
 from polyarb.units import SCALE
@@ -114,7 +116,7 @@ def overlay_session(background: Path, event: Path, root: Path, frames: int, rate
     (the bundled event: 1 s → 25 ms, above the engine's 20 ms event boundary); its
     rounds follow one another until the background ends. 1 s tick rows.
     """
-    from polyarb.recording import SessionReader, SessionWriter
+    from polyarb.recording import SessionReader
 
     bg = SessionReader(background)
     ev = SessionReader(event)
@@ -135,17 +137,10 @@ def overlay_session(background: Path, event: Path, root: Path, frames: int, rate
         ]
         start += period
     rows.sort(key=lambda r: (r[0], r[1]))
-    writer = SessionWriter(root, "paced", part_max_rows=10**9)
-    writer.set_assets([*bg.manifest["assets"], *ev.manifest["assets"]])
-    writer.write_markets([*bg.markets(), *ev.markets()], valid_from_seq=0)
-    next_tick = t0 + 10**9
-    for recv, _, payload in rows:
-        while next_tick <= recv:
-            writer.append("tick", "", next_tick, next_tick - t0, 0)
-            next_tick += 10**9
-        writer.append("frame", payload, recv, recv - t0, 0)
-    writer.close()
-    return root / "paced"
+    assets = [*bg.manifest["assets"], *ev.manifest["assets"]]
+    return write_paced(
+        root, assets, [*bg.markets(), *ev.markets()], [(r, p) for r, _, p in rows], t0
+    )
 
 
 def live_loop(rate: int, frames: int) -> None:

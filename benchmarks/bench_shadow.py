@@ -20,13 +20,13 @@ import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from bench_support import serve_process
+from bench_support import serve_process, write_paced
 
 from polyarb.alerts.rules import load_alert_rules
 from polyarb.cli.common import shared_data_dir
 from polyarb.config.profile import load_profile
 from polyarb.feed import FeedConfig
-from polyarb.recording import SessionReader, SessionWriter
+from polyarb.recording import SessionReader
 from polyarb.recording.imports import import_resolvedkit
 from polyarb.shadow.parity import run_parity
 from polyarb.shadow.runner import ShadowOptions, ShadowRun
@@ -40,18 +40,8 @@ def paced_session(source: Path, root: Path, frames: int, rate: int) -> Path:
     payloads = [f.payload for f in reader.frames() if f.kind == "frame"][:frames]
     step = 1_000_000_000 // rate
     t0 = 1_790_000_000 * 10**9
-    writer = SessionWriter(root, "paced", part_max_rows=10**9)
-    writer.set_assets(reader.manifest["assets"])
-    writer.write_markets(reader.markets(), valid_from_seq=0)
-    next_tick = t0 + 10**9
-    for i, payload in enumerate(payloads):
-        recv = t0 + i * step
-        while next_tick <= recv:
-            writer.append("tick", "", next_tick, next_tick - t0, 0)
-            next_tick += 10**9
-        writer.append("frame", payload, recv, recv - t0, 0)
-    writer.close()
-    return root / "paced"
+    frames_at = [(t0 + i * step, payload) for i, payload in enumerate(payloads)]
+    return write_paced(root, reader.manifest["assets"], reader.markets(), frames_at, t0)
 
 
 def pct(values: list[int], q: float) -> int:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -24,3 +26,27 @@ def serve_process(session: Path, *args: str) -> tuple[str, subprocess.Popen[str]
         proc.kill()
         raise SystemExit(f"serve did not start: {line!r}")
     return line.split(" on ")[1].split()[0], proc
+
+
+def write_paced(
+    root: Path,
+    assets: Sequence[str],
+    markets: Sequence[Any],
+    frames: Iterable[tuple[int, str]],
+    t0: int,
+) -> Path:
+    """A session ``root/paced`` of ``(recv_ns, payload)`` frames with a tick row every second
+    from ``t0`` (as a recorder writes them), in one part."""
+    from polyarb.recording import SessionWriter
+
+    writer = SessionWriter(root, "paced", part_max_rows=10**9)
+    writer.set_assets(list(assets))
+    writer.write_markets(list(markets), valid_from_seq=0)
+    next_tick = t0 + 10**9
+    for recv, payload in frames:
+        while next_tick <= recv:
+            writer.append("tick", "", next_tick, next_tick - t0, 0)
+            next_tick += 10**9
+        writer.append("frame", payload, recv, recv - t0, 0)
+    writer.close()
+    return root / "paced"
